@@ -1,0 +1,124 @@
+"""One error body everywhere: RFC 9457 problem+json.
+
+Domain errors, FastAPI's validation errors, Starlette's HTTP errors (unknown route, wrong method)
+and unexpected failures all leave through here with the same shape and the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sadeem import errors
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("sadeem.api")
+
+STATUS_OF: dict[type[errors.SadeemError], int] = {
+    errors.InvalidInput: 400,
+    errors.NotAuthenticated: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooManyAttempts: 429,
+    errors.Unavailable: 503,
+}
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every Sadeem error is returned."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["urn:sadeem:problem:not-found"])
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:sadeem:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": ctx.request_id if (ctx := getattr(request.state, "ctx", None)) else None,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Never echo the rejected input back: it may be a password or a connection secret.
+    return [
+        {
+            "loc": [str(p) if not isinstance(p, int) else p for p in e["loc"]],
+            "msg": e["msg"],
+            "type": e["type"],
+        }
+        for e in exc.errors()
+    ]
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, errors.SadeemError)
+    status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
+    headers = None
+    if isinstance(exc, errors.TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after_seconds)}
+    if isinstance(exc, errors.NotAuthenticated):
+        headers = {"WWW-Authenticate": 'Bearer realm="sadeem"'}
+    return problem_response(request, status, exc.code, exc.detail, headers=headers, **exc.extra)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    field_errors = _field_errors(exc)
+    if any(e["type"] == "json_invalid" for e in field_errors):
+        return problem_response(request, 400, "malformed-json", "The request body is not valid JSON.")
+    return problem_response(
+        request, 422, "validation-error", "The request is not valid; see `errors`.", errors=field_errors
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem_response(request, exc.status_code, code, detail, headers=exc.headers)
+
+
+async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(request, 500, "internal-error", "An internal error occurred; see the server log.")
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.SadeemError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected_error)

@@ -1,0 +1,62 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sadeem import __version__
+from sadeem.api.openapi import install_openapi
+from sadeem.api.problems import install_problem_handlers
+from sadeem.audit.middleware import AuditSafetyNet
+from sadeem.audit.routes import router as audit_router
+from sadeem.auth.identity import IdentityProvider, LocalIdentityProvider
+from sadeem.auth.routes import router as auth_router
+from sadeem.config import Settings
+from sadeem.db.engine import Database
+from sadeem.health.routes import router as health_router
+from sadeem.observability.metrics import HttpMetrics
+from sadeem.observability.middleware import RequestObservability
+from sadeem.ui.routes import router as ui_router
+from sadeem.workspaces.provisioning import LocalProvisioner, WorkspaceProvisioner
+from sadeem.workspaces.routes import router as workspaces_router
+
+ROUTERS = (auth_router, workspaces_router, audit_router, health_router, ui_router)
+
+
+def create_app(
+    settings: Settings,
+    db: Database | None = None,
+    provisioner: WorkspaceProvisioner | None = None,
+    identity_provider: IdentityProvider | None = None,
+) -> FastAPI:
+    database = db or Database.connect(settings.resolved_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if db is None:  # we opened it, we close it
+            database.dispose()
+
+    app = FastAPI(
+        title="Sadeem",
+        version=__version__,
+        description="Control plane of Sadeem, the on-prem lakehouse. All errors are RFC 9457 problem+json.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.provisioner = provisioner or LocalProvisioner(settings.resolved_warehouse)
+    app.state.identity_provider = identity_provider or LocalIdentityProvider()
+    app.state.metrics = HttpMetrics() if settings.metrics_enabled else None
+
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    install_openapi(app)
+    # Added last = outermost: the request id and context exist before the audit net looks at them.
+    app.add_middleware(AuditSafetyNet)
+    app.add_middleware(RequestObservability, metrics=app.state.metrics)
+    return app

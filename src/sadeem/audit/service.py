@@ -1,0 +1,185 @@
+"""Recording, querying and verifying audit events.
+
+Appends are chained: `hash = sha256(prev_hash + canonical JSON of the event)`. Every append
+first bumps the single chain-head row, which serializes appends on both databases and makes the
+event part of the caller's transaction: a change and its audit event commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session
+
+from sadeem.api.context import RequestContext
+from sadeem.api.pagination import PageRequest, keyset_page
+from sadeem.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from sadeem.db.base import utcnow
+
+REDACTED = "[REDACTED]"
+_SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|token|credential|private|api_?key|authorization", re.I)
+_HASHED_FIELDS = (
+    "seq",
+    "occurred_at",
+    "actor",
+    "actor_id",
+    "auth_method",
+    "token_id",
+    "action",
+    "target_type",
+    "target_id",
+    "workspace",
+    "outcome",
+    "status_code",
+    "client_addr",
+    "request_id",
+    "details",
+)
+
+
+def redact(value: Any) -> Any:
+    """Mask every value whose key looks like a secret, at any depth."""
+    if isinstance(value, dict):
+        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    fields = {name: getattr(event, name) for name in _HASHED_FIELDS}
+    fields["occurred_at"] = event.occurred_at.isoformat()
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def event_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(event.prev_hash.encode() + b"\n" + _canonical(event)).hexdigest()
+
+
+def append(session: Session, event: AuditEvent) -> AuditEvent:
+    """Give `event` the next sequence number and chain hash, inside the caller's transaction."""
+    seq = session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(last_seq=AuditChainHead.last_seq + 1)
+        .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
+    ).one()
+    event.seq, event.prev_hash = seq.last_seq, seq.last_hash
+    event.occurred_at = event.occurred_at or utcnow()
+    event.details = redact(event.details or {})
+    event.hash = event_hash(event)
+    session.add(event)
+    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=event.hash))
+    return event
+
+
+def record(
+    session: Session,
+    ctx: RequestContext,
+    *,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    workspace: str | None = None,
+    outcome: str = "success",
+    status_code: int | None = None,
+    details: dict[str, Any] | None = None,
+    action: str | None = None,
+    username: str | None = None,
+    user_id: int | None = None,
+) -> AuditEvent:
+    """Append an event for the current request; the caller commits it with its own change."""
+    principal = ctx.principal
+    event = AuditEvent(
+        occurred_at=utcnow(),
+        actor=username or (principal.username if principal else None),
+        actor_id=user_id or (principal.user_id if principal else None),
+        auth_method=principal.auth_method if principal else None,
+        token_id=principal.token_id if principal else None,
+        action=action or ctx.action or f"{ctx.method} {ctx.path}",
+        target_type=target_type,
+        target_id=target_id,
+        workspace=workspace,
+        outcome=outcome,
+        status_code=status_code,
+        client_addr=ctx.client_addr,
+        request_id=ctx.request_id,
+        details=details or {},
+    )
+    append(session, event)
+    ctx.audited = True
+    return event
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: str | None = None
+    action: str | None = None
+    workspace: str | None = None
+    outcome: str | None = None
+    target_type: str | None = None
+    target_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def query(
+    session: Session, filters: AuditFilters, page: PageRequest
+) -> tuple[Sequence[AuditEvent], str | None]:
+    """Newest first."""
+    stmt: Select[Any] = select(AuditEvent)
+    for name in ("actor", "action", "workspace", "outcome", "target_type", "target_id"):
+        value = getattr(filters, name)
+        if value is not None:
+            stmt = stmt.where(getattr(AuditEvent, name) == value)
+    if filters.since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < filters.until)
+    return keyset_page(session, stmt, AuditEvent.seq, page, descending=True)
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    events_checked: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+
+def _events_in_order(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Recompute every hash in order; report the first event that does not match its chain."""
+    prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
+    for event in _events_in_order(session):
+        if event.seq != expected_seq:
+            return ChainReport(False, checked, expected_seq, f"event {expected_seq} is missing")
+        if event.prev_hash != prev_hash:
+            return ChainReport(False, checked, event.seq, "previous-hash link is broken")
+        if event_hash(event) != event.hash:
+            return ChainReport(False, checked, event.seq, "content does not match its hash (edited)")
+        prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+    head = session.get(AuditChainHead, 1)
+    if head is None or head.last_seq != checked or head.last_hash != prev_hash:
+        return ChainReport(
+            False, checked, checked + 1, "chain head does not match the last event (truncated)"
+        )
+    return ChainReport(True, checked)

@@ -1,0 +1,1 @@
+"""Users, sessions, personal access tokens, roles and the permission dependencies every route declares."""

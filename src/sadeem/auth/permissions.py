@@ -1,0 +1,147 @@
+"""Permission dependencies. Every route takes exactly one of these typed subjects, so its
+permission is visible in its signature and checkable by the authorization-matrix test:
+
+    Public            anyone, no credentials
+    CurrentUser       any authenticated, enabled user
+    PlatformAdmin     a platform admin
+    WorkspaceViewer   a member of the `{workspace}` in the path with role viewer or higher
+    WorkspaceEditor   ... editor or higher (and the workspace is not archived)
+    WorkspaceAdmin    ... admin (platform admins count as admins of every workspace)
+
+Credentials are a bearer personal access token or the session cookie; a cookie-authenticated
+request that changes state must carry the session's CSRF token in `X-CSRF-Token`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Path, Request
+from sqlalchemy import select
+
+from sadeem.api.context import Ctx
+from sadeem.auth import service
+from sadeem.auth.principal import Principal
+from sadeem.config import Settings
+from sadeem.db.session import SAFE_METHODS, DbSession, get_database
+from sadeem.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
+from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
+
+SESSION_COOKIE = "sadeem_session"
+CSRF_COOKIE = "sadeem_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+log = logging.getLogger("sadeem.auth")
+
+
+@dataclass(frozen=True)
+class Permission:
+    scope: Literal["public", "authenticated", "platform_admin", "workspace"]
+    workspace_role: WorkspaceRole | None = None
+
+    def __str__(self) -> str:
+        return f"workspace:{self.workspace_role}" if self.workspace_role else self.scope
+
+
+def declares(permission: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def mark(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.__sadeem_permission__ = permission  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def permission_of(call: Any) -> Permission | None:
+    return getattr(call, "__sadeem_permission__", None)
+
+
+@declares(Permission("public"))
+def public() -> None:
+    """No credentials needed."""
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@declares(Permission("authenticated"))
+def authenticated(request: Request, db: DbSession, ctx: Ctx) -> Principal:
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            raise NotAuthenticated("Use `Authorization: Bearer <token>`.")
+        principal = service.resolve_token(db, credentials.strip())
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        resolved = service.resolve_session(db, _settings(request), cookie)
+        principal = resolved.principal
+        if request.method not in SAFE_METHODS and not service.csrf_matches(
+            resolved.csrf_hash, request.headers.get(CSRF_HEADER)
+        ):
+            ctx.principal = principal
+            raise PermissionDenied(f"The {CSRF_HEADER} header is missing or does not match the session.")
+        if resolved.needs_touch and principal.session_id is not None:
+            # Its own short write transaction, so the request's (read) transaction stays a read.
+            with get_database(request).writes() as writer:
+                service.touch_session(writer, principal.session_id)
+    else:
+        raise NotAuthenticated("Authentication required: log in or send a bearer token.")
+    ctx.principal = principal
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(authenticated)]
+
+
+@declares(Permission("platform_admin"))
+def platform_admin(principal: CurrentUser, ctx: Ctx) -> Principal:
+    if not principal.is_platform_admin:
+        raise PermissionDenied("This needs the platform admin role.")
+    if principal.auth_method == "token":
+        ctx.audit_token_use = True
+    return principal
+
+
+@dataclass(frozen=True)
+class WorkspaceAccess:
+    principal: Principal
+    workspace: Workspace
+    role: WorkspaceRole  # effective role; platform admins act as workspace admins
+
+
+WorkspaceSlug = Annotated[str, Path(max_length=63, description="Workspace slug.")]
+
+
+def _workspace_access(minimum: WorkspaceRole) -> Callable[..., WorkspaceAccess]:
+    @declares(Permission("workspace", minimum))
+    def dependency(workspace: WorkspaceSlug, principal: CurrentUser, db: DbSession) -> WorkspaceAccess:
+        found = db.scalar(select(Workspace).where(Workspace.slug == workspace))
+        role: WorkspaceRole | None = None
+        if found is not None:
+            role = db.scalar(
+                select(Membership.role).where(
+                    Membership.workspace_id == found.id, Membership.user_id == principal.user_id
+                )
+            )
+            if principal.is_platform_admin:
+                role = WorkspaceRole.admin
+        if found is None or role is None:  # a non-member learns nothing, not even that it exists
+            raise NotFound(f"No workspace '{workspace}'.")
+        if not role.at_least(minimum):
+            raise PermissionDenied(f"This needs the workspace role '{minimum}' or higher; yours is '{role}'.")
+        if minimum is WorkspaceRole.editor and found.status is WorkspaceStatus.archived:
+            raise Conflict(f"Workspace '{workspace}' is archived; unarchive it to make changes.")
+        return WorkspaceAccess(principal, found, role)
+
+    dependency.__name__ = f"workspace_{minimum}"
+    return dependency
+
+
+Public = Annotated[None, Depends(public)]
+PlatformAdmin = Annotated[Principal, Depends(platform_admin)]
+WorkspaceViewer = Annotated[WorkspaceAccess, Depends(_workspace_access(WorkspaceRole.viewer))]
+WorkspaceEditor = Annotated[WorkspaceAccess, Depends(_workspace_access(WorkspaceRole.editor))]
+WorkspaceAdmin = Annotated[WorkspaceAccess, Depends(_workspace_access(WorkspaceRole.admin))]

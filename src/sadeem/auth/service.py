@@ -1,0 +1,396 @@
+"""Authentication and user management: logins, sessions, personal access tokens, users.
+
+No HTTP here: routes hand in values and get values or domain errors back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sadeem.api.context import RequestContext
+from sadeem.api.pagination import PageRequest, keyset_page
+from sadeem.audit import service as audit
+from sadeem.auth import passwords
+from sadeem.auth.identity import IdentityProvider, VerifiedIdentity
+from sadeem.auth.models import ApiToken, PlatformRole, User, UserSession
+from sadeem.auth.principal import Principal
+from sadeem.config import Settings
+from sadeem.db.base import utcnow
+from sadeem.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
+
+TOKEN_PREFIX = "sdm"  # noqa: S105 (a label, not a secret)
+# Sessions are touched at most this often, so reads do not turn into writes on every request.
+SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def validate_new_password(password: str) -> None:
+    if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
+        raise InvalidInput(
+            f"A password must have {passwords.MIN_LENGTH} to {passwords.MAX_LENGTH} characters."
+        )
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"No user named '{username}'.")
+    return user
+
+
+def create_user(
+    session: Session,
+    ctx: RequestContext,
+    username: str,
+    password: str | None,
+    role: PlatformRole = PlatformRole.user,
+    display_name: str = "",
+    email: str | None = None,
+) -> User:
+    if password is not None:
+        validate_new_password(password)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"A user named '{username}' already exists.")
+    user = User(
+        username=username,
+        role=role,
+        display_name=display_name,
+        email=email,
+        password_hash=passwords.hash_password(password) if password is not None else None,
+    )
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # lost a race with a concurrent create
+        session.rollback()
+        raise Conflict(f"A user named '{username}' already exists.") from exc
+    audit.record(session, ctx, target_type="user", target_id=username, details={"role": role.value})
+    session.commit()
+    return user
+
+
+def list_users(session: Session, page: PageRequest) -> tuple[Sequence[User], str | None]:
+    return keyset_page(session, select(User), User.id, page)
+
+
+@dataclass(frozen=True)
+class UserChanges:
+    display_name: str | None = None
+    email: str | None = None
+    role: PlatformRole | None = None
+    disabled: bool | None = None
+
+
+def update_user(session: Session, ctx: RequestContext, user: User, changes: UserChanges) -> User:
+    demoting = changes.role is not None and changes.role is not PlatformRole.admin
+    if demoting or changes.disabled:
+        ensure_not_last_admin(session, user)
+    applied = {k: v for k, v in vars(changes).items() if v is not None}
+    for name, value in applied.items():
+        setattr(user, name, value)
+    if changes.disabled:
+        revoke_all_sessions(session, user)
+    audit.record(session, ctx, target_type="user", target_id=user.username, details={"changed": applied})
+    session.commit()
+    return user
+
+
+def set_password(session: Session, ctx: RequestContext, user: User, password: str) -> None:
+    """Set a new password; it ends the user's sessions and lifts a lockout."""
+    validate_new_password(password)
+    user.password_hash = passwords.hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    revoke_all_sessions(session, user)
+    audit.record(
+        session, ctx, action=ctx.action or "set_password", target_type="user", target_id=user.username
+    )
+    session.commit()
+
+
+def change_own_password(
+    session: Session, ctx: RequestContext, user: User, current_password: str, new_password: str
+) -> None:
+    if not passwords.verify_password(user.password_hash, current_password):
+        audit.record(
+            session,
+            ctx,
+            target_type="user",
+            target_id=user.username,
+            outcome="failure",
+            status_code=403,
+            details={"reason": "wrong_current_password"},
+        )
+        session.commit()
+        raise PermissionDenied("The current password is not correct.")
+    set_password(session, ctx, user, new_password)
+
+
+def revoke_all_sessions(session: Session, user: User) -> None:
+    now = utcnow()
+    for row in session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    ):
+        row.revoked_at = now
+
+
+def count_admins(session: Session) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == PlatformRole.admin, User.disabled.is_(False))
+        )
+        or 0
+    )
+
+
+def ensure_not_last_admin(session: Session, user: User) -> None:
+    if user.role is PlatformRole.admin and not user.disabled and count_admins(session) <= 1:
+        raise Conflict("This is the last active platform admin; promote another admin first.")
+
+
+def user_for_identity(session: Session, identity: VerifiedIdentity) -> User:
+    """The Sadeem user behind an identity; external identities are provisioned on first login."""
+    user = session.scalar(select(User).where(User.username == identity.username))
+    if user is None:
+        user = User(
+            username=identity.username,
+            display_name=identity.display_name,
+            email=identity.email,
+            identity_provider=identity.provider,
+        )
+        session.add(user)
+        session.flush()
+    return user
+
+
+# --- login and sessions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewSession:
+    user: User
+    session_token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def login(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    provider: IdentityProvider,
+    username: str,
+    password: str,
+) -> NewSession:
+    """Verify credentials with throttling; on success open a session. Every attempt is audited."""
+    now = utcnow()
+    user = session.scalar(select(User).where(User.username == username))
+
+    def refuse(reason: str, error: Exception) -> Exception:
+        audit.record(
+            session,
+            ctx,
+            action="login",
+            outcome="failure",
+            status_code=401 if reason != "locked" else 429,
+            target_type="user",
+            target_id=username,
+            username=username,
+            user_id=user.id if user else None,
+            details={"reason": reason},
+        )
+        session.commit()
+        return error
+
+    invalid = NotAuthenticated("Invalid username or password.")
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        retry_after = int((user.locked_until - now).total_seconds()) + 1
+        raise refuse(
+            "locked",
+            TooManyAttempts("Too many failed logins; try again later.", retry_after_seconds=retry_after),
+        )
+    identity = provider.verify_password(session, username, password)
+    if identity is None or user is None:
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= settings.login_max_failures:
+                user.locked_until = now + timedelta(seconds=settings.login_lockout_seconds)
+                user.failed_logins = 0
+        raise refuse("bad_credentials", invalid)
+    if user.disabled:
+        raise refuse("disabled", invalid)
+
+    user.failed_logins = 0
+    user.locked_until = None
+    session_token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    expires_at = now + timedelta(seconds=settings.session_absolute_timeout_seconds)
+    row = UserSession(
+        token_hash=_digest(session_token),
+        csrf_hash=_digest(csrf_token),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=expires_at,
+        client_addr=ctx.client_addr,
+        user_agent=(ctx.user_agent or "")[:300] or None,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        ctx,
+        action="login",
+        target_type="user",
+        target_id=user.username,
+        username=user.username,
+        user_id=user.id,
+        details={"session_id": row.id},
+    )
+    session.commit()
+    return NewSession(user, session_token, csrf_token, expires_at)
+
+
+def logout(session: Session, ctx: RequestContext, principal: Principal) -> None:
+    if principal.session_id is not None:
+        row = session.get(UserSession, principal.session_id)
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = utcnow()
+    audit.record(session, ctx, target_type="user", target_id=principal.username)
+    session.commit()
+
+
+@dataclass(frozen=True)
+class ResolvedSession:
+    principal: Principal
+    csrf_hash: str
+    needs_touch: bool
+
+
+def resolve_session(session: Session, settings: Settings, session_token: str) -> ResolvedSession:
+    row = session.scalar(select(UserSession).where(UserSession.token_hash == _digest(session_token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated("The session is not valid; log in again.")
+    if row.expires_at <= now:
+        raise NotAuthenticated("The session has expired; log in again.")
+    if row.last_seen_at + timedelta(seconds=settings.session_idle_timeout_seconds) <= now:
+        raise NotAuthenticated("The session timed out after inactivity; log in again.")
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        raise NotAuthenticated("The session's user is disabled; log in again.")
+    principal = Principal(user.id, user.username, user.role, "session", session_id=row.id)
+    return ResolvedSession(principal, row.csrf_hash, now - row.last_seen_at >= SESSION_TOUCH_INTERVAL)
+
+
+def touch_session(session: Session, session_id: int) -> None:
+    row = session.get(UserSession, session_id)
+    if row is not None:
+        row.last_seen_at = utcnow()
+        session.commit()
+
+
+def csrf_matches(csrf_hash: str, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(csrf_hash, _digest(presented))
+
+
+# --- personal access tokens --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewToken:
+    token: ApiToken
+    secret: str  # the whole `sdm_<id>_<secret>` string; shown once, never stored
+
+
+def create_token(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    user: User,
+    name: str,
+    expires_in_days: int | None,
+) -> NewToken:
+    days = expires_in_days or settings.token_default_ttl_days
+    if days > settings.token_max_ttl_days:
+        raise InvalidInput(f"A token may live at most {settings.token_max_ttl_days} days.")
+    public_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    token = ApiToken(
+        public_id=public_id,
+        user_id=user.id,
+        name=name,
+        secret_hash=_digest(secret),
+        expires_at=utcnow() + timedelta(days=days),
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        ctx,
+        target_type="token",
+        target_id=public_id,
+        details={"owner": user.username, "name": name, "expires_at": token.expires_at.isoformat()},
+    )
+    session.commit()
+    return NewToken(token, f"{TOKEN_PREFIX}_{public_id}_{secret}")
+
+
+def list_tokens(session: Session, user_id: int, page: PageRequest) -> tuple[Sequence[ApiToken], str | None]:
+    return keyset_page(session, select(ApiToken).where(ApiToken.user_id == user_id), ApiToken.id, page)
+
+
+def get_token(session: Session, public_id: str, user_id: int | None = None) -> ApiToken:
+    stmt = select(ApiToken).where(ApiToken.public_id == public_id)
+    if user_id is not None:
+        stmt = stmt.where(ApiToken.user_id == user_id)
+    token = session.scalar(stmt)
+    if token is None:
+        raise NotFound(f"No token with id '{public_id}'.")
+    return token
+
+
+def revoke_token(session: Session, ctx: RequestContext, token: ApiToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    audit.record(session, ctx, target_type="token", target_id=token.public_id)
+    session.commit()
+
+
+def resolve_token(session: Session, presented: str) -> Principal:
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        raise NotAuthenticated("The bearer token is not a Sadeem token.")
+    token = session.scalar(select(ApiToken).where(ApiToken.public_id == parts[1]))
+    if token is None or not hmac.compare_digest(token.secret_hash, _digest(parts[2])):
+        raise NotAuthenticated("The bearer token is not valid.")
+    if token.revoked_at is not None:
+        raise NotAuthenticated("The bearer token has been revoked.")
+    if token.expires_at <= utcnow():
+        raise NotAuthenticated("The bearer token has expired.")
+    user = session.get(User, token.user_id)
+    if user is None or user.disabled:
+        raise NotAuthenticated("The bearer token's user is disabled.")
+    return Principal(user.id, user.username, user.role, "token", token_id=token.public_id)

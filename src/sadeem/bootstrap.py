@@ -1,0 +1,76 @@
+"""First start: the admin account and the demo workspace."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from sadeem.api.context import RequestContext
+from sadeem.auth import service as auth_service
+from sadeem.auth.models import PlatformRole, User
+from sadeem.config import Settings
+from sadeem.db.engine import Database
+from sadeem.workspaces import service as workspace_service
+from sadeem.workspaces.models import Workspace
+from sadeem.workspaces.provisioning import WorkspaceProvisioner
+
+ADMIN_USERNAME = "admin"
+DEMO_WORKSPACE = "demo"
+
+
+def system_context(action: str) -> RequestContext:
+    """The context of an action Sadeem or its CLI takes on its own, for the audit trail."""
+    return RequestContext(
+        request_id=f"cli-{secrets.token_hex(8)}",
+        method="CLI",
+        path=action,
+        client_addr="local",
+        user_agent=None,
+        action=action,
+    )
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    admin_created: bool
+    generated_password: str | None
+    demo_created: bool
+
+
+def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisioner) -> BootstrapResult:
+    generated: str | None = None
+    admin_created = demo_created = False
+    with db.write_session() as session:
+        if not session.scalar(select(func.count()).select_from(User)):
+            if settings.admin_password is not None:
+                password = settings.admin_password.get_secret_value()
+            else:
+                password = generated = secrets.token_urlsafe(18)
+            auth_service.create_user(
+                session,
+                system_context("bootstrap.create_admin"),
+                ADMIN_USERNAME,
+                password,
+                PlatformRole.admin,
+                display_name="Administrator",
+            )
+            admin_created = True
+        if (
+            settings.demo
+            and admin_created
+            and session.scalar(select(func.count()).select_from(Workspace)) == 0
+        ):
+            admin = auth_service.get_user(session, ADMIN_USERNAME)
+            workspace_service.create_workspace(
+                session,
+                system_context("bootstrap.create_demo_workspace"),
+                provisioner,
+                admin,
+                DEMO_WORKSPACE,
+                "Demo",
+                "Sample workspace created on first start.",
+            )
+            demo_created = True
+    return BootstrapResult(admin_created, generated, demo_created)

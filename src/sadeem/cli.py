@@ -1,0 +1,257 @@
+"""The `sadeem` command line: run the platform, migrate, and administer users, tokens and audit.
+
+Administrative commands work directly on the configured database (like `airflow users create`);
+each of their changes is an audit event with the actor `cli`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sadeem.api.pagination import PageRequest
+from sadeem.auth import service as auth_service
+from sadeem.auth.models import PlatformRole
+from sadeem.bootstrap import ADMIN_USERNAME, bootstrap, system_context
+from sadeem.config import Settings
+from sadeem.db import migrate
+from sadeem.db.engine import Database
+from sadeem.errors import SadeemError
+
+app = typer.Typer(help="Sadeem: an on-prem lakehouse control plane.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+users_app = typer.Typer(help="Local user accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Personal access tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+
+HostOption = Annotated[str | None, typer.Option("--host", help="Bind address (default SADEEM_HOST).")]
+PortOption = Annotated[int | None, typer.Option("--port", help="Port (default SADEEM_PORT).")]
+
+
+def _settings(host: str | None = None, port: int | None = None) -> Settings:
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def _database(settings: Settings) -> Database:
+    return Database.connect(settings.resolved_database_url)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from sadeem.app import create_app
+    from sadeem.observability.logging import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    application = create_app(settings)
+    out.print(f"Sadeem is at [bold]http://{settings.host}:{settings.port}[/bold]  (API docs: /docs)")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_config=None, access_log=False)
+
+
+@app.command()
+def up(host: HostOption = None, port: PortOption = None) -> None:
+    """All in one: migrate the database, create the first admin and demo workspace, serve."""
+    settings = _settings(host, port)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(settings.resolved_database_url)
+    from sadeem.workspaces.provisioning import LocalProvisioner
+
+    db = _database(settings)
+    result = bootstrap(settings, db, LocalProvisioner(settings.resolved_warehouse))
+    db.dispose()
+    if result.generated_password:
+        out.print(
+            f"Created the first admin: user [bold]{ADMIN_USERNAME}[/bold], password "
+            f"[bold]{result.generated_password}[/bold]\n"
+            "(shown once; change it with `sadeem users reset-password admin`)"
+        )
+    elif result.admin_created:
+        out.print(f"Created the first admin [bold]{ADMIN_USERNAME}[/bold] with SADEEM_ADMIN_PASSWORD.")
+    if result.demo_created:
+        out.print("Created the demo workspace [bold]demo[/bold].")
+    _serve(settings)
+
+
+@app.command()
+def api(host: HostOption = None, port: PortOption = None) -> None:
+    """Serve the API only (migrations are run separately with `sadeem db upgrade`)."""
+    _serve(_settings(host, port))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url, revision)
+    out.print(f"Database at revision {revision}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration revision and the code's head."""
+    db = _database(_settings())
+    out.print(f"current: {migrate.current_revision(db.engine)}  head: {migrate.head_revision()}")
+
+
+def _password(given: str | None, generate: bool) -> tuple[str, bool]:
+    if given:
+        return given, False
+    if generate or not sys.stdin.isatty():
+        return secrets.token_urlsafe(18), True
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True), False
+
+
+PasswordOption = Annotated[
+    str | None, typer.Option("--password", help="Password (prompted when omitted on a terminal).")
+]
+GenerateOption = Annotated[bool, typer.Option("--generate", help="Generate a password and print it once.")]
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    role: Annotated[PlatformRole, typer.Option(help="Platform role.")] = PlatformRole.user,
+    password: PasswordOption = None,
+    generate: GenerateOption = False,
+    display_name: str = "",
+) -> None:
+    """Create a local user."""
+    secret, generated = _password(password, generate)
+    db = _database(_settings())
+    try:
+        with db.write_session() as session:
+            auth_service.create_user(
+                session, system_context("cli.users.create"), username, secret, role, display_name
+            )
+    except SadeemError as exc:
+        raise _fail(exc.detail) from exc
+    out.print(f"Created user [bold]{username}[/bold] ({role}).")
+    if generated:
+        out.print(f"Password (shown once): [bold]{secret}[/bold]")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users."""
+    db = _database(_settings())
+    table = Table("username", "role", "provider", "disabled", "created")
+    with db.reads() as session:
+        cursor: str | None = None
+        while True:
+            rows, cursor = auth_service.list_users(session, PageRequest(500, cursor))
+            for user in rows:
+                table.add_row(
+                    user.username,
+                    user.role,
+                    user.identity_provider,
+                    str(user.disabled),
+                    f"{user.created_at:%Y-%m-%d}",
+                )
+            if cursor is None:
+                break
+    out.print(table)
+
+
+@users_app.command("set-role")
+def users_set_role(username: str, role: PlatformRole) -> None:
+    """Change a user's platform role."""
+    db = _database(_settings())
+    try:
+        with db.write_session() as session:
+            user = auth_service.get_user(session, username)
+            auth_service.update_user(
+                session, system_context("cli.users.set_role"), user, auth_service.UserChanges(role=role)
+            )
+    except SadeemError as exc:
+        raise _fail(exc.detail) from exc
+    out.print(f"{username} is now {role}.")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    username: str, password: PasswordOption = None, generate: GenerateOption = False
+) -> None:
+    """Set a user's password (ends their sessions, lifts a lockout)."""
+    secret, generated = _password(password, generate)
+    db = _database(_settings())
+    try:
+        with db.write_session() as session:
+            user = auth_service.get_user(session, username)
+            auth_service.set_password(session, system_context("cli.users.reset_password"), user, secret)
+    except SadeemError as exc:
+        raise _fail(exc.detail) from exc
+    out.print(f"Password of {username} reset.")
+    if generated:
+        out.print(f"New password (shown once): [bold]{secret}[/bold]")
+
+
+@tokens_app.command("create")
+def tokens_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")],
+    days: Annotated[
+        int | None, typer.Option(help="Lifetime in days (default SADEEM_TOKEN_DEFAULT_TTL_DAYS).")
+    ] = None,
+) -> None:
+    """Create a personal access token for USERNAME; printed once."""
+    settings = _settings()
+    db = _database(settings)
+    try:
+        with db.write_session() as session:
+            user = auth_service.get_user(session, username)
+            new = auth_service.create_token(
+                session, system_context("cli.tokens.create"), settings, user, name, days
+            )
+    except SadeemError as exc:
+        raise _fail(exc.detail) from exc
+    out.print(f"Token {new.token.public_id} for {username}, expires {new.token.expires_at:%Y-%m-%d}:")
+    print(new.secret)  # plain, so scripts can capture it
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str) -> None:
+    """Revoke a token by its id."""
+    db = _database(_settings())
+    try:
+        with db.write_session() as session:
+            token = auth_service.get_token(session, token_id)
+            auth_service.revoke_token(session, system_context("cli.tokens.revoke"), token)
+    except SadeemError as exc:
+        raise _fail(exc.detail) from exc
+    out.print(f"Token {token_id} revoked.")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain; exit 1 if any event was edited, removed or reordered."""
+    from sadeem.audit.service import verify_chain
+
+    db = _database(_settings())
+    with db.reads() as session:
+        report = verify_chain(session)
+    if report.ok:
+        out.print(f"[green]OK[/green]: {report.events_checked} events, chain intact.")
+        return
+    err.print(
+        f"[red]BROKEN[/red] at event {report.first_bad_seq}: {report.problem} "
+        f"({report.events_checked} events verified before it)."
+    )
+    raise typer.Exit(code=1)

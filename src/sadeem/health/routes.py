@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from sadeem.api.responses import errors
+from sadeem.auth.permissions import Public
+from sadeem.db import migrate
+from sadeem.db.session import AppDatabase
+from sadeem.errors import NotFound, Unavailable
+
+router = APIRouter(tags=["health"])
+
+
+class Liveness(BaseModel):
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    status: str = "ready"
+    database: str
+    migration_revision: str | None
+
+
+@router.get("/health")
+def health(_: Public) -> Liveness:
+    """Liveness: the process answers."""
+    return Liveness()
+
+
+@router.get("/health/ready", responses=errors(503))
+def ready(_: Public, db: AppDatabase) -> Readiness:
+    """Readiness: the database answers and its schema is at the code's migration head."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        current = migrate.current_revision(db.engine)
+    except Exception as exc:
+        raise Unavailable(f"The database is unreachable ({type(exc).__name__}).") from exc
+    head = migrate.head_revision()
+    if current != head:
+        raise Unavailable(f"Database schema is at {current}, code expects {head}; run `sadeem db upgrade`.")
+    return Readiness(database=db.dialect, migration_revision=current)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."},
+        **errors(404),
+    },
+)
+def metrics(_: Public, request: Request) -> Response:
+    """Prometheus metrics: request counts and latency by route and status."""
+    http_metrics = request.app.state.metrics
+    if http_metrics is None:
+        raise NotFound("Metrics are disabled (SADEEM_METRICS_ENABLED=false).")
+    return Response(generate_latest(http_metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,1 @@
+"""Request ids, access logs, structured (JSON) logging and Prometheus metrics."""

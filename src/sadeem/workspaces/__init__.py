@@ -1,0 +1,1 @@
+"""Workspaces (tenants), their members and roles, and the provisioning hook."""

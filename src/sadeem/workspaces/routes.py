@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from sadeem.api.context import Ctx
+from sadeem.api.pagination import Page, PageParams
+from sadeem.api.responses import errors
+from sadeem.auth import service as auth_service
+from sadeem.auth.permissions import CurrentUser, WorkspaceAdmin, WorkspaceViewer
+from sadeem.db.session import DbSession
+from sadeem.errors import PermissionDenied
+from sadeem.workspaces import service
+from sadeem.workspaces.models import WorkspaceRole, WorkspaceStatus
+from sadeem.workspaces.provisioning import WorkspaceProvisioner
+from sadeem.workspaces.schemas import (
+    MemberAdd,
+    MemberOut,
+    MemberUpdate,
+    WorkspaceCreate,
+    WorkspaceOut,
+    WorkspaceUpdate,
+)
+
+router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
+
+
+def _out(view: service.WorkspaceView) -> WorkspaceOut:
+    return WorkspaceOut.model_validate(view.workspace).model_copy(update={"my_role": view.my_role})
+
+
+def _provisioner(request: Request) -> WorkspaceProvisioner:
+    provisioner: WorkspaceProvisioner = request.app.state.provisioner
+    return provisioner
+
+
+@router.get("")
+def list_workspaces(principal: CurrentUser, db: DbSession, page: PageParams) -> Page[WorkspaceOut]:
+    """Your workspaces (every workspace, for platform admins)."""
+    views, cursor = service.list_workspaces(db, principal, page)
+    return Page(items=[_out(v) for v in views], next_cursor=cursor)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(403, 409))
+def create_workspace(
+    body: WorkspaceCreate, principal: CurrentUser, request: Request, db: DbSession, ctx: Ctx
+) -> WorkspaceOut:
+    """Create a workspace; you become its admin. Records the namespace and storage it owns."""
+    if not (principal.is_platform_admin or request.app.state.settings.users_can_create_workspaces):
+        raise PermissionDenied("Only platform admins may create workspaces here.")
+    owner = auth_service.get_user(db, principal.username)
+    workspace = service.create_workspace(
+        db, ctx, _provisioner(request), owner, body.slug, body.name, body.description
+    )
+    return _out(service.WorkspaceView(workspace, WorkspaceRole.admin))
+
+
+@router.get("/{workspace}")
+def get_workspace(access: WorkspaceViewer) -> WorkspaceOut:
+    return _out(service.WorkspaceView(access.workspace, access.role))
+
+
+@router.patch("/{workspace}")
+def update_workspace(body: WorkspaceUpdate, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
+    workspace = service.update_workspace(db, ctx, access.workspace, body.name, body.description)
+    return _out(service.WorkspaceView(workspace, access.role))
+
+
+@router.post("/{workspace}/archive", responses=errors(409))
+def archive_workspace(access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
+    """Archive: the workspace becomes read-only until unarchived."""
+    workspace = service.set_status(db, ctx, access.workspace, WorkspaceStatus.archived)
+    return _out(service.WorkspaceView(workspace, access.role))
+
+
+@router.post("/{workspace}/unarchive", responses=errors(409))
+def unarchive_workspace(access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
+    workspace = service.set_status(db, ctx, access.workspace, WorkspaceStatus.active)
+    return _out(service.WorkspaceView(workspace, access.role))
+
+
+@router.delete("/{workspace}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
+def delete_workspace(
+    access: WorkspaceAdmin,
+    request: Request,
+    db: DbSession,
+    ctx: Ctx,
+    purge: Annotated[bool, Query(description="Also delete the data the workspace owns.")] = False,
+) -> None:
+    """Delete the workspace. Refused (409) while it owns data or jobs, unless `purge=true`."""
+    service.delete_workspace(db, ctx, _provisioner(request), access.workspace, purge)
+
+
+@router.get("/{workspace}/members")
+def list_members(access: WorkspaceViewer, db: DbSession, page: PageParams) -> Page[MemberOut]:
+    views, cursor = service.list_members(db, access.workspace, page)
+    return Page(items=[MemberOut.model_validate(v) for v in views], next_cursor=cursor)
+
+
+@router.post("/{workspace}/members", status_code=status.HTTP_201_CREATED, responses=errors(409))
+def add_member(body: MemberAdd, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> MemberOut:
+    view = service.add_member(db, ctx, access.workspace, body.username, body.role)
+    return MemberOut.model_validate(view)
+
+
+@router.patch("/{workspace}/members/{username}", responses=errors(409))
+def change_member_role(
+    username: str, body: MemberUpdate, access: WorkspaceAdmin, db: DbSession, ctx: Ctx
+) -> MemberOut:
+    view = service.change_member_role(db, ctx, access.workspace, username, body.role)
+    return MemberOut.model_validate(view)
+
+
+@router.delete(
+    "/{workspace}/members/{username}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409)
+)
+def remove_member(username: str, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> None:
+    service.remove_member(db, ctx, access.workspace, username)
