@@ -77,7 +77,7 @@ def install_openapi(app: FastAPI) -> None:
         for route in app.routes:
             if not isinstance(route, APIRoute) or not route.include_in_schema:
                 continue
-            for method in route.methods:
+            for method in route.methods or ():
                 operation = schema["paths"][route.path_format].get(method.lower())
                 if operation is None:
                     continue

@@ -47,12 +47,13 @@ def list_workspaces(
             Membership.user_id == principal.user_id
         )
     rows, cursor = keyset_page(session, stmt, Workspace.id, page)
-    roles = dict(
+    owned = [w.id for w in rows]
+    roles: dict[int, WorkspaceRole] = dict(
         session.execute(
             select(Membership.workspace_id, Membership.role).where(
-                Membership.user_id == principal.user_id, Membership.workspace_id.in_([w.id for w in rows])
+                Membership.user_id == principal.user_id, Membership.workspace_id.in_(owned)
             )
-        ).tuples()
+        ).all()
     )
     views = [
         WorkspaceView(w, WorkspaceRole.admin if principal.is_platform_admin else roles.get(w.id))

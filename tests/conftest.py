@@ -1,0 +1,187 @@
+"""Shared fixtures.
+
+Every test that takes `database_url` (directly or through `db`, `app`, `client`, `world`) runs
+once on SQLite and once on PostgreSQL when SADEEM_TEST_DATABASE_URL is set (CI sets it).
+Migrations run once per backend into a template; each test gets a fresh copy of it (a file copy
+on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL), so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from sadeem.app import create_app
+from sadeem.auth import service as auth_service
+from sadeem.auth.models import PlatformRole
+from sadeem.bootstrap import system_context
+from sadeem.config import Settings
+from sadeem.db import migrate
+from sadeem.db.engine import Database
+from sadeem.workspaces import service as workspace_service
+from sadeem.workspaces.models import WorkspaceRole
+from sadeem.workspaces.provisioning import LocalProvisioner
+
+PG_URL = os.environ.get("SADEEM_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count()
+
+
+def _pg_admin_engine():  # type: ignore[no-untyped-def]
+    assert PG_URL
+    return create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(database: str) -> str:
+    assert PG_URL
+    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    templates: dict[str, str] = {}
+    sqlite_template = tmp_path_factory.mktemp("template") / "sadeem.db"
+    migrate.upgrade(f"sqlite:///{sqlite_template}")
+    templates["sqlite"] = str(sqlite_template)
+    pg_template = None
+    if PG_URL:
+        pg_template = f"sadeem_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        engine = _pg_admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{pg_template}"'))
+        engine.dispose()
+        migrate.upgrade(_pg_url(pg_template))
+        templates["postgresql"] = pg_template
+    yield templates
+    if pg_template:
+        engine = _pg_admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_template}" WITH (FORCE)'))
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, migrated_templates: dict[str, str], tmp_path: Path
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "sadeem.db"
+        shutil.copyfile(migrated_templates["sqlite"], path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"sadeem_t_{os.getpid()}_{next(_counter)}"
+    engine = _pg_admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_templates["postgresql"]}"'))
+    yield _pg_url(name)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        database_url=database_url,
+        secret_key=Fernet.generate_key().decode(),
+        demo=False,
+    )
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    database = Database.connect(settings.resolved_database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, db: Database) -> FastAPI:
+    return create_app(settings, db)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def make_user(db: Database, username: str, role: PlatformRole = PlatformRole.user) -> None:
+    with db.write_session() as session:
+        auth_service.create_user(session, system_context("test.create_user"), username, PASSWORD, role)
+
+
+def make_token(db: Database, settings: Settings, username: str) -> str:
+    with db.write_session() as session:
+        user = auth_service.get_user(session, username)
+        return auth_service.create_token(
+            session, system_context("test.token"), settings, user, "test", None
+        ).secret
+
+
+def make_workspace(db: Database, settings: Settings, slug: str, owner: str) -> None:
+    with db.write_session() as session:
+        user = auth_service.get_user(session, owner)
+        workspace_service.create_workspace(
+            session,
+            system_context("test.create_workspace"),
+            LocalProvisioner(settings.resolved_warehouse),
+            user,
+            slug,
+            None,
+            "",
+        )
+
+
+def add_member(db: Database, slug: str, username: str, role: WorkspaceRole) -> None:
+    from sqlalchemy import select
+
+    from sadeem.workspaces.models import Workspace
+
+    with db.write_session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.slug == slug)).one()
+        workspace_service.add_member(session, system_context("test.add_member"), workspace, username, role)
+
+
+@dataclass
+class World:
+    """Workspace `alpha` with an admin, an editor and a viewer; workspace `beta` with its own
+    admin (`outsider`, a member of beta only); a platform admin; bearer tokens for each."""
+
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {} if who == "anonymous" else bearer(self.tokens[who])
+
+
+@pytest.fixture
+def world(db: Database, settings: Settings) -> World:
+    make_user(db, "root", PlatformRole.admin)
+    for name in ("ws_admin", "ws_editor", "ws_viewer", "outsider"):
+        make_user(db, name)
+    make_workspace(db, settings, "alpha", "ws_admin")
+    make_workspace(db, settings, "beta", "outsider")
+    add_member(db, "alpha", "ws_editor", WorkspaceRole.editor)
+    add_member(db, "alpha", "ws_viewer", WorkspaceRole.viewer)
+    result = World()
+    for name in ("root", "ws_admin", "ws_editor", "ws_viewer", "outsider"):
+        result.tokens[name] = make_token(db, settings, name)
+    return result
