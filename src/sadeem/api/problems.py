@@ -7,8 +7,8 @@ and unexpected failures all leave through here with the same shape and the reque
 from __future__ import annotations
 
 import logging
-from http import HTTPStatus
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
