@@ -29,7 +29,7 @@ class RequestContext:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def request_context(request: Request) -> RequestContext:
+async def request_context(request: Request) -> RequestContext:
     ctx: RequestContext | None = getattr(request.state, "ctx", None)
     if ctx is None:  # a request that bypassed the middleware (never in the app; safe in unit tests)
         ctx = RequestContext(

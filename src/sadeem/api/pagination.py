@@ -34,7 +34,7 @@ class PageRequest:
     cursor: str | None
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` of the previous page.")

@@ -27,7 +27,18 @@ router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
 
 
 def _out(view: service.WorkspaceView) -> WorkspaceOut:
-    return WorkspaceOut.model_validate(view.workspace).model_copy(update={"my_role": view.my_role})
+    w = view.workspace  # explicit fields: half the cost of model_validate + model_copy on long lists
+    return WorkspaceOut(
+        slug=w.slug,
+        name=w.name,
+        description=w.description,
+        namespace=w.namespace,
+        storage_location=w.storage_location,
+        status=w.status,
+        created_at=w.created_at,
+        updated_at=w.updated_at,
+        my_role=view.my_role,
+    )
 
 
 def _provisioner(request: Request) -> WorkspaceProvisioner:

@@ -47,18 +47,16 @@ def list_workspaces(
             Membership.user_id == principal.user_id
         )
     rows, cursor = keyset_page(session, stmt, Workspace.id, page)
-    owned = [w.id for w in rows]
+    if principal.is_platform_admin:
+        return [WorkspaceView(w, WorkspaceRole.admin) for w in rows], cursor
     roles: dict[int, WorkspaceRole] = dict(
         session.execute(
             select(Membership.workspace_id, Membership.role).where(
-                Membership.user_id == principal.user_id, Membership.workspace_id.in_(owned)
+                Membership.user_id == principal.user_id, Membership.workspace_id.in_([w.id for w in rows])
             )
         ).all()
     )
-    views = [
-        WorkspaceView(w, WorkspaceRole.admin if principal.is_platform_admin else roles.get(w.id))
-        for w in rows
-    ]
+    views = [WorkspaceView(w, roles.get(w.id)) for w in rows]
     return views, cursor
 
 
