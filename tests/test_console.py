@@ -1,0 +1,89 @@
+"""The console placeholder in a real browser (Debian's Chromium driven by Playwright): log in,
+see your workspaces, log out — over a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from tests.conftest import PASSWORD, World
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)"),
+]
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(f"{base}/health", timeout=1)
+            break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield base
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_console_login_lists_workspaces_and_logs_out(live_server: str, world: World, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 700})
+        page.goto(live_server + "/")
+        expect(page.locator("#login-view")).to_be_visible()
+
+        page.fill("#username", "ws_editor")
+        page.fill("#password", "wrong password!")
+        page.click("button[type=submit]")
+        expect(page.locator("#login-error")).to_have_text("Invalid username or password.")
+
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("#home-view")).to_be_visible()
+        expect(page.locator("#who")).to_have_text("ws_editor (user)")
+        rows = page.locator("#workspaces tr")
+        expect(rows).to_have_count(1)  # alpha only: beta is not theirs
+        expect(rows.first).to_contain_text("alpha")
+        expect(rows.first).to_contain_text("editor")
+        expect(page.locator("#ready")).to_have_text("ready")
+        if os.environ.get("SADEEM_SCREENSHOT_DIR"):
+            page.screenshot(path=str(Path(os.environ["SADEEM_SCREENSHOT_DIR"]) / "console.png"))
+
+        # The session cookie is HttpOnly: page scripts cannot read it, only the CSRF cookie.
+        assert "sadeem_session" not in page.evaluate("document.cookie")
+        page.click("#logout")  # a cookie-authenticated POST: succeeds only with the CSRF header
+        expect(page.locator("#login-view")).to_be_visible()
+        page.reload()
+        expect(page.locator("#login-view")).to_be_visible()
+        browser.close()
