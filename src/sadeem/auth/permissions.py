@@ -21,12 +21,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Path, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sadeem.api.context import Ctx
 from sadeem.auth import service
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
-from sadeem.db.session import SAFE_METHODS, DbSession, get_database
+from sadeem.db.session import SAFE_METHODS, DbSession, database_of
 from sadeem.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
 
@@ -58,13 +59,28 @@ def permission_of(call: Any) -> Permission | None:
 
 
 @declares(Permission("public"))
-def public() -> None:
+async def public() -> None:
     """No credentials needed."""
 
 
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def _bookkeeping_write(request: Request, db: Session, write: Callable[[Session], None]) -> None:
+    """Record that a session or token was used, in its own short transaction.
+
+    A read request gets a separate write session, so its own transaction stays a read. A
+    state-changing request already holds the write transaction (on SQLite, `BEGIN IMMEDIATE` took
+    the database's write lock), so a second writer would wait on it until the busy timeout; there
+    the write is committed on the request's session before any service work starts.
+    """
+    if request.method in SAFE_METHODS:
+        with database_of(request).writes() as writer:
+            write(writer)
+    else:
+        write(db)
 
 
 @declares(Permission("authenticated"))
@@ -74,7 +90,11 @@ def authenticated(request: Request, db: DbSession, ctx: Ctx) -> Principal:
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             raise NotAuthenticated("Use `Authorization: Bearer <token>`.")
-        principal = service.resolve_token(db, credentials.strip())
+        token = service.resolve_token(db, credentials.strip())
+        principal = token.principal
+        if token.needs_touch and principal.token_id is not None:
+            token_id = principal.token_id
+            _bookkeeping_write(request, db, lambda writer: service.touch_token(writer, token_id))
     elif cookie := request.cookies.get(SESSION_COOKIE):
         resolved = service.resolve_session(db, _settings(request), cookie)
         principal = resolved.principal
@@ -84,9 +104,8 @@ def authenticated(request: Request, db: DbSession, ctx: Ctx) -> Principal:
             ctx.principal = principal
             raise PermissionDenied(f"The {CSRF_HEADER} header is missing or does not match the session.")
         if resolved.needs_touch and principal.session_id is not None:
-            # Its own short write transaction, so the request's (read) transaction stays a read.
-            with get_database(request).writes() as writer:
-                service.touch_session(writer, principal.session_id)
+            session_id = principal.session_id
+            _bookkeeping_write(request, db, lambda writer: service.touch_session(writer, session_id))
     else:
         raise NotAuthenticated("Authentication required: log in or send a bearer token.")
     ctx.principal = principal
@@ -97,7 +116,7 @@ CurrentUser = Annotated[Principal, Depends(authenticated)]
 
 
 @declares(Permission("platform_admin"))
-def platform_admin(principal: CurrentUser, ctx: Ctx) -> Principal:
+async def platform_admin(principal: CurrentUser, ctx: Ctx) -> Principal:
     if not principal.is_platform_admin:
         raise PermissionDenied("This needs the platform admin role.")
     if principal.auth_method == "token":

@@ -35,8 +35,9 @@ from sadeem.errors import (
 )
 
 TOKEN_PREFIX = "sdm"  # noqa: S105 (a label, not a secret)
-# Sessions are touched at most this often, so reads do not turn into writes on every request.
-SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
+# Sessions' `last_seen_at` and tokens' `last_used_at` are touched at most this often, so reads do
+# not turn into writes on every request.
+TOUCH_INTERVAL = timedelta(seconds=60)
 
 
 def _digest(value: str) -> str:
@@ -303,7 +304,7 @@ def resolve_session(session: Session, settings: Settings, session_token: str) ->
     if user is None or user.disabled:
         raise NotAuthenticated("The session's user is disabled; log in again.")
     principal = Principal(user.id, user.username, user.role, "session", session_id=row.id)
-    return ResolvedSession(principal, row.csrf_hash, now - row.last_seen_at >= SESSION_TOUCH_INTERVAL)
+    return ResolvedSession(principal, row.csrf_hash, now - row.last_seen_at >= TOUCH_INTERVAL)
 
 
 def touch_session(session: Session, session_id: int) -> None:
@@ -379,7 +380,13 @@ def revoke_token(session: Session, ctx: RequestContext, token: ApiToken) -> None
     session.commit()
 
 
-def resolve_token(session: Session, presented: str) -> Principal:
+@dataclass(frozen=True)
+class ResolvedToken:
+    principal: Principal
+    needs_touch: bool
+
+
+def resolve_token(session: Session, presented: str) -> ResolvedToken:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         raise NotAuthenticated("The bearer token is not a Sadeem token.")
@@ -388,9 +395,19 @@ def resolve_token(session: Session, presented: str) -> Principal:
         raise NotAuthenticated("The bearer token is not valid.")
     if token.revoked_at is not None:
         raise NotAuthenticated("The bearer token has been revoked.")
-    if token.expires_at <= utcnow():
+    now = utcnow()
+    if token.expires_at <= now:
         raise NotAuthenticated("The bearer token has expired.")
     user = session.get(User, token.user_id)
     if user is None or user.disabled:
         raise NotAuthenticated("The bearer token's user is disabled.")
-    return Principal(user.id, user.username, user.role, "token", token_id=token.public_id)
+    principal = Principal(user.id, user.username, user.role, "token", token_id=token.public_id)
+    needs_touch = token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL
+    return ResolvedToken(principal, needs_touch)
+
+
+def touch_token(session: Session, public_id: str) -> None:
+    token = session.scalar(select(ApiToken).where(ApiToken.public_id == public_id))
+    if token is not None:
+        token.last_used_at = utcnow()
+        session.commit()
