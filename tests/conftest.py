@@ -92,6 +92,22 @@ def database_url(
     engine.dispose()
 
 
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all (not migrated), on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"sadeem_e_{os.getpid()}_{next(_counter)}"
+    engine = _pg_admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield _pg_url(name)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
@@ -185,3 +201,44 @@ def world(db: Database, settings: Settings) -> World:
     for name in ("root", "ws_admin", "ws_editor", "ws_viewer", "outsider"):
         result.tokens[name] = make_token(db, settings, name)
     return result
+
+
+ALPHA_MEMBERS = {
+    "ws_admin": WorkspaceRole.admin,
+    "ws_editor": WorkspaceRole.editor,
+    "ws_viewer": WorkspaceRole.viewer,
+}
+
+
+def restore_world(db: Database, settings: Settings) -> None:
+    """Undo what requests may have done to the `world`'s workspace `alpha`: re-create it if it was
+    deleted, unarchive it, and give its members back their roles."""
+    from sqlalchemy import select
+
+    from sadeem.auth.models import User
+    from sadeem.workspaces.models import Membership, Workspace, WorkspaceStatus
+
+    with db.write_session() as session:
+        alpha = session.scalar(select(Workspace).where(Workspace.slug == "alpha"))
+        if alpha is None:
+            owner = auth_service.get_user(session, "ws_admin")
+            alpha = workspace_service.create_workspace(
+                session,
+                system_context("test.restore_world"),
+                LocalProvisioner(settings.resolved_warehouse),
+                owner,
+                "alpha",
+                None,
+                "",
+            )
+        alpha.status = WorkspaceStatus.active
+        for username, role in ALPHA_MEMBERS.items():
+            user_id = session.scalar(select(User.id).where(User.username == username))
+            membership = session.scalar(
+                select(Membership).where(Membership.workspace_id == alpha.id, Membership.user_id == user_id)
+            )
+            if membership is None:
+                session.add(Membership(workspace_id=alpha.id, user_id=user_id, role=role))
+            else:
+                membership.role = role
+        session.commit()

@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from sadeem import __version__
 from sadeem.api.openapi import install_openapi
 from sadeem.api.problems import install_problem_handlers
+from sadeem.api.text import reject_nul_in_parameters
 from sadeem.audit.middleware import AuditSafetyNet
 from sadeem.audit.routes import router as audit_router
 from sadeem.auth.identity import IdentityProvider, LocalIdentityProvider
 from sadeem.auth.routes import router as auth_router
 from sadeem.config import Settings
+from sadeem.connections.keyring import Keyring
+from sadeem.connections.routes import router as connections_router
 from sadeem.db.engine import Database
 from sadeem.health.routes import router as health_router
 from sadeem.observability.metrics import HttpMetrics
@@ -23,7 +26,7 @@ from sadeem.ui.routes import router as ui_router
 from sadeem.workspaces.provisioning import LocalProvisioner, WorkspaceProvisioner
 from sadeem.workspaces.routes import router as workspaces_router
 
-ROUTERS = (auth_router, workspaces_router, audit_router, health_router, ui_router)
+ROUTERS = (auth_router, workspaces_router, connections_router, audit_router, health_router, ui_router)
 
 
 def create_app(
@@ -45,11 +48,14 @@ def create_app(
         version=__version__,
         description="Control plane of Sadeem, the on-prem lakehouse. All errors are RFC 9457 problem+json.",
         lifespan=lifespan,
+        # Before any route's own dependencies, so no handler or permission check sees a NUL.
+        dependencies=[Depends(reject_nul_in_parameters)],
     )
     app.state.settings = settings
     app.state.db = database
     app.state.provisioner = provisioner or LocalProvisioner(settings.resolved_warehouse)
     app.state.identity_provider = identity_provider or LocalIdentityProvider()
+    app.state.keyring = Keyring.from_settings(settings)  # built once: may create the key file
     app.state.metrics = HttpMetrics() if settings.metrics_enabled else None
 
     install_problem_handlers(app)

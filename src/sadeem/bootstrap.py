@@ -12,6 +12,7 @@ from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole, User
 from sadeem.config import Settings
 from sadeem.db.engine import Database
+from sadeem.errors import Conflict
 from sadeem.workspaces import service as workspace_service
 from sadeem.workspaces.models import Workspace
 from sadeem.workspaces.provisioning import WorkspaceProvisioner
@@ -20,15 +21,17 @@ ADMIN_USERNAME = "admin"
 DEMO_WORKSPACE = "demo"
 
 
-def system_context(action: str) -> RequestContext:
-    """The context of an action Sadeem or its CLI takes on its own, for the audit trail."""
+def system_context(action: str, actor: str = "cli") -> RequestContext:
+    """The context of an action Sadeem (actor `system`) or its CLI (actor `cli`) takes on its
+    own, for the audit trail."""
     return RequestContext(
-        request_id=f"cli-{secrets.token_hex(8)}",
+        request_id=f"{actor}-{secrets.token_hex(8)}",
         method="CLI",
         path=action,
         client_addr="local",
         user_agent=None,
         action=action,
+        system_actor=actor,
     )
 
 
@@ -48,15 +51,18 @@ def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisione
                 password = settings.admin_password.get_secret_value()
             else:
                 password = generated = secrets.token_urlsafe(18)
-            auth_service.create_user(
-                session,
-                system_context("bootstrap.create_admin"),
-                ADMIN_USERNAME,
-                password,
-                PlatformRole.admin,
-                display_name="Administrator",
-            )
-            admin_created = True
+            try:
+                auth_service.create_user(
+                    session,
+                    system_context("bootstrap.create_admin", actor="system"),
+                    ADMIN_USERNAME,
+                    password,
+                    PlatformRole.admin,
+                    display_name="Administrator",
+                )
+                admin_created = True
+            except Conflict:  # another instance, starting at the same moment, created it first
+                generated = None
         if (
             settings.demo
             and admin_created
@@ -65,7 +71,7 @@ def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisione
             admin = auth_service.get_user(session, ADMIN_USERNAME)
             workspace_service.create_workspace(
                 session,
-                system_context("bootstrap.create_demo_workspace"),
+                system_context("bootstrap.create_demo_workspace", actor="system"),
                 provisioner,
                 admin,
                 DEMO_WORKSPACE,

@@ -10,6 +10,7 @@ import secrets
 import sys
 from typing import Annotated
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -28,10 +29,12 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Local user accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="Personal access tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+secrets_app = typer.Typer(help="The keys that encrypt stored secrets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+app.add_typer(secrets_app, name="secrets")
 
 out = Console()
 err = Console(stderr=True)
@@ -46,7 +49,12 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
 
 
 def _database(settings: Settings) -> Database:
-    return Database.connect(settings.resolved_database_url)
+    """The configured database, closed when the command ends (its pool holds connections)."""
+    db = Database.connect(settings.resolved_database_url)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(db.dispose)
+    return db
 
 
 def _fail(message: str) -> typer.Exit:
@@ -75,7 +83,10 @@ def up(host: HostOption = None, port: PortOption = None) -> None:
     from sadeem.workspaces.provisioning import LocalProvisioner
 
     db = _database(settings)
-    result = bootstrap(settings, db, LocalProvisioner(settings.resolved_warehouse))
+    try:
+        result = bootstrap(settings, db, LocalProvisioner(settings.resolved_warehouse))
+    except SadeemError as exc:  # e.g. a SADEEM_ADMIN_PASSWORD that is too short
+        raise _fail(exc.detail) from exc
     db.dispose()
     if result.generated_password:
         out.print(
@@ -237,6 +248,33 @@ def tokens_revoke(token_id: str) -> None:
     except SadeemError as exc:
         raise _fail(exc.detail) from exc
     out.print(f"Token {token_id} revoked.")
+
+
+@secrets_app.command("rotate-key")
+def secrets_rotate_key() -> None:
+    """Re-encrypt every stored connection secret with a new key, in one transaction.
+
+    With the key file ($SADEEM_HOME/secret.key): generates a new key, re-encrypts everything
+    with it, then leaves only the new key in the file. A running Sadeem on this host picks up
+    the new file by itself.
+
+    With SADEEM_SECRET_KEY: generate a key (`python -c "from cryptography.fernet import Fernet;
+    print(Fernet.generate_key().decode())"`), set SADEEM_SECRET_KEY=NEW,OLD everywhere and
+    restart, run this command, then set SADEEM_SECRET_KEY=NEW and restart again.
+    """
+    from sadeem.connections.service import rotate_key
+
+    settings = _settings()
+    try:
+        rotation = rotate_key(_database(settings), settings, system_context("cli.secrets.rotate_key"))
+    except (SadeemError, ValueError) as exc:
+        raise _fail(exc.detail if isinstance(exc, SadeemError) else str(exc)) from exc
+    where = (
+        f"the key file {rotation.key_file} now holds only the new key"
+        if rotation.key_file
+        else ("now remove every key but the first from SADEEM_SECRET_KEY")
+    )
+    out.print(f"Re-encrypted the secrets of {rotation.reencrypted} connection(s); {where}.")
 
 
 @audit_app.command("verify")

@@ -24,7 +24,12 @@ class RequestContext:
     user_agent: str | None
     action: str | None = None
     principal: Principal | None = None
+    # Who acts when no authenticated user does (the CLI, Sadeem itself); audited as the actor.
+    system_actor: str | None = None
     audited: bool = False
+    # The last event a service recorded for this request; the audit safety net checks that it
+    # was committed when the request fails after recording it.
+    audit_seq: int | None = None
     audit_token_use: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 

@@ -6,19 +6,38 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, params
 from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, RouteContext
 
 from sadeem.api.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
+from sadeem.api.route_table import api_routes
+from sadeem.api.text import declare_no_nul
 from sadeem.auth.permissions import Permission, permission_of
 from sadeem.db.session import SAFE_METHODS
+from sadeem.workspaces.models import WorkspaceRole
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# Headers that come with a status wherever it is returned (see api/problems.py).
+PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": "The authentication scheme to use.",
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        }
+    },
+}
 
 
-def route_permission(route: APIRoute) -> Permission | None:
+def route_permission(route: APIRoute | RouteContext) -> Permission | None:
     """The permission a route declares through its dependencies (None: it declares none)."""
 
     def walk(dependant: Dependant) -> Permission | None:
@@ -31,24 +50,28 @@ def route_permission(route: APIRoute) -> Permission | None:
     return walk(route.dependant)
 
 
-def implied_statuses(route: APIRoute, method: str) -> set[int]:
+def implied_statuses(route: APIRoute | RouteContext, method: str) -> set[int]:
     statuses: set[int] = set()
     permission = route_permission(route)
+    # Parameters of the route's dependencies count too: pagination's `limit`/`cursor`, the
+    # permission's `{workspace}`.
+    parameters = get_flat_params(route.dependant)
+    has_body = route.body_field is not None
     if permission is not None and permission.scope != "public":
         statuses.add(401)
         if permission.scope != "authenticated" or method not in SAFE_METHODS:
             statuses.add(403)  # role checks, and CSRF on cookie-authenticated writes
     if permission is not None and permission.scope == "workspace":
-        statuses.add(404)
-        if method not in SAFE_METHODS:
+        statuses.add(404)  # a workspace the caller may not see does not exist for them
+        if permission.workspace_role is WorkspaceRole.editor:
             statuses.add(409)  # archived workspace
-    if route.dependant.path_params:
+    if any(isinstance(p.field_info, params.Path) for p in parameters):
         statuses.add(404)
-    if route.dependant.body_params:
-        statuses.update({400, 422})
-    if route.dependant.query_params or route.dependant.path_params or route.dependant.body_params:
+    if has_body:
+        statuses.update({400, 422})  # malformed JSON, invalid body
+    if parameters or has_body:
         statuses.add(422)
-    if any(p.name == "cursor" for p in route.dependant.query_params):
+    if any(p.alias == "cursor" and isinstance(p.field_info, params.Query) for p in parameters):
         statuses.add(400)  # invalid cursor
     return statuses
 
@@ -57,7 +80,13 @@ def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str,
     description = (existing or {}).get("description") or HTTPStatus(status).phrase
     if status == 422:
         description = "Validation error"
-    return {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}}
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}},
+    }
+    if status in PROBLEM_HEADERS:
+        response["headers"] = PROBLEM_HEADERS[status]
+    return response
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -74,13 +103,15 @@ def install_openapi(app: FastAPI) -> None:
         components["Problem"] = problem
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
-        for route in app.routes:
-            if not isinstance(route, APIRoute) or not route.include_in_schema:
+        for route in api_routes(app):
+            if not route.include_in_schema:
                 continue
             for method in route.methods or ():
                 operation = schema["paths"][route.path_format].get(method.lower())
                 if operation is None:
                     continue
+                for parameter in operation.get("parameters", []):
+                    declare_no_nul(parameter.get("schema"))  # enforced by api.text for all parameters
                 responses = operation.setdefault("responses", {})
                 declared = {int(s) for s in responses if s.isdigit() and int(s) >= 400}
                 for status in sorted(declared | implied_statuses(route, method)):

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sadeem import errors
+from sadeem.api.route_table import allowed_methods
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("sadeem.api")
@@ -110,7 +111,12 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return problem_response(request, exc.status_code, code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # The router names only the methods of the first route that matched the path; each
+        # method of a path is its own route, so list them all (RFC 9110 §15.5.6).
+        headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
+    return problem_response(request, exc.status_code, code, detail, headers=headers)
 
 
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:

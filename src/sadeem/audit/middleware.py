@@ -1,6 +1,7 @@
 """The audit safety net: a state-changing request that no service recorded (refused by a
 permission check, rejected as invalid, failed, or unaudited by mistake) is recorded here, so
-*every* mutating request leaves an event. So is any admin request made with a bearer token."""
+*every* mutating request leaves an event. So is any admin request made with a bearer token, and
+a failed request whose service recorded an event that was then rolled back with its change."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ class AuditSafetyNet:
             ctx: RequestContext | None = scope.get("state", {}).get("ctx")
             if (
                 ctx is not None
-                and not ctx.audited
+                and (not ctx.audited or status >= 400)
                 and (ctx.method not in SAFE_METHODS or ctx.audit_token_use)
             ):
                 db: Database = scope["app"].state.db
@@ -58,6 +59,10 @@ class AuditSafetyNet:
         ctx.action = ctx.action or getattr(route, "name", None) or f"{ctx.method} {route_template(scope)}"
         workspace = scope.get("path_params", {}).get("workspace")
         try:
+            if ctx.audited:
+                with db.reads() as session:
+                    if service.committed_event_of(session, ctx):
+                        return
             with db.write_session() as session:
                 service.record(
                     session,

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
 from sadeem.api.pagination import Page, PageParams
+from sadeem.api.schemas import IsoDateTime
 from sadeem.audit import service
 from sadeem.audit.schemas import AuditEventOut
 from sadeem.auth.permissions import PlatformAdmin, WorkspaceAdmin
@@ -22,8 +22,14 @@ def audit_filters(
     outcome: Annotated[Literal["success", "failure", "denied"] | None, Query()] = None,
     target_type: _Short = None,
     target_id: _Short = None,
-    since: Annotated[datetime | None, Query(description="Inclusive lower bound (ISO 8601).")] = None,
-    until: Annotated[datetime | None, Query(description="Exclusive upper bound (ISO 8601).")] = None,
+    since: Annotated[
+        IsoDateTime | None,
+        Query(description="Inclusive lower bound (ISO 8601; UTC when no offset is given)."),
+    ] = None,
+    until: Annotated[
+        IsoDateTime | None,
+        Query(description="Exclusive upper bound (ISO 8601; UTC when no offset is given)."),
+    ] = None,
 ) -> service.AuditFilters:
     return service.AuditFilters(
         actor=actor,

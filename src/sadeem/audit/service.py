@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, select, update
@@ -63,8 +63,20 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(event.prev_hash.encode() + b"\n" + _canonical(event)).hexdigest()
 
 
+def _make_storable(event: AuditEvent) -> None:
+    """An event must never fail to be stored: its text columns lose NUL characters (PostgreSQL
+    refuses them) and are clipped to their column's length (a refused request's path parameter,
+    recorded by the safety net, can be anything)."""
+    for column in AuditEvent.__table__.columns:
+        value = getattr(event, column.key)
+        length = getattr(column.type, "length", None)
+        if isinstance(value, str) and length is not None:
+            setattr(event, column.key, value.replace("\x00", "\ufffd")[:length])
+
+
 def append(session: Session, event: AuditEvent) -> AuditEvent:
     """Give `event` the next sequence number and chain hash, inside the caller's transaction."""
+    _make_storable(event)
     seq = session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)
@@ -98,7 +110,7 @@ def record(
     principal = ctx.principal
     event = AuditEvent(
         occurred_at=utcnow(),
-        actor=username or (principal.username if principal else None),
+        actor=username or (principal.username if principal else ctx.system_actor),
         actor_id=user_id or (principal.user_id if principal else None),
         auth_method=principal.auth_method if principal else None,
         token_id=principal.token_id if principal else None,
@@ -113,8 +125,17 @@ def record(
         details=details or {},
     )
     append(session, event)
-    ctx.audited = True
+    ctx.audited, ctx.audit_seq = True, event.seq
     return event
+
+
+def committed_event_of(session: Session, ctx: RequestContext) -> bool:
+    """Whether the event recorded for this request is in the trail (its transaction may have been
+    rolled back after recording, and its sequence number reused by another request)."""
+    if ctx.audit_seq is None:
+        return False
+    event = session.get(AuditEvent, ctx.audit_seq)
+    return event is not None and event.request_id == ctx.request_id
 
 
 @dataclass(frozen=True)
@@ -129,6 +150,11 @@ class AuditFilters:
     until: datetime | None = None
 
 
+def _as_utc(moment: datetime) -> datetime:
+    """A bound given without a time zone means UTC, the zone the trail is kept in."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def query(
     session: Session, filters: AuditFilters, page: PageRequest
 ) -> tuple[Sequence[AuditEvent], str | None]:
@@ -139,9 +165,9 @@ def query(
         if value is not None:
             stmt = stmt.where(getattr(AuditEvent, name) == value)
     if filters.since is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= filters.since)
+        stmt = stmt.where(AuditEvent.occurred_at >= _as_utc(filters.since))
     if filters.until is not None:
-        stmt = stmt.where(AuditEvent.occurred_at < filters.until)
+        stmt = stmt.where(AuditEvent.occurred_at < _as_utc(filters.until))
     return keyset_page(session, stmt, AuditEvent.seq, page, descending=True)
 
 
@@ -153,11 +179,14 @@ class ChainReport:
     problem: str | None = None
 
 
-def _events_in_order(session: Session, batch: int = 1000) -> Iterator[AuditEvent]:
+def _events_in_order(session: Session, last_seq: int, batch: int = 1000) -> Iterator[AuditEvent]:
     last = 0
     while True:
         rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+            select(AuditEvent)
+            .where(AuditEvent.seq > last, AuditEvent.seq <= last_seq)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
         ).all()
         if not rows:
             return
@@ -167,9 +196,18 @@ def _events_in_order(session: Session, batch: int = 1000) -> Iterator[AuditEvent
 
 
 def verify_chain(session: Session) -> ChainReport:
-    """Recompute every hash in order; report the first event that does not match its chain."""
+    """Recompute every hash in order; report the first event that does not match its chain.
+
+    The chain head is read first and only the events up to it are checked: an event commits
+    together with its head update, so all of them are visible, while events appended during the
+    check (each statement may see newer rows on PostgreSQL) are left for the next one."""
+    head = session.execute(
+        select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+    ).one_or_none()
+    if head is None:
+        return ChainReport(False, 0, 1, "the chain head is missing")
     prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
-    for event in _events_in_order(session):
+    for event in _events_in_order(session, head.last_seq):
         if event.seq != expected_seq:
             return ChainReport(False, checked, expected_seq, f"event {expected_seq} is missing")
         if event.prev_hash != prev_hash:
@@ -177,8 +215,7 @@ def verify_chain(session: Session) -> ChainReport:
         if event_hash(event) != event.hash:
             return ChainReport(False, checked, event.seq, "content does not match its hash (edited)")
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
-    head = session.get(AuditChainHead, 1)
-    if head is None or head.last_seq != checked or head.last_hash != prev_hash:
+    if checked != head.last_seq or prev_hash != head.last_hash:
         return ChainReport(
             False, checked, checked + 1, "chain head does not match the last event (truncated)"
         )

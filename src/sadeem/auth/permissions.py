@@ -136,7 +136,9 @@ WorkspaceSlug = Annotated[str, Path(max_length=63, description="Workspace slug."
 
 def _workspace_access(minimum: WorkspaceRole) -> Callable[..., WorkspaceAccess]:
     @declares(Permission("workspace", minimum))
-    def dependency(workspace: WorkspaceSlug, principal: CurrentUser, db: DbSession) -> WorkspaceAccess:
+    def dependency(
+        workspace: WorkspaceSlug, principal: CurrentUser, db: DbSession, ctx: Ctx
+    ) -> WorkspaceAccess:
         found = db.scalar(select(Workspace).where(Workspace.slug == workspace))
         role: WorkspaceRole | None = None
         if found is not None:
@@ -146,6 +148,8 @@ def _workspace_access(minimum: WorkspaceRole) -> Callable[..., WorkspaceAccess]:
                 )
             )
             if principal.is_platform_admin:
+                if role is None and principal.auth_method == "token":
+                    ctx.audit_token_use = True  # an admin override, not a member's access
                 role = WorkspaceRole.admin
         if found is None or role is None:  # a non-member learns nothing, not even that it exists
             raise NotFound(f"No workspace '{workspace}'.")

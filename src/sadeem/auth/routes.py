@@ -60,11 +60,19 @@ def login(
 
 
 @router.post("/auth/logout", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT)
-def logout(principal: CurrentUser, response: Response, db: DbSession, ctx: Ctx) -> None:
+def logout(principal: CurrentUser, request: Request, response: Response, db: DbSession, ctx: Ctx) -> None:
     """End the current session (a bearer token stays valid; revoke it instead)."""
     service.logout(db, ctx, principal)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    settings = _settings(request)
+    for name, httponly in ((SESSION_COOKIE, True), (CSRF_COOKIE, False)):
+        # With the attributes they were set with, so the browser replaces them.
+        response.delete_cookie(
+            name,
+            path="/",
+            secure=settings.cookie_secure,
+            httponly=httponly,
+            samesite=settings.cookie_samesite,
+        )
 
 
 @router.get("/me", tags=["auth"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 
 from sadeem.api.schemas import RequestModel, ResponseModel
 from sadeem.auth import passwords
@@ -22,7 +22,7 @@ Username = Annotated[
 Password = Annotated[SecretStr, Field(min_length=1, max_length=passwords.MAX_LENGTH)]
 NewPassword = Annotated[SecretStr, Field(min_length=passwords.MIN_LENGTH, max_length=passwords.MAX_LENGTH)]
 DisplayName = Annotated[str, Field(max_length=200)]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
 
 
 class LoginRequest(RequestModel):
@@ -76,7 +76,8 @@ class TokenCreate(RequestModel):
 
 
 class TokenOut(ResponseModel):
-    id: str = Field(validation_alias="public_id")
+    # From a row: its `public_id` (the row's own `id` is internal). From a dump of this model: `id`.
+    id: str = Field(validation_alias=AliasChoices("public_id", "id"))
     name: str
     created_at: datetime
     expires_at: datetime

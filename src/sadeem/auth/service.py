@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,8 @@ from sadeem.errors import (
 )
 
 TOKEN_PREFIX = "sdm"  # noqa: S105 (a label, not a secret)
+# `sdm_<public id: 16 hex digits>_<secret: URL-safe base64>`, as `create_token` makes them.
+_TOKEN_SHAPE = re.compile(rf"{TOKEN_PREFIX}_([0-9a-f]{{16}})_([A-Za-z0-9_-]{{1,100}})")
 # Sessions' `last_seen_at` and tokens' `last_used_at` are touched at most this often, so reads do
 # not turn into writes on every request.
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -157,19 +160,16 @@ def revoke_all_sessions(session: Session, user: User) -> None:
         row.revoked_at = now
 
 
-def count_admins(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(User.role == PlatformRole.admin, User.disabled.is_(False))
-        )
-        or 0
-    )
-
-
 def ensure_not_last_admin(session: Session, user: User) -> None:
-    if user.role is PlatformRole.admin and not user.disabled and count_admins(session) <= 1:
+    """Refuse to remove the last active platform admin. The active admins' rows stay locked until
+    the caller commits (PostgreSQL; SQLite serializes writers anyway), so two admins demoting each
+    other at the same moment cannot both succeed."""
+    if user.role is not PlatformRole.admin or user.disabled:
+        return
+    active_admins = session.scalars(
+        select(User.id).where(User.role == PlatformRole.admin, User.disabled.is_(False)).with_for_update()
+    ).all()
+    if len(active_admins) <= 1:
         raise Conflict("This is the last active platform admin; promote another admin first.")
 
 
@@ -207,9 +207,12 @@ def login(
     username: str,
     password: str,
 ) -> NewSession:
-    """Verify credentials with throttling; on success open a session. Every attempt is audited."""
+    """Verify credentials with throttling; on success open a session. Every attempt is audited.
+
+    The user's row stays locked until the attempt is decided (PostgreSQL; SQLite serializes
+    writers anyway), so parallel guesses cannot lose each other's failure count."""
     now = utcnow()
-    user = session.scalar(select(User).where(User.username == username))
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
 
     def refuse(reason: str, error: Exception) -> Exception:
         audit.record(
@@ -387,11 +390,13 @@ class ResolvedToken:
 
 
 def resolve_token(session: Session, presented: str) -> ResolvedToken:
-    parts = presented.split("_", 2)
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+    # Checked before the lookup: a header may carry any byte, and PostgreSQL refuses some (NUL).
+    shape = _TOKEN_SHAPE.fullmatch(presented)
+    if shape is None:
         raise NotAuthenticated("The bearer token is not a Sadeem token.")
-    token = session.scalar(select(ApiToken).where(ApiToken.public_id == parts[1]))
-    if token is None or not hmac.compare_digest(token.secret_hash, _digest(parts[2])):
+    public_id, secret = shape.groups()
+    token = session.scalar(select(ApiToken).where(ApiToken.public_id == public_id))
+    if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
         raise NotAuthenticated("The bearer token is not valid.")
     if token.revoked_at is not None:
         raise NotAuthenticated("The bearer token has been revoked.")

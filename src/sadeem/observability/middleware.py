@@ -7,9 +7,11 @@ import re
 import time
 import uuid
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sadeem.api.context import RequestContext
+from sadeem.api.problems import problem_response
 from sadeem.observability.logging import request_id_var
 from sadeem.observability.metrics import HttpMetrics
 
@@ -47,16 +49,27 @@ class RequestObservability:
         started = time.perf_counter()
         status = 500
 
+        response_started = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, response_started = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Starlette answers unhandled errors in its outermost middleware, outside this one, so
+            # its 500 would go out without the request id. Answer here; it then only logs.
+            if not response_started:
+                internal_error = problem_response(
+                    Request(scope), 500, "internal-error", "An internal error occurred; see the server log."
+                )
+                await internal_error(scope, receive, send_with_id)
+            raise
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)

@@ -1,0 +1,347 @@
+""" "Test connection": one real check per type, bounded in time, reporting ok/error and latency.
+
+Each network step waits at most `timeout` seconds and a whole check is abandoned after twice
+that. A failed check is a result, not an error. Its message is one line without a traceback,
+and every secret value of the connection is removed from it, whatever the remote side or a
+client library put there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import os
+import re
+import shutil
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from sadeem.connections.models import ConnectionType
+from sadeem.connections.schemas import (
+    ConnectionConfigBase,
+    IcebergRestConfig,
+    PostgresConfig,
+    S3Config,
+    SparkK8sConfig,
+    SparkLocalConfig,
+    TrinoConfig,
+)
+from sadeem.db.base import utcnow
+
+log = logging.getLogger("sadeem.connections")
+REDACTED = "[REDACTED]"
+MAX_DETAIL = 500
+SPARK_OPERATOR_API = "/apis/sparkoperator.k8s.io/v1beta2"
+
+
+class CheckFailed(Exception):
+    """A check's own, already readable, reason for failing."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    latency_ms: float
+    detail: str
+    checked_at: datetime
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """Remove every secret value (also URL-encoded) from `text`, longest first."""
+    variants = {v for s in secrets if s for v in (s, quote(s, safe=""), quote(s))}
+    for value in sorted(variants, key=len, reverse=True):
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def _describe(exc: BaseException) -> str:
+    message = " ".join(str(exc).split())
+    if isinstance(exc, CheckFailed):
+        return message
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _http_failure(response: httpx.Response, what: str) -> CheckFailed:
+    reason = ""
+    try:
+        body = response.json()
+        error = body.get("error") if isinstance(body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else body.get("message")
+        if isinstance(message, str):
+            reason = f": {message[:200]}"
+    except ValueError:
+        pass
+    return CheckFailed(f"{what} answered HTTP {response.status_code}{reason}")
+
+
+def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise _http_failure(response, what)
+    try:
+        body = response.json()
+    except ValueError:
+        raise CheckFailed(f"{what} did not answer with JSON") from None
+    if not isinstance(body, dict):
+        raise CheckFailed(f"{what} did not answer with a JSON object")
+    return body
+
+
+def _http_client(timeout: float, verify: bool | ssl.SSLContext, **kwargs: Any) -> httpx.Client:
+    # trust_env=False: only the connection's own settings apply, never the server's proxies or .netrc.
+    return httpx.Client(timeout=timeout, verify=verify, trust_env=False, follow_redirects=False, **kwargs)
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+# --- one check per type; each returns what it verified ---------------------------------------
+
+
+def check_postgres(config: PostgresConfig, timeout: float) -> str:
+    import psycopg
+
+    with psycopg.connect(
+        host=config.host,
+        port=config.port,
+        dbname=config.database,
+        user=config.user,
+        password=_secret(config.password) or "",
+        passfile=os.devnull,  # never the server's own ~/.pgpass
+        sslmode=config.sslmode,
+        connect_timeout=max(2, math.ceil(timeout)),
+        application_name="sadeem-connection-test",
+        options=f"-c statement_timeout={int(timeout * 1000)}",
+        autocommit=True,
+    ) as connection:
+        row = connection.execute("SELECT 1, current_setting('server_version')").fetchone()
+    if row is None or row[0] != 1:
+        raise CheckFailed("SELECT 1 did not return 1")
+    return f"PostgreSQL {row[1]} answered SELECT 1"
+
+
+def check_s3(config: S3Config, timeout: float) -> str:
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    anonymous = config.access_key_id is None
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=config.endpoint_url,
+        region_name=config.region,
+        aws_access_key_id=config.access_key_id,
+        aws_secret_access_key=_secret(config.secret_access_key),
+        verify=config.verify_tls,
+        config=Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"max_attempts": 1, "mode": "standard"},
+            s3={"addressing_style": "path" if config.path_style else "auto"},
+            # Without keys: anonymous, never the server's own credentials.
+            signature_version=UNSIGNED if anonymous else None,
+        ),
+    )
+    if config.bucket:
+        client.head_bucket(Bucket=config.bucket)
+        return f"bucket '{config.bucket}' is reachable"
+    buckets = client.list_buckets().get("Buckets", [])
+    return f"listed {len(buckets)} bucket(s)"
+
+
+def _iceberg_oauth_token(http: httpx.Client, config: IcebergRestConfig) -> str:
+    endpoint = config.oauth2_server_uri or f"{config.uri}/v1/oauth/tokens"
+    response = http.post(
+        endpoint,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": config.client_id or "",
+            "client_secret": _secret(config.client_secret) or "",
+            "scope": config.scope,
+        },
+    )
+    token = _json_object(response, "the OAuth2 token endpoint").get("access_token")
+    if not isinstance(token, str) or not token:
+        raise CheckFailed("the OAuth2 token endpoint answered without an access_token")
+    return token
+
+
+def check_iceberg_rest(config: IcebergRestConfig, timeout: float) -> str:
+    with _http_client(timeout, config.verify_tls) as http:
+        token = _secret(config.token)
+        if token is None and config.client_secret is not None:
+            token = _iceberg_oauth_token(http, config)
+        response = http.get(
+            f"{config.uri}/v1/config",
+            params={"warehouse": config.warehouse} if config.warehouse else None,
+            headers={"Authorization": f"Bearer {token}"} if token else None,
+        )
+        body = _json_object(response, "GET /v1/config")
+    prefix = (body.get("overrides") or {}).get("prefix") if isinstance(body.get("overrides"), dict) else None
+    return "catalog answered GET /v1/config" + (f" (prefix '{prefix}')" if isinstance(prefix, str) else "")
+
+
+def check_trino(config: TrinoConfig, timeout: float) -> str:
+    import requests
+    import trino
+    from trino.auth import BasicAuthentication
+
+    base = f"{config.http_scheme}://{_netloc(config.host, config.port)}"
+    with _http_client(timeout, config.verify_tls) as http:
+        info = _json_object(http.get(f"{base}/v1/info"), "GET /v1/info")
+    if info.get("starting"):
+        raise CheckFailed("Trino is still starting")
+    node_version = info.get("nodeVersion")
+    version = node_version.get("version", "?") if isinstance(node_version, dict) else "?"
+    password = _secret(config.password)
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = config.verify_tls
+    connection = trino.dbapi.connect(
+        host=config.host,
+        port=config.port,
+        user=config.user,
+        catalog=config.catalog,
+        schema=config.schema_,
+        http_scheme=config.http_scheme,
+        auth=BasicAuthentication(config.user, password) if password else None,
+        http_session=session,
+        request_timeout=timeout,
+        max_attempts=1,
+        heartbeat_interval=None,
+        source="sadeem-connection-test",
+    )
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT 1")
+        rows = cursor.fetchall()
+    finally:
+        connection.close()
+        session.close()
+    if rows != [[1]]:
+        raise CheckFailed("SELECT 1 did not return 1")
+    return f"Trino {version} answered SELECT 1"
+
+
+def _java_version(java_home: Path) -> str:
+    release = java_home / "release"
+    if release.is_file():
+        match = re.search(r'^JAVA_VERSION="([^"]+)"', release.read_text(errors="replace"), re.M)
+        if match:
+            return match.group(1)
+    return "(version unknown)"
+
+
+def _spark_version(spark_home: Path) -> str:
+    """From a Spark distribution's RELEASE file, or the pyspark package's version.py."""
+    for name, pattern in (("RELEASE", r"^Spark (\S+)"), ("version.py", r'^__version__[^=]*=\s*"([^"]+)"')):
+        path = spark_home / name
+        if path.is_file() and (match := re.search(pattern, path.read_text(errors="replace"), re.M)):
+            return match.group(1)
+    return "(version unknown)"
+
+
+def _executable(path: Path, what: str) -> Path:
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        raise CheckFailed(f"{what} not found: {path} is missing or not executable")
+    return path
+
+
+def check_spark_local(config: SparkLocalConfig, timeout: float) -> str:
+    """Presence only: nothing a connection points at is executed by a test."""
+    if config.java_home:
+        java = _executable(Path(config.java_home) / "bin" / "java", "java")
+    else:
+        found = shutil.which("java")
+        if found is None:
+            raise CheckFailed("java not found: set java_home or put java on the PATH")
+        java = Path(found).resolve()
+    pyspark = importlib.util.find_spec("pyspark")
+    if config.spark_home:
+        spark_home = Path(config.spark_home)
+    elif pyspark is not None and pyspark.origin:
+        spark_home = Path(pyspark.origin).parent  # the pyspark package is a Spark distribution
+    elif found_submit := shutil.which("spark-submit"):
+        spark_home = Path(found_submit).resolve().parent.parent
+    else:
+        raise CheckFailed(
+            "spark-submit not found: set spark_home, install pyspark, or put spark-submit on the PATH"
+        )
+    submit = _executable(spark_home / "bin" / "spark-submit", "spark-submit")
+    return (
+        f"java {_java_version(java.parent.parent)} at {java}; "
+        f"spark-submit {_spark_version(spark_home)} at {submit}"
+    )
+
+
+def check_spark_k8s(config: SparkK8sConfig, timeout: float) -> str:
+    verify: bool | ssl.SSLContext = config.verify_tls
+    if config.verify_tls and config.ca_cert:
+        verify = ssl.create_default_context(cadata=config.ca_cert)
+    token = _secret(config.token)
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    with _http_client(timeout, verify, base_url=config.api_server, headers=headers) as http:
+        version = _json_object(http.get("/version"), "GET /version").get("gitVersion", "?")
+        listing = http.get(
+            f"{SPARK_OPERATOR_API}/namespaces/{config.namespace}/sparkapplications", params={"limit": 1}
+        )
+    if listing.status_code == 404:
+        raise CheckFailed(
+            f"Kubernetes {version} answered, but has no SparkApplication resource: "
+            "is the Spark Operator installed?"
+        )
+    if listing.status_code in (401, 403):
+        raise CheckFailed(
+            f"Kubernetes {version} answered, but refused to list SparkApplications in namespace "
+            f"'{config.namespace}' (HTTP {listing.status_code}): check the token and its RBAC role"
+        )
+    _json_object(listing, "listing SparkApplications")
+    return f"Kubernetes {version}; SparkApplications in namespace '{config.namespace}' can be listed"
+
+
+CHECKS: dict[ConnectionType, Callable[[Any, float], str]] = {
+    ConnectionType.postgres: check_postgres,
+    ConnectionType.s3: check_s3,
+    ConnectionType.iceberg_rest: check_iceberg_rest,
+    ConnectionType.trino: check_trino,
+    ConnectionType.spark_local: check_spark_local,
+    ConnectionType.spark_k8s: check_spark_k8s,
+}
+
+
+def run_check(config: ConnectionConfigBase, timeout: float) -> CheckResult:
+    """Run the type's check in a worker thread that is abandoned after `2 * timeout`, so no
+    client library that ignores its timeout can hold the request."""
+    check = CHECKS[config.connection_type]
+    outcome: list[tuple[bool, str]] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append((True, check(config, timeout)))
+        except Exception as exc:  # a failed check is a result: every failure becomes a message
+            outcome.append((False, _describe(exc)))
+
+    checked_at = utcnow()
+    started = time.perf_counter()
+    worker = threading.Thread(target=attempt, name=f"connection-check-{config.type}", daemon=True)
+    worker.start()
+    worker.join(2 * timeout)
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    ok, detail = outcome[0] if outcome else (False, f"no answer within {2 * timeout:g} s")
+    detail = redact_secrets(detail, config.secret_values().values())[:MAX_DETAIL]
+    log.info("connection check (%s): ok=%s in %.1f ms: %s", config.type, ok, latency_ms, detail)
+    return CheckResult(ok=ok, latency_ms=latency_ms, detail=detail, checked_at=checked_at)

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, status
+
+from sadeem.api.context import Ctx
+from sadeem.api.pagination import Page, PageParams
+from sadeem.api.responses import errors
+from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
+from sadeem.connections import service
+from sadeem.connections.checks import CheckResult
+from sadeem.connections.keyring import Keyring
+from sadeem.connections.models import Connection
+from sadeem.connections.schemas import (
+    ConnectionCreate,
+    ConnectionOut,
+    ConnectionTestRequest,
+    ConnectionTestResult,
+    ConnectionUpdate,
+)
+from sadeem.db.session import DbSession
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}", tags=["connections"])
+
+ConnectionNameParam = Annotated[str, Path(max_length=63, description="Connection name.")]
+
+
+def _out(connection: Connection) -> ConnectionOut:
+    last_test = None
+    if connection.last_test_at is not None:
+        last_test = ConnectionTestResult(
+            ok=bool(connection.last_test_ok),
+            latency_ms=connection.last_test_latency_ms or 0.0,
+            detail=connection.last_test_detail or "",
+            checked_at=connection.last_test_at,
+        )
+    return ConnectionOut(
+        name=connection.name,
+        type=connection.type,
+        description=connection.description,
+        config={"type": connection.type.value, **connection.config},
+        secrets_set=connection.secret_fields,
+        created_at=connection.created_at,
+        updated_at=connection.updated_at,
+        last_test=last_test,
+    )
+
+
+def _result(result: CheckResult) -> ConnectionTestResult:
+    return ConnectionTestResult.model_validate(result)
+
+
+def _keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+def _timeout(request: Request) -> float:
+    timeout: float = request.app.state.settings.connection_test_timeout_seconds
+    return timeout
+
+
+@router.get("/connections")
+def list_connections(access: WorkspaceViewer, db: DbSession, page: PageParams) -> Page[ConnectionOut]:
+    rows, cursor = service.list_connections(db, access.workspace, page)
+    return Page(items=[_out(c) for c in rows], next_cursor=cursor)
+
+
+@router.post("/connections", status_code=status.HTTP_201_CREATED, responses=errors(409))
+def create_connection(
+    body: ConnectionCreate, access: WorkspaceEditor, request: Request, db: DbSession, ctx: Ctx
+) -> ConnectionOut:
+    """Create a connection. Secret fields are encrypted at rest and never returned."""
+    connection = service.create_connection(
+        db, ctx, _keyring(request), access.workspace, body.name, body.description, body.config
+    )
+    return _out(connection)
+
+
+# Not under /connections/: that would collide with a connection named "test".
+@router.post("/connection-tests")
+def test_unsaved_connection(
+    body: ConnectionTestRequest, access: WorkspaceEditor, request: Request, db: DbSession, ctx: Ctx
+) -> ConnectionTestResult:
+    """Test a config without saving it. A failed check is `ok: false`, not an error status."""
+    return _result(service.check_unsaved_config(db, ctx, _timeout(request), access.workspace, body.config))
+
+
+@router.get("/connections/{name}")
+def get_connection(name: ConnectionNameParam, access: WorkspaceViewer, db: DbSession) -> ConnectionOut:
+    return _out(service.get_connection(db, access.workspace, name))
+
+
+@router.patch("/connections/{name}", responses=errors(503))
+def update_connection(
+    name: ConnectionNameParam,
+    body: ConnectionUpdate,
+    access: WorkspaceEditor,
+    request: Request,
+    db: DbSession,
+    ctx: Ctx,
+) -> ConnectionOut:
+    """Change the description and/or replace the config (same type). Omitted secrets keep
+    their stored value; a secret set to null is cleared."""
+    connection = service.get_connection(db, access.workspace, name)
+    updated = service.update_connection(
+        db, ctx, _keyring(request), access.workspace, connection, body.description, body.config
+    )
+    return _out(updated)
+
+
+@router.delete("/connections/{name}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_connection(name: ConnectionNameParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> None:
+    service.delete_connection(db, ctx, access.workspace, service.get_connection(db, access.workspace, name))
+
+
+@router.post("/connections/{name}/test", responses=errors(409, 503))
+def test_connection(
+    name: ConnectionNameParam, access: WorkspaceEditor, request: Request, db: DbSession, ctx: Ctx
+) -> ConnectionTestResult:
+    """Run the connection's real check (bounded by SADEEM_CONNECTION_TEST_TIMEOUT_SECONDS) and
+    record the outcome. A failed check is `ok: false`, not an error status."""
+    connection = service.get_connection(db, access.workspace, name)
+    result = service.check_connection(
+        db, ctx, _keyring(request), _timeout(request), access.workspace, connection
+    )
+    return _result(result)

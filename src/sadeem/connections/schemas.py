@@ -1,0 +1,277 @@
+"""Connection configs, one pydantic model per type, and the request and response bodies.
+
+Secret fields are `SecretStr`, write-only in the JSON schema, and never part of a response:
+a response names the secrets that are set (`secrets_set`), never their values. In an update an
+omitted secret keeps its stored value and an explicit `null` clears it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal, get_args
+
+from pydantic import AfterValidator, Field, SecretStr, TypeAdapter
+from pydantic.config import JsonDict
+
+from sadeem.api.schemas import RequestModel, ResponseModel
+from sadeem.connections.models import ConnectionType
+
+_CREDENTIAL_LIKE = re.compile(r"pass(word)?|secret|token|credential|private|api_?key|access\.key", re.I)
+
+# Every rule is a pattern in the JSON schema, so the OpenAPI document says exactly what is accepted.
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = _LABEL + r"(\." + _LABEL + r")*\.?"  # IPv4 addresses included
+_IPV6 = r"[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*"
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_PATH = r"(/[^\x00-\x20\x7f?#]*)?"
+
+
+def _url_pattern(schemes: str) -> str:
+    # No user:password@ (credentials belong in secret fields), no query, no fragment.
+    return rf"^({schemes})://({_HOSTNAME}|\[{_IPV6}\])(:{_PORT})?{_PATH}$"
+
+
+def _without_trailing_slash(value: str) -> str:
+    return value.rstrip("/") or "/"
+
+
+def _exact_keys(schema: JsonDict) -> None:
+    """pydantic describes constrained dict keys with `patternProperties`, which lets any other
+    key through in JSON schema terms; say exactly what is accepted instead."""
+    patterns = schema.pop("patternProperties")
+    assert isinstance(patterns, dict)
+    ((pattern, value),) = patterns.items()
+    names = schema.get("propertyNames")
+    schema["propertyNames"] = {**(names if isinstance(names, dict) else {}), "pattern": pattern}
+    schema["additionalProperties"] = value
+
+
+Host = Annotated[
+    str,
+    Field(
+        max_length=253,
+        pattern=rf"^({_HOSTNAME}|{_IPV6})$",
+        description="A host name or an IP address (no scheme, port or path).",
+        examples=["db.internal"],
+    ),
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+HttpUrl = Annotated[
+    str,
+    Field(max_length=2048, pattern=_url_pattern("http|https"), examples=["https://catalog.internal:8181"]),
+    AfterValidator(_without_trailing_slash),
+]
+HttpsUrl = Annotated[
+    str,
+    Field(max_length=2048, pattern=_url_pattern("https"), examples=["https://k8s.internal:6443"]),
+    AfterValidator(_without_trailing_slash),
+]
+PemCertificates = Annotated[
+    str, Field(max_length=65536, pattern=r"-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----")
+]
+AbsolutePath = Annotated[
+    str, Field(max_length=1024, pattern=r"^/[^\x00-\x1f\x7f]*$"), AfterValidator(_without_trailing_slash)
+]
+SparkConfKey = Annotated[str, Field(max_length=256, pattern=r"^spark\.[A-Za-z0-9._-]+$")]
+# One line of printable text: these go into HTTP headers and connection strings.
+Line = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Token = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[!-~]+$")]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z_][A-Za-z0-9_$-]*$")]
+DnsLabel = Annotated[str, Field(max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
+Secret = Annotated[
+    SecretStr | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=16384,
+        description="Write-only: never returned. In an update, omit it to keep the stored value; "
+        "null clears it.",
+        json_schema_extra={"writeOnly": True},
+    ),
+]
+
+
+class ConnectionConfigBase(RequestModel):
+    type: str  # each type narrows it to its literal, the union's discriminator
+    secret_field_names: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls.secret_field_names = tuple(
+            name for name, field in cls.model_fields.items() if SecretStr in get_args(field.annotation)
+        )
+
+    @property
+    def connection_type(self) -> ConnectionType:
+        return ConnectionType(self.type)
+
+    def plain_text_problems(self) -> list[str]:
+        """Reasons why the non-secret settings must not be stored as they are (a credential
+        where only plain-text settings go)."""
+        return []
+
+    def public_values(self) -> dict[str, Any]:
+        """The non-secret settings, as stored and shown."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"type", *self.secret_field_names})
+
+    def secret_values(self) -> dict[str, str]:
+        """The secrets that are set, in plain text (server side only)."""
+        values = {name: getattr(self, name) for name in self.secret_field_names}
+        return {name: value.get_secret_value() for name, value in values.items() if value is not None}
+
+
+class S3Config(ConnectionConfigBase):
+    """S3-compatible object storage (MinIO, SeaweedFS, AWS S3, ...)."""
+
+    type: Literal["s3"]
+    endpoint_url: HttpUrl | None = Field(default=None, description="Omit for AWS S3.")
+    region: str = Field(default="us-east-1", max_length=32, pattern=r"^[a-z0-9-]+$")
+    bucket: str | None = Field(
+        default=None,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$",
+        description="Checked by the test when set; otherwise the test lists buckets.",
+    )
+    access_key_id: Token | None = Field(default=None, description="Without keys, requests are anonymous.")
+    secret_access_key: Secret
+    path_style: bool = Field(default=True, description="Path-style addressing (MinIO, SeaweedFS).")
+    verify_tls: bool = True
+
+
+class IcebergRestConfig(ConnectionConfigBase):
+    """An Iceberg REST catalog. Authenticates with a bearer `token`, or with the OAuth2 client
+    credentials `client_id` + `client_secret`, or not at all."""
+
+    type: Literal["iceberg_rest"]
+    uri: HttpUrl
+    warehouse: Line | None = None
+    token: Secret
+    client_id: Token | None = None
+    client_secret: Secret
+    oauth2_server_uri: HttpUrl | None = Field(
+        default=None, description="Token endpoint; default `{uri}/v1/oauth/tokens`."
+    )
+    scope: Token = "catalog"
+    verify_tls: bool = True
+
+
+class TrinoConfig(ConnectionConfigBase):
+    """A Trino coordinator. A password needs `http_scheme: https`."""
+
+    type: Literal["trino"]
+    host: Host
+    port: Port = 8080
+    http_scheme: Literal["http", "https"] = "http"
+    user: Line
+    catalog: Identifier | None = None
+    schema_: Identifier | None = Field(default=None, alias="schema")
+    password: Secret
+    verify_tls: bool = True
+
+
+class SparkLocalConfig(ConnectionConfigBase):
+    """Spark in local mode on the Sadeem host (`spark-submit --master local[*]`)."""
+
+    type: Literal["spark_local"]
+    spark_home: AbsolutePath | None = Field(
+        default=None, description="Default: the installed pyspark package, else spark-submit on PATH."
+    )
+    java_home: AbsolutePath | None = Field(default=None, description="Default: java on PATH.")
+    master: str = Field(default="local[*]", max_length=32, pattern=r"^local(\[(\*|[1-9][0-9]{0,3})\])?$")
+    conf: dict[SparkConfKey, Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=dict,
+        max_length=200,
+        description="Spark properties. Stored and shown in plain text: no credentials here.",
+        json_schema_extra=_exact_keys,
+    )
+
+    def plain_text_problems(self) -> list[str]:
+        return [
+            f"Spark conf '{key}' looks like a credential; it would be stored in plain text."
+            for key in self.conf
+            if _CREDENTIAL_LIKE.search(key)
+        ]
+
+
+class SparkK8sConfig(ConnectionConfigBase):
+    """Spark on Kubernetes through the Spark Operator (SparkApplication resources)."""
+
+    type: Literal["spark_k8s"]
+    api_server: HttpsUrl
+    namespace: DnsLabel
+    service_account: str | None = Field(
+        default=None, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+    )
+    token: Secret
+    ca_cert: PemCertificates | None = Field(
+        default=None, description="PEM CA bundle that signed the API server's certificate."
+    )
+    image: str | None = Field(default=None, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+    verify_tls: bool = True
+
+
+class PostgresConfig(ConnectionConfigBase):
+    type: Literal["postgres"]
+    host: Host
+    port: Port = 5432
+    database: Line
+    user: Line
+    password: Secret
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+
+
+ConnectionConfig = Annotated[
+    S3Config | IcebergRestConfig | TrinoConfig | SparkLocalConfig | SparkK8sConfig | PostgresConfig,
+    Field(discriminator="type"),
+]
+config_adapter: TypeAdapter[ConnectionConfigBase] = TypeAdapter(ConnectionConfig)
+
+ConnectionName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9_-]{0,62}$",
+        description="Lower-case letters, digits, '_' and '-', starting with a letter; "
+        "unique in the workspace.",
+        examples=["warehouse_s3"],
+    ),
+]
+Description = Annotated[str, Field(max_length=2000)]
+
+
+class ConnectionCreate(RequestModel):
+    name: ConnectionName
+    description: Description = ""
+    config: ConnectionConfig
+
+
+class ConnectionUpdate(RequestModel):
+    description: Description | None = None
+    config: ConnectionConfig | None = Field(
+        default=None,
+        description="The whole new config (its `type` cannot change). Omitted secrets keep their "
+        "stored value; a secret set to null is cleared.",
+    )
+
+
+class ConnectionTestRequest(RequestModel):
+    config: ConnectionConfig
+
+
+class ConnectionTestResult(ResponseModel):
+    ok: bool
+    latency_ms: float = Field(description="How long the check took.")
+    detail: str = Field(description="What was checked, or why it failed.")
+    checked_at: datetime
+
+
+class ConnectionOut(ResponseModel):
+    name: str
+    type: ConnectionType
+    description: str
+    config: dict[str, Any] = Field(description="The settings, without secrets (see `secrets_set`).")
+    secrets_set: list[str] = Field(description="Names of the write-only fields that have a value.")
+    created_at: datetime
+    updated_at: datetime
+    last_test: ConnectionTestResult | None = None

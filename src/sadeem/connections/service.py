@@ -1,0 +1,281 @@
+"""Connections: storing typed configs with encrypted secrets, testing them, rotating the key."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sadeem.api.context import RequestContext
+from sadeem.api.pagination import PageRequest, keyset_page
+from sadeem.audit import service as audit
+from sadeem.config import Settings
+from sadeem.connections import checks
+from sadeem.connections.keyring import Keyring
+from sadeem.connections.models import Connection
+from sadeem.connections.schemas import ConnectionConfigBase, config_adapter
+from sadeem.db.engine import Database
+from sadeem.errors import Conflict, InvalidInput, NotFound
+from sadeem.workspaces.models import Workspace
+
+
+def _audit(
+    session: Session, ctx: RequestContext, workspace: Workspace, name: str | None, **details: Any
+) -> None:
+    audit.record(
+        session, ctx, target_type="connection", target_id=name, workspace=workspace.slug, details=details
+    )
+
+
+def list_connections(
+    session: Session, workspace: Workspace, page: PageRequest
+) -> tuple[Sequence[Connection], str | None]:
+    return keyset_page(
+        session, select(Connection).where(Connection.workspace_id == workspace.id), Connection.id, page
+    )
+
+
+def get_connection(session: Session, workspace: Workspace, name: str) -> Connection:
+    found = session.scalar(
+        select(Connection).where(Connection.workspace_id == workspace.id, Connection.name == name)
+    )
+    if found is None:
+        raise NotFound(f"No connection '{name}' in workspace '{workspace.slug}'.")
+    return found
+
+
+def stored_config(keyring: Keyring, connection: Connection) -> ConnectionConfigBase:
+    """The connection's full config, secrets included (server side only)."""
+    values = {**connection.config, "type": connection.type.value}
+    if connection.secrets_encrypted:
+        values.update(keyring.decrypt(connection.secrets_encrypted))
+    try:
+        return config_adapter.validate_python(values)
+    except ValidationError:
+        # `from None`: pydantic's message would quote the (secret) input.
+        raise Conflict(
+            f"The stored config of connection '{connection.name}' is no longer valid; update it."
+        ) from None
+
+
+def _refuse_plain_text_credentials(config: ConnectionConfigBase) -> None:
+    problems = config.plain_text_problems()
+    if problems:
+        raise InvalidInput(" ".join(problems) + " Use a connection's secret fields for credentials.")
+
+
+def _store(
+    keyring: Keyring, connection: Connection, config: ConnectionConfigBase, secrets: dict[str, str]
+) -> None:
+    connection.config = config.public_values()
+    connection.secret_fields = sorted(secrets)
+    connection.secrets_encrypted = keyring.encrypt(secrets) if secrets else None
+
+
+def create_connection(
+    session: Session,
+    ctx: RequestContext,
+    keyring: Keyring,
+    workspace: Workspace,
+    name: str,
+    description: str,
+    config: ConnectionConfigBase,
+) -> Connection:
+    _refuse_plain_text_credentials(config)
+    taken = f"Workspace '{workspace.slug}' already has a connection '{name}'."
+    exists = session.scalar(
+        select(Connection.id).where(Connection.workspace_id == workspace.id, Connection.name == name)
+    )
+    if exists is not None:
+        raise Conflict(taken)
+    connection = Connection(
+        workspace_id=workspace.id,
+        name=name,
+        type=config.connection_type,
+        description=description,
+        created_by=ctx.principal.user_id if ctx.principal else None,
+    )
+    _store(keyring, connection, config, config.secret_values())
+    session.add(connection)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # lost a race with a concurrent create
+        session.rollback()
+        raise Conflict(taken) from exc
+    _audit(
+        session,
+        ctx,
+        workspace,
+        name,
+        type=connection.type.value,
+        config=connection.config,
+        write_only_fields_set=connection.secret_fields,
+    )
+    session.commit()
+    return connection
+
+
+def _merged_secrets(keyring: Keyring, connection: Connection, config: ConnectionConfigBase) -> dict[str, str]:
+    """Given secrets replace (or, as null, clear) stored ones; omitted ones keep their value.
+    Stored secrets are decrypted only when one is kept, so re-entering all of them works even
+    after a lost key."""
+    given = config.secret_values()
+    kept = [
+        n
+        for n in connection.secret_fields
+        if n in config.secret_field_names and n not in config.model_fields_set
+    ]
+    stored = keyring.decrypt(connection.secrets_encrypted) if kept and connection.secrets_encrypted else {}
+    return {**{n: stored[n] for n in kept if n in stored}, **given}
+
+
+def update_connection(
+    session: Session,
+    ctx: RequestContext,
+    keyring: Keyring,
+    workspace: Workspace,
+    connection: Connection,
+    description: str | None,
+    config: ConnectionConfigBase | None,
+) -> Connection:
+    changed: list[str] = []
+    if description is not None and description != connection.description:
+        connection.description = description
+        changed.append("description")
+    if config is not None:
+        _refuse_plain_text_credentials(config)
+        if config.connection_type is not connection.type:
+            raise InvalidInput(
+                f"Connection '{connection.name}' is of type '{connection.type}'; a type cannot change "
+                "(create a new connection instead)."
+            )
+        before_config, before_secrets = connection.config, set(connection.secret_fields)
+        secrets = _merged_secrets(keyring, connection, config)
+        _store(keyring, connection, config, secrets)
+        changed += sorted(
+            key
+            for key in before_config.keys() | connection.config.keys()
+            if before_config.get(key) != connection.config.get(key)
+        )
+        # A secret given explicitly counts as changed: its old value is not compared.
+        changed += sorted(
+            (before_secrets ^ set(secrets)) | (set(config.model_fields_set) & set(config.secret_field_names))
+        )
+    _audit(session, ctx, workspace, connection.name, changed=changed)
+    session.commit()
+    return connection
+
+
+def delete_connection(
+    session: Session, ctx: RequestContext, workspace: Workspace, connection: Connection
+) -> None:
+    _audit(session, ctx, workspace, connection.name, type=connection.type.value)
+    session.delete(connection)
+    session.commit()
+
+
+def _run_check(session: Session, config: ConnectionConfigBase, timeout: float) -> checks.CheckResult:
+    # Nothing is pending: end the transaction so no database lock (SQLite's single writer) is
+    # held while the check waits on the network.
+    session.commit()
+    return checks.run_check(config, timeout)
+
+
+def _result_details(config: ConnectionConfigBase, result: checks.CheckResult) -> dict[str, Any]:
+    return {"type": config.type, "ok": result.ok, "latency_ms": result.latency_ms, "detail": result.detail}
+
+
+def check_connection(
+    session: Session,
+    ctx: RequestContext,
+    keyring: Keyring,
+    timeout: float,
+    workspace: Workspace,
+    connection: Connection,
+) -> checks.CheckResult:
+    """Run the check and record its outcome on the connection and in the audit trail."""
+    config = stored_config(keyring, connection)
+    result = _run_check(session, config, timeout)
+    still_there = session.scalar(
+        update(Connection)
+        .where(Connection.id == connection.id)
+        .values(
+            last_test_ok=result.ok,
+            last_test_at=result.checked_at,
+            last_test_latency_ms=result.latency_ms,
+            last_test_detail=result.detail,
+            updated_at=Connection.updated_at,  # a test is not an edit
+        )
+        .returning(Connection.id)
+        .execution_options(synchronize_session=False)
+    )
+    if still_there is None:
+        session.rollback()
+        raise NotFound(f"Connection '{connection.name}' was deleted while it was being tested.")
+    _audit(session, ctx, workspace, connection.name, **_result_details(config, result))
+    session.commit()
+    return result
+
+
+def check_unsaved_config(
+    session: Session, ctx: RequestContext, timeout: float, workspace: Workspace, config: ConnectionConfigBase
+) -> checks.CheckResult:
+    """Test a config before saving it ("test before save"); only the audit trail keeps a trace."""
+    result = _run_check(session, config, timeout)
+    _audit(session, ctx, workspace, None, saved=False, **_result_details(config, result))
+    session.commit()
+    return result
+
+
+# --- key rotation ------------------------------------------------------------------------------
+
+
+def reencrypt_secrets(session: Session, ctx: RequestContext, keyring: Keyring) -> int:
+    """Re-encrypt every connection's secrets with the keyring's newest key, in one transaction."""
+    rows = session.execute(
+        select(Connection.id, Connection.secrets_encrypted)
+        .where(Connection.secrets_encrypted.is_not(None))
+        .order_by(Connection.id)
+        .with_for_update()
+    ).all()
+    for connection_id, token in rows:
+        assert token is not None  # selected for it
+        session.execute(
+            update(Connection)
+            .where(Connection.id == connection_id)
+            .values(secrets_encrypted=keyring.rotate(token), updated_at=Connection.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    audit.record(
+        session,
+        ctx,
+        target_type="keyring",
+        details={"connections_reencrypted": len(rows), "keys_configured": len(keyring.keys)},
+    )
+    session.commit()
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class KeyRotation:
+    reencrypted: int
+    key_file: str | None  # None: keys from SADEEM_SECRET_KEY
+
+
+def rotate_key(database: Database, settings: Settings, ctx: RequestContext) -> KeyRotation:
+    """Key file: add a new key, re-encrypt everything with it, then drop the old keys (a crash
+    in between leaves a file that still decrypts everything). SADEEM_SECRET_KEY: re-encrypt with
+    its first key; the operator then removes the old ones."""
+    keyring = Keyring.from_settings(settings)
+    if keyring.key_file is not None:
+        keyring = keyring.add_new_key()
+    with database.write_session() as session:
+        count = reencrypt_secrets(session, ctx, keyring)
+    if keyring.key_file is not None:
+        keyring.retire_old_keys()
+    return KeyRotation(count, str(keyring.key_file) if keyring.key_file else None)

