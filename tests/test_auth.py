@@ -263,6 +263,24 @@ def test_small_timeout_settings_apply(settings: Settings, db: Database) -> None:
         assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
+def test_an_active_session_survives_a_short_idle_timeout(settings: Settings, db: Database) -> None:
+    """With the shortest idle timeout (60 s), `last_seen_at` is kept fresher than once a minute."""
+    from sadeem.app import create_app
+
+    short = settings.model_copy(update={"session_idle_timeout_seconds": 60})
+    make_user(db, "ada")
+    with TestClient(create_app(short, db)) as client:
+        login(client, "ada")
+        forty_seconds_ago = utcnow() - timedelta(seconds=40)
+        set_session_times(db, "ada", last_seen_at=forty_seconds_ago)
+        assert client.get("/api/v1/me").status_code == 200
+        with db.reads() as session:
+            assert session.scalars(select(UserSession.last_seen_at)).one() > forty_seconds_ago
+        # 30 seconds later the user is still active: 40 + 30 s since the last touch would be over.
+        set_session_times(db, "ada", last_seen_at=utcnow() - timedelta(seconds=30))
+        assert client.get("/api/v1/me").status_code == 200
+
+
 def test_garbage_session_cookie_is_401(client: TestClient) -> None:
     response = client.get("/api/v1/me", headers={"Cookie": f"{SESSION_COOKIE}=forged"})
     assert response.status_code == 401

@@ -184,6 +184,8 @@ def test_tokens_create_refuses_bad_input(env: dict[str, str], db: Database, sett
     make_user(db, "ada")
     too_long = str(settings.token_max_ttl_days + 1)
     assert "at most" in sadeem(env, "tokens", "create", "ada", "--name", "x", "--days", too_long, expect=1)
+    for days in ("0", "-3"):
+        assert "at most" in sadeem(env, "tokens", "create", "ada", "--name", "x", "--days", days, expect=1)
     sadeem(env, "tokens", "create", "ghost", "--name", "x", expect=1)
     with db.reads() as session:
         assert session.scalars(select(ApiToken)).all() == []

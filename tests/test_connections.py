@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import importlib.util
 import re
 import shutil
@@ -14,6 +15,7 @@ import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -22,7 +24,10 @@ from sadeem import cli
 from sadeem.app import create_app
 from sadeem.audit.models import AuditEvent
 from sadeem.config import Settings
+from sadeem.connections import checks
 from sadeem.connections.keyring import Keyring, KeyringError
+from sadeem.connections.models import ConnectionType
+from sadeem.connections.schemas import SparkLocalConfig, TrinoConfig
 from sadeem.db.engine import Database
 from sadeem.errors import Unavailable
 from tests.conftest import PG_URL, World
@@ -550,6 +555,42 @@ def test_lost_key_is_a_clear_503_and_secrets_can_be_re_entered(
         assert lost.post(f"{BASE}/pg/test", headers=h).status_code == 200
 
 
+# --- the check runner -------------------------------------------------------------------------------
+
+
+def test_check_failures_are_redacted_single_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = TrinoConfig(
+        type="trino", host="trino.internal", user="analyst", password=SecretStr("pw/secret  1")
+    )
+    basic = base64.b64encode(b"analyst:pw/secret  1").decode()
+
+    def leaky(_config: Any, _timeout: float) -> str:
+        raise RuntimeError(
+            f"server said: Basic {basic}\n  password=pw%2Fsecret%20%201 or pw/secret  1 " + "x" * 900
+        )
+
+    monkeypatch.setitem(checks.CHECKS, ConnectionType.trino, leaky)
+    result = checks.run_check(config, 1.0)
+    assert result.ok is False
+    assert result.detail.startswith(
+        "RuntimeError: server said: Basic [REDACTED] password=[REDACTED] or [REDACTED]"
+    )
+    assert len(result.detail) == checks.MAX_DETAIL
+    assert "\n" not in result.detail
+
+
+def test_a_hanging_check_is_abandoned(monkeypatch: pytest.MonkeyPatch) -> None:
+    def hangs(_config: Any, _timeout: float) -> str:
+        time.sleep(3)
+        return "too late"
+
+    monkeypatch.setitem(checks.CHECKS, ConnectionType.spark_local, hangs)
+    started = time.monotonic()
+    result = checks.run_check(SparkLocalConfig(type="spark_local"), 0.2)
+    assert time.monotonic() - started < 1
+    assert (result.ok, result.detail) == (False, "no answer within 0.4 s")
+
+
 # --- real checks -----------------------------------------------------------------------------------
 
 
@@ -704,6 +745,7 @@ def test_a_check_is_bounded_by_the_timeout(settings: Settings, db: Database, wor
         assert "Timeout" in result["detail"]
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # verify_tls: false
 def test_trino_check_against_a_protocol_double(client: TestClient, world: World, tmp_path: Path) -> None:
     with serve(trino_double(user="analyst")) as coordinator:
         port = int(coordinator.url.rsplit(":", 1)[1])

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from sadeem.app import create_app
 from sadeem.config import Settings
@@ -134,3 +137,27 @@ def test_unexpected_errors_carry_the_request_id_too(app: FastAPI) -> None:
         assert "secret-looking" not in response.text
         metrics = client.get("/metrics").text
     assert 'sadeem_http_requests_total{method="POST",route="/api/v1/boom",status="500"} 1.0' in metrics
+
+
+class _Stored(BaseModel):
+    port: int
+
+
+STORED_SECRET = "hunter2-secret"
+
+
+def _fail_validating_stored_data() -> None:
+    _Stored.model_validate({"port": STORED_SECRET})
+
+
+def test_unexpected_validation_errors_are_logged_without_the_input(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    app.add_api_route("/api/v1/stored", _fail_validating_stored_data, methods=["GET"])
+    with caplog.at_level(logging.DEBUG), TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/stored")
+    assert response.status_code == 500
+    logged = "\n".join(logging.Formatter().format(r) for r in caplog.records)
+    assert "unhandled ValidationError for _Stored" in logged
+    assert "int_parsing" in logged
+    assert STORED_SECRET not in logged

@@ -151,6 +151,7 @@ class Recorder:
         return response.json() if response.content else None
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # verify_tls: false
 def test_no_secret_in_responses_logs_or_audit_events(
     client: TestClient,
     world: World,

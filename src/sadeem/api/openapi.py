@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute, RouteContext
 from sadeem.api.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem
 from sadeem.api.route_table import api_routes
 from sadeem.api.text import declare_no_nul
-from sadeem.auth.permissions import Permission, permission_of
+from sadeem.auth.permissions import CSRF_HEADER, SESSION_COOKIE, Permission, permission_of
 from sadeem.db.session import SAFE_METHODS
 from sadeem.workspaces.models import WorkspaceRole
 
@@ -33,6 +33,23 @@ PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
             "description": "Seconds to wait before trying again.",
             "schema": {"type": "string", "pattern": "^[0-9]+$"},
         }
+    },
+}
+
+
+# Either credential authenticates a request (auth/permissions.py); operations that need one say so.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal access token (`sdm_…`), created with `POST /api/v1/me/tokens`.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": f"The session `POST /api/v1/auth/login` sets. A state-changing request "
+        f"also sends the session's CSRF token in `{CSRF_HEADER}`.",
     },
 }
 
@@ -103,6 +120,7 @@ def install_openapi(app: FastAPI) -> None:
         components["Problem"] = problem
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
+        schema["components"]["securitySchemes"] = SECURITY_SCHEMES
         for route in api_routes(app):
             if not route.include_in_schema:
                 continue
@@ -110,6 +128,9 @@ def install_openapi(app: FastAPI) -> None:
                 operation = schema["paths"][route.path_format].get(method.lower())
                 if operation is None:
                     continue
+                permission = route_permission(route)
+                if permission is not None and permission.scope != "public":
+                    operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
                 for parameter in operation.get("parameters", []):
                     declare_no_nul(parameter.get("schema"))  # enforced by api.text for all parameters
                 responses = operation.setdefault("responses", {})

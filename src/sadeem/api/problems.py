@@ -7,6 +7,7 @@ and unexpected failures all leave through here with the same shape and the reque
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sadeem import errors
@@ -119,13 +120,18 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, exc.status_code, code, detail, headers=headers)
 
 
-async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return problem_response(request, 500, "internal-error", "An internal error occurred; see the server log.")
+def log_unexpected_error(exc: Exception) -> None:
+    """Log an unhandled error with its traceback. A pydantic ValidationError's message quotes the
+    rejected input, which may be a secret, so for those only the error locations and types go out."""
+    if isinstance(exc, ValidationError):
+        where = "".join(traceback.format_tb(exc.__traceback__))
+        what = exc.errors(include_url=False, include_input=False, include_context=False)
+        log.error("unhandled ValidationError for %s: %s\n%s", exc.title, what, where)
+        return
+    log.error("unhandled error", exc_info=exc)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.SadeemError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected_error)

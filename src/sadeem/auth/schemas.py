@@ -22,7 +22,10 @@ Username = Annotated[
 Password = Annotated[SecretStr, Field(min_length=1, max_length=passwords.MAX_LENGTH)]
 NewPassword = Annotated[SecretStr, Field(min_length=passwords.MIN_LENGTH, max_length=passwords.MAX_LENGTH)]
 DisplayName = Annotated[str, Field(max_length=200)]
-Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s\x00]+@[^@\s\x00]+$")]
+# No '@', space or control character around the '@'. The control ranges are spelled out because
+# regex engines disagree on `\s` (U+0085 for pydantic's, U+FEFF for JSON Schema's ECMA 262).
+_EMAIL_PART = r"[^@\s\x00-\x1f\x7f-\x9f\ufeff]+"
+Email = Annotated[str, Field(max_length=254, pattern=rf"^{_EMAIL_PART}@{_EMAIL_PART}$")]
 
 
 class LoginRequest(RequestModel):

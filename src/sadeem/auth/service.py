@@ -301,13 +301,17 @@ def resolve_session(session: Session, settings: Settings, session_token: str) ->
         raise NotAuthenticated("The session is not valid; log in again.")
     if row.expires_at <= now:
         raise NotAuthenticated("The session has expired; log in again.")
-    if row.last_seen_at + timedelta(seconds=settings.session_idle_timeout_seconds) <= now:
+    idle_timeout = timedelta(seconds=settings.session_idle_timeout_seconds)
+    if row.last_seen_at + idle_timeout <= now:
         raise NotAuthenticated("The session timed out after inactivity; log in again.")
     user = session.get(User, row.user_id)
     if user is None or user.disabled:
         raise NotAuthenticated("The session's user is disabled; log in again.")
     principal = Principal(user.id, user.username, user.role, "session", session_id=row.id)
-    return ResolvedSession(principal, row.csrf_hash, now - row.last_seen_at >= TOUCH_INTERVAL)
+    # `last_seen_at` lags real activity by up to the touch interval, and the session ends that much
+    # early: with a short idle timeout, touch more often so that an active session never times out.
+    touch_interval = min(TOUCH_INTERVAL, idle_timeout / 4)
+    return ResolvedSession(principal, row.csrf_hash, now - row.last_seen_at >= touch_interval)
 
 
 def touch_session(session: Session, session_id: int) -> None:
@@ -338,9 +342,9 @@ def create_token(
     name: str,
     expires_in_days: int | None,
 ) -> NewToken:
-    days = expires_in_days or settings.token_default_ttl_days
-    if days > settings.token_max_ttl_days:
-        raise InvalidInput(f"A token may live at most {settings.token_max_ttl_days} days.")
+    days = settings.token_default_ttl_days if expires_in_days is None else expires_in_days
+    if not 1 <= days <= settings.token_max_ttl_days:
+        raise InvalidInput(f"A token may live at least 1 and at most {settings.token_max_ttl_days} days.")
     public_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     token = ApiToken(
         public_id=public_id,

@@ -8,6 +8,7 @@ client library put there.
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import logging
 import math
@@ -64,8 +65,17 @@ def redact_secrets(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def _sensitive_values(config: ConnectionConfigBase) -> list[str]:
+    """The secrets, and the HTTP basic-auth credentials made from them."""
+    values = list(config.secret_values().values())
+    user = getattr(config, "user", None)
+    if isinstance(user, str):
+        values += [base64.b64encode(f"{user}:{value}".encode()).decode() for value in values]
+    return values
+
+
 def _describe(exc: BaseException) -> str:
-    message = " ".join(str(exc).split())
+    message = str(exc).strip()
     if isinstance(exc, CheckFailed):
         return message
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
@@ -81,8 +91,8 @@ def _http_failure(response: httpx.Response, what: str) -> CheckFailed:
         body = response.json()
         error = body.get("error") if isinstance(body, dict) else None
         message = error.get("message") if isinstance(error, dict) else body.get("message")
-        if isinstance(message, str):
-            reason = f": {message[:200]}"
+        if isinstance(message, str):  # clipped only after redaction: never half a secret
+            reason = f": {message}"
     except ValueError:
         pass
     return CheckFailed(f"{what} answered HTTP {response.status_code}{reason}")
@@ -342,6 +352,8 @@ def run_check(config: ConnectionConfigBase, timeout: float) -> CheckResult:
     worker.join(2 * timeout)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
     ok, detail = outcome[0] if outcome else (False, f"no answer within {2 * timeout:g} s")
-    detail = redact_secrets(detail, config.secret_values().values())[:MAX_DETAIL]
+    # Redacted before anything else touches it: whitespace folded or a clip could hide a secret's
+    # match and leave part of it in the message.
+    detail = " ".join(redact_secrets(detail, _sensitive_values(config)).split())[:MAX_DETAIL]
     log.info("connection check (%s): ok=%s in %.1f ms: %s", config.type, ok, latency_ms, detail)
     return CheckResult(ok=ok, latency_ms=latency_ms, detail=detail, checked_at=checked_at)

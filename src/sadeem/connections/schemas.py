@@ -68,7 +68,11 @@ HttpsUrl = Annotated[
     AfterValidator(_without_trailing_slash),
 ]
 PemCertificates = Annotated[
-    str, Field(max_length=65536, pattern=r"-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----")
+    str,
+    Field(
+        max_length=65536,
+        pattern=r"^[^\x00]*-----BEGIN CERTIFICATE-----[^\x00]+-----END CERTIFICATE-----[^\x00]*$",
+    ),
 ]
 AbsolutePath = Annotated[
     str, Field(max_length=1024, pattern=r"^/[^\x00-\x1f\x7f]*$"), AfterValidator(_without_trailing_slash)

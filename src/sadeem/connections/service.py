@@ -144,16 +144,13 @@ def update_connection(
     config: ConnectionConfigBase | None,
 ) -> Connection:
     changed: list[str] = []
-    if description is not None and description != connection.description:
-        connection.description = description
-        changed.append("description")
     if config is not None:
-        _refuse_plain_text_credentials(config)
         if config.connection_type is not connection.type:
             raise InvalidInput(
                 f"Connection '{connection.name}' is of type '{connection.type}'; a type cannot change "
                 "(create a new connection instead)."
             )
+        _refuse_plain_text_credentials(config)
         before_config, before_secrets = connection.config, set(connection.secret_fields)
         secrets = _merged_secrets(keyring, connection, config)
         _store(keyring, connection, config, secrets)
@@ -162,10 +159,12 @@ def update_connection(
             for key in before_config.keys() | connection.config.keys()
             if before_config.get(key) != connection.config.get(key)
         )
-        # A secret given explicitly counts as changed: its old value is not compared.
-        changed += sorted(
-            (before_secrets ^ set(secrets)) | (set(config.model_fields_set) & set(config.secret_field_names))
-        )
+        # Secrets set or cleared; one given explicitly counts as changed (values are not compared).
+        given = config.model_fields_set & set(config.secret_field_names)
+        changed += sorted((before_secrets ^ set(secrets)) | given)
+    if description is not None and description != connection.description:
+        connection.description = description
+        changed.append("description")
     _audit(session, ctx, workspace, connection.name, changed=changed)
     session.commit()
     return connection

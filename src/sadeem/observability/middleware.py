@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sadeem.api.context import RequestContext
-from sadeem.api.problems import problem_response
+from sadeem.api.problems import log_unexpected_error, problem_response
 from sadeem.observability.logging import request_id_var
 from sadeem.observability.metrics import HttpMetrics
 
@@ -61,15 +61,15 @@ class RequestObservability:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            # Starlette answers unhandled errors in its outermost middleware, outside this one, so
-            # its 500 would go out without the request id. Answer here; it then only logs.
+        except Exception as exc:
+            # Unhandled errors end here rather than in Starlette's outermost middleware, so the 500
+            # carries the request id and the log record leaves out what the caller sent.
+            log_unexpected_error(exc)
             if not response_started:
                 internal_error = problem_response(
                     Request(scope), 500, "internal-error", "An internal error occurred; see the server log."
                 )
                 await internal_error(scope, receive, send_with_id)
-            raise
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope)
