@@ -1,11 +1,18 @@
 """Property-based fuzzing of the whole API against its own OpenAPI document (schemathesis,
 in-process): no 5xx, and every response — status, content type, headers, body — as documented.
 
-All of schemathesis' checks run. The fuzz authenticates as the platform admin `root` with a bearer
-token, so every route is reachable; path parameters are pointed at things that exist (workspace
-`alpha`, its members) often enough to get past the 404 for a made-up name. Login is fuzzed too,
-and may lock `root`'s password login; tokens are not affected by that lockout
+All of schemathesis' checks run (one widened, see CONFIG), `ignored_auth` included: the document
+declares which operations need credentials, and the check re-sends each request without them. The
+fuzz authenticates as the platform admin `root` with a bearer token, so every route is reachable;
+path parameters are pointed at things that exist (workspace `alpha`, its members) often enough to
+get past the 404 for a made-up name, and the world is restored before every case. Login is fuzzed
+too and may lock `root`'s password login; tokens are not affected by that lockout
 (test_authorization_matrix.py proves it).
+
+One pytest item per operation and backend: the schema is loaded at collection time from an app
+built like the real one, and each case is sent to the test's own `app` (its database). (The
+fixture-based loader, `schemathesis.pytest.from_fixture`, fails under pytest 9.2: it reads
+`Function._nodeid`, which pytest no longer has.)
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck
@@ -74,7 +82,14 @@ def _schema() -> schemathesis.BaseSchema:
     """The API's OpenAPI document, from an app built the way `sadeem up` builds it. Requests go to
     each test's own app (its database, its `world`); the document is the same."""
     with tempfile.TemporaryDirectory() as home:
-        app = create_app(Settings(home=Path(home), database_url="sqlite://", demo=False))
+        app = create_app(
+            Settings(
+                home=Path(home),
+                database_url="sqlite://",
+                secret_key=Fernet.generate_key().decode(),
+                demo=False,
+            )
+        )
         loaded = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
         app.state.db.dispose()
     loaded.hook("flatmap_path_parameters")(_existing_or_generated)

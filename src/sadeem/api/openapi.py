@@ -1,5 +1,7 @@
 """Make the OpenAPI document declare every status each route can return, in the problem+json
-shape, derived from what the route is: its permission, its path parameters, its body."""
+shape, derived from what the route is: its permission, its parameters, its body. Also derived
+from the permission: which credentials an operation needs (`security`); and from api/text.py:
+the no-NUL `pattern` on free-text parameters."""
 
 from __future__ import annotations
 

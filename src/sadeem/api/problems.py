@@ -113,10 +113,10 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     headers = dict(exc.headers or {})
-    if exc.status_code == 405:
-        # The router names only the methods of the first route that matched the path; each
-        # method of a path is its own route, so list them all (RFC 9110 §15.5.6).
-        headers["Allow"] = ", ".join(allowed_methods(request.app, request.scope))
+    # On a 405 the router names only the methods of the first route that matched the path; each
+    # method of a path is its own route, so list them all (RFC 9110 §15.5.6).
+    if exc.status_code == 405 and (methods := allowed_methods(request.app, request.scope)):
+        headers["Allow"] = ", ".join(methods)
     return problem_response(request, exc.status_code, code, detail, headers=headers)
 
 

@@ -2,7 +2,7 @@
 
 Routes name the statuses their own logic returns (`errors(409)`); the statuses that follow from
 a route's permission (401, 403, 404 on a workspace) and from having parameters or a body
-(400, 422) are added by `openapi.declare_implied_statuses`.
+(400, 422) are added by `openapi.implied_statuses`.
 """
 
 from __future__ import annotations

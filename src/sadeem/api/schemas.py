@@ -25,15 +25,11 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
 """A date and time in ISO 8601 (not Unix time), as request parameters and bodies take them."""
 
 
-def _declare_no_nul(schema: dict[str, Any]) -> None:
-    declare_no_nul(schema)
-
-
 class RequestModel(BaseModel):
     """Request bodies reject unknown fields, so a typo is an error instead of a silent no-op, and
     text with a NUL character (see api/text.py)."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_declare_no_nul)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=declare_no_nul)
 
     @field_validator("*")
     @classmethod

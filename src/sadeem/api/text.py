@@ -66,7 +66,10 @@ def declare_no_nul(schema: Any) -> None:
 
 
 def reject_nul_in_parameters(request: Request) -> None:
-    """App-wide dependency: a path or query parameter with a NUL is a 422, whatever the route."""
+    """App-wide dependency: a path or query parameter with a NUL is a 422, whatever the route.
+
+    It runs before the route's permission, so such a request gets its 422 even without
+    credentials — as a malformed JSON body gets its 400: both judge only the request's form."""
     found = [
         {"type": NUL_ERROR_TYPE, "loc": (location, name), "msg": NUL_MESSAGE, "input": None}
         for location, items in (

@@ -399,16 +399,19 @@ def resolve_token(session: Session, presented: str) -> ResolvedToken:
     if shape is None:
         raise NotAuthenticated("The bearer token is not a Sadeem token.")
     public_id, secret = shape.groups()
-    token = session.scalar(select(ApiToken).where(ApiToken.public_id == public_id))
-    if token is None or not hmac.compare_digest(token.secret_hash, _digest(secret)):
+    # One round trip for token and user: this runs on every bearer-authenticated request.
+    found = session.execute(
+        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.public_id == public_id)
+    ).first()
+    if found is None or not hmac.compare_digest(found[0].secret_hash, _digest(secret)):
         raise NotAuthenticated("The bearer token is not valid.")
+    token, user = found
     if token.revoked_at is not None:
         raise NotAuthenticated("The bearer token has been revoked.")
     now = utcnow()
     if token.expires_at <= now:
         raise NotAuthenticated("The bearer token has expired.")
-    user = session.get(User, token.user_id)
-    if user is None or user.disabled:
+    if user.disabled:
         raise NotAuthenticated("The bearer token's user is disabled.")
     principal = Principal(user.id, user.username, user.role, "token", token_id=token.public_id)
     needs_touch = token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL
