@@ -65,7 +65,7 @@ def declare_no_nul(schema: Any) -> None:
         declare_no_nul(sub)
 
 
-def reject_nul_in_parameters(request: Request) -> None:
+async def reject_nul_in_parameters(request: Request) -> None:
     """App-wide dependency: a path or query parameter with a NUL is a 422, whatever the route.
 
     It runs before the route's permission, so such a request gets its 422 even without

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api/v1", tags=["audit"])
 _Short = Annotated[str | None, Query(max_length=200)]
 
 
-def audit_filters(
+async def audit_filters(
     actor: _Short = None,
     action: _Short = None,
     outcome: Annotated[Literal["success", "failure", "denied"] | None, Query()] = None,

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
@@ -26,6 +25,7 @@ from sadeem.auth.models import ApiToken, PlatformRole, User, UserSession
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.db.base import utcnow
+from sadeem.db.unique import add_unique
 from sadeem.errors import (
     Conflict,
     InvalidInput,
@@ -84,12 +84,7 @@ def create_user(
         email=email,
         password_hash=passwords.hash_password(password) if password is not None else None,
     )
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # lost a race with a concurrent create
-        session.rollback()
-        raise Conflict(f"A user named '{username}' already exists.") from exc
+    add_unique(session, user, f"A user named '{username}' already exists.")
     audit.record(session, ctx, target_type="user", target_id=username, details={"role": role.value})
     session.commit()
     return user

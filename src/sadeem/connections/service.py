@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
@@ -20,6 +19,7 @@ from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
 from sadeem.connections.schemas import ConnectionConfigBase, config_adapter
 from sadeem.db.engine import Database
+from sadeem.db.unique import add_unique
 from sadeem.errors import Conflict, InvalidInput, NotFound
 from sadeem.workspaces.models import Workspace
 
@@ -101,12 +101,7 @@ def create_connection(
         created_by=ctx.principal.user_id if ctx.principal else None,
     )
     _store(keyring, connection, config, config.secret_values())
-    session.add(connection)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # lost a race with a concurrent create
-        session.rollback()
-        raise Conflict(taken) from exc
+    add_unique(session, connection, taken)
     _audit(
         session,
         ctx,

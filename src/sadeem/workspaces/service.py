@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
@@ -15,6 +14,7 @@ from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
+from sadeem.db.unique import add_unique
 from sadeem.errors import Conflict, NotFound
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
 from sadeem.workspaces.provisioning import WorkspaceProvisioner
@@ -81,12 +81,7 @@ def create_workspace(
         storage_location=placement.storage_location,
         created_by=owner.id,
     )
-    session.add(workspace)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict(f"A workspace '{slug}' or its namespace already exists.") from exc
+    add_unique(session, workspace, f"A workspace '{slug}' or its namespace already exists.")
     session.add(Membership(workspace_id=workspace.id, user_id=owner.id, role=WorkspaceRole.admin))
     _audit(
         session, ctx, workspace, namespace=workspace.namespace, storage_location=workspace.storage_location
@@ -200,12 +195,7 @@ def add_member(
     if exists is not None:
         raise Conflict(f"'{username}' is already a member of workspace '{workspace.slug}'.")
     membership = Membership(workspace_id=workspace.id, user_id=user.id, role=role)
-    session.add(membership)
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        session.rollback()
-        raise Conflict(f"'{username}' is already a member of workspace '{workspace.slug}'.") from exc
+    add_unique(session, membership, f"'{username}' is already a member of workspace '{workspace.slug}'.")
     audit.record(
         session,
         ctx,
