@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from sadeem import __version__
+from sadeem.api.admission import AdmissionControl
 from sadeem.api.openapi import install_openapi
 from sadeem.api.problems import install_problem_handlers
 from sadeem.api.text import reject_nul_in_parameters
@@ -35,7 +36,9 @@ def create_app(
     provisioner: WorkspaceProvisioner | None = None,
     identity_provider: IdentityProvider | None = None,
 ) -> FastAPI:
-    database = db or Database.connect(settings.resolved_database_url)
+    database = db or Database.connect(
+        settings.resolved_database_url, pool_size=settings.max_concurrent_requests
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -62,7 +65,9 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     install_openapi(app)
-    # Added last = outermost: the request id and context exist before the audit net looks at them.
+    # Added last = outermost: the request id and context exist before the audit net looks at them,
+    # and the latency metric includes the time a request waited for admission.
     app.add_middleware(AuditSafetyNet)
+    app.add_middleware(AdmissionControl, limit=settings.max_concurrent_requests)
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     return app

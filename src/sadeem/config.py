@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     # Connections
     connection_test_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
 
+    # Serving
+    max_concurrent_requests: int = Field(
+        default=16,
+        ge=1,
+        le=1000,
+        description="Requests handled at once per process (others wait their turn); also the DB pool size.",
+    )
+
     # Observability
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 _BEGIN_OPTION = "sadeem_sqlite_begin"
 
@@ -38,18 +39,22 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def build_engine(url: str, **kwargs: Any) -> Engine:
+DEFAULT_POOL_SIZE = 16
+
+
+def build_engine(url: str, pool_size: int | None = DEFAULT_POOL_SIZE) -> Engine:
+    """An engine with a pool of `pool_size` connections plus as many overflow connections (a
+    request may hold two: its own and a bookkeeping writer); None: no pool, for one-off tools."""
     parsed = make_url(url)
-    if "poolclass" not in kwargs:
-        kwargs = {"pool_size": 16, **kwargs}
+    kwargs: dict[str, Any] = (
+        {"poolclass": NullPool} if pool_size is None else {"pool_size": pool_size, "max_overflow": pool_size}
+    )
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    if "poolclass" not in kwargs:
-        kwargs["max_overflow"] = 16
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
@@ -62,8 +67,8 @@ class Database:
     writes: sessionmaker[Session]
 
     @classmethod
-    def connect(cls, url: str) -> Database:
-        engine = build_engine(url)
+    def connect(cls, url: str, pool_size: int = DEFAULT_POOL_SIZE) -> Database:
+        engine = build_engine(url, pool_size)
         write_engine = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         return cls(
             engine=engine,

@@ -4,7 +4,6 @@ for a bare `alembic upgrade head`, from Sadeem's Settings."""
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 import sadeem.models  # noqa: F401  (registers every table on Base.metadata)
 from sadeem.db.base import Base
@@ -30,7 +29,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    engine = build_engine(_url(), poolclass=pool.NullPool)
+    engine = build_engine(_url(), pool_size=None)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():
