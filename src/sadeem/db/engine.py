@@ -52,6 +52,8 @@ def build_engine(url: str, pool_size: int | None = DEFAULT_POOL_SIZE) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        elif pool_size is not None:  # in memory: one connection per thread, SQLAlchemy's own pool
+            kwargs = {}
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
