@@ -25,6 +25,21 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
 """A date and time in ISO 8601 (not Unix time), as request parameters and bodies take them."""
 
 
+def _json_integer(value: Any) -> Any:
+    # pydantic reads `true` as 1 and "5" as 5, which JSON Schema's `integer` refuses; 5.0 it
+    # accepts, and so does JSON Schema. (A strict int would refuse 5.0.)
+    if isinstance(value, bool | str):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+JSON_INTEGER = BeforeValidator(_json_integer)
+"""Makes an `int` field take integers as JSON Schema means them: `Annotated[int, Field(...),
+JSON_INTEGER]` (after the Field, or pydantic drops its bounds from the JSON schema). Request
+booleans are `StrictBool` for the same reason (pydantic would read 1 or "yes" as true). The model
+itself cannot be strict: enums arrive as text."""
+
+
 class RequestModel(BaseModel):
     """Request bodies reject unknown fields, so a typo is an error instead of a silent no-op, and
     text with a NUL character (see api/text.py)."""

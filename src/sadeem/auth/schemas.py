@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, StrictBool
 
-from sadeem.api.schemas import RequestModel, ResponseModel
+from sadeem.api.schemas import JSON_INTEGER, RequestModel, ResponseModel
 from sadeem.auth import passwords
 from sadeem.auth.models import PlatformRole
 
@@ -61,7 +61,7 @@ class UserUpdate(RequestModel):
     display_name: DisplayName | None = None
     email: Email | None = None
     role: PlatformRole | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
 
 
 class PasswordReset(RequestModel):
@@ -75,7 +75,7 @@ class PasswordChange(RequestModel):
 
 class TokenCreate(RequestModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    expires_in_days: Annotated[int | None, Field(ge=1, le=3650)] = None
+    expires_in_days: Annotated[int, Field(ge=1, le=3650), JSON_INTEGER] | None = None
 
 
 class TokenOut(ResponseModel):

@@ -11,10 +11,10 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import AfterValidator, Field, SecretStr, TypeAdapter
+from pydantic import AfterValidator, Field, SecretStr, StrictBool, TypeAdapter
 from pydantic.config import JsonDict
 
-from sadeem.api.schemas import RequestModel, ResponseModel
+from sadeem.api.schemas import JSON_INTEGER, RequestModel, ResponseModel
 from sadeem.connections.models import ConnectionType
 
 _CREDENTIAL_LIKE = re.compile(r"pass(word)?|secret|token|credential|private|api_?key|access\.key", re.I)
@@ -56,7 +56,7 @@ Host = Annotated[
         examples=["db.internal"],
     ),
 ]
-Port = Annotated[int, Field(ge=1, le=65535)]
+Port = Annotated[int, Field(ge=1, le=65535), JSON_INTEGER]
 HttpUrl = Annotated[
     str,
     Field(max_length=2048, pattern=_url_pattern("http|https"), examples=["https://catalog.internal:8181"]),
@@ -140,8 +140,8 @@ class S3Config(ConnectionConfigBase):
     )
     access_key_id: Token | None = Field(default=None, description="Without keys, requests are anonymous.")
     secret_access_key: Secret
-    path_style: bool = Field(default=True, description="Path-style addressing (MinIO, SeaweedFS).")
-    verify_tls: bool = True
+    path_style: StrictBool = Field(default=True, description="Path-style addressing (MinIO, SeaweedFS).")
+    verify_tls: StrictBool = True
 
 
 class IcebergRestConfig(ConnectionConfigBase):
@@ -158,7 +158,7 @@ class IcebergRestConfig(ConnectionConfigBase):
         default=None, description="Token endpoint; default `{uri}/v1/oauth/tokens`."
     )
     scope: Token = "catalog"
-    verify_tls: bool = True
+    verify_tls: StrictBool = True
 
 
 class TrinoConfig(ConnectionConfigBase):
@@ -172,7 +172,7 @@ class TrinoConfig(ConnectionConfigBase):
     catalog: Identifier | None = None
     schema_: Identifier | None = Field(default=None, alias="schema")
     password: Secret
-    verify_tls: bool = True
+    verify_tls: StrictBool = True
 
 
 class SparkLocalConfig(ConnectionConfigBase):
@@ -213,7 +213,7 @@ class SparkK8sConfig(ConnectionConfigBase):
         default=None, description="PEM CA bundle that signed the API server's certificate."
     )
     image: str | None = Field(default=None, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
-    verify_tls: bool = True
+    verify_tls: StrictBool = True
 
 
 class PostgresConfig(ConnectionConfigBase):
