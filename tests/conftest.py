@@ -12,6 +12,7 @@ import itertools
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -268,3 +269,22 @@ def live_uvicorn(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def reference_app() -> Iterator[FastAPI]:
+    """An app built the way `sadeem up` builds it, on an in-memory database, for what is decided at
+    collection time (the route table, the OpenAPI document)."""
+    with tempfile.TemporaryDirectory() as home:
+        app = create_app(
+            Settings(
+                home=Path(home),
+                database_url="sqlite://",
+                secret_key=Fernet.generate_key().decode(),
+                demo=False,
+            )
+        )
+        try:
+            yield app
+        finally:
+            app.state.db.dispose()

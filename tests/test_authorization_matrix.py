@@ -10,13 +10,10 @@ request, so a DELETE that succeeds for one admin does not turn into a 404 for th
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import pytest
-from cryptography.fernet import Fernet
 from fastapi import params
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
@@ -26,7 +23,6 @@ from sqlalchemy import update
 from sadeem.api.openapi import route_permission
 from sadeem.api.problems import PROBLEM_MEDIA_TYPE
 from sadeem.api.route_table import api_routes
-from sadeem.app import create_app
 from sadeem.auth.models import ApiToken
 from sadeem.auth.permissions import Permission
 from sadeem.config import Settings
@@ -34,7 +30,7 @@ from sadeem.db.base import utcnow
 from sadeem.db.engine import Database
 from sadeem.db.session import SAFE_METHODS
 from sadeem.workspaces.models import WorkspaceRole
-from tests.conftest import PASSWORD, World, bearer, restore_world
+from tests.conftest import PASSWORD, World, bearer, reference_app, restore_world
 
 WORKSPACE = "alpha"
 # Least privileged first; see the module docstring.
@@ -55,23 +51,15 @@ Outcome = Literal["unauthenticated", "forbidden", "hidden", "allowed"]
 def _route_table() -> tuple[list[RouteContext], list[str]]:
     """The routes of an app built the way `sadeem up` builds it (no database is touched): its API
     routes, and the paths of any other routes besides FastAPI's own documentation pages."""
-    with tempfile.TemporaryDirectory() as home:
-        app = create_app(
-            Settings(
-                home=Path(home),
-                database_url="sqlite://",
-                secret_key=Fernet.generate_key().decode(),
-                demo=False,
-            )
-        )
-        app.state.db.dispose()
+    with reference_app() as app:
+        routes = api_routes(app)
     documentation = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
     others = [
         str(getattr(route, "path", route))
         for route in iter_route_contexts(app.routes)
         if not isinstance(route.original_route, APIRoute) and route.path not in documentation
     ]
-    return api_routes(app), others
+    return routes, others
 
 
 ROUTES, OTHER_ROUTES = _route_table()

@@ -19,13 +19,10 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck
@@ -33,10 +30,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from sadeem.api.text import NO_NUL_PATTERN, NUL_MESSAGE
-from sadeem.app import create_app
 from sadeem.config import Settings
 from sadeem.db.engine import Database
-from tests.conftest import World, restore_world
+from tests.conftest import World, reference_app, restore_world
 
 # Values that exist in the `world`; each path parameter gets one of them or a generated one.
 EXISTING_PATH_VALUES: dict[str, list[str]] = {
@@ -82,17 +78,8 @@ CONFIG = schemathesis.Config.from_dict(
 def _schema() -> schemathesis.BaseSchema:
     """The API's OpenAPI document, from an app built the way `sadeem up` builds it. Requests go to
     each test's own app (its database, its `world`); the document is the same."""
-    with tempfile.TemporaryDirectory() as home:
-        app = create_app(
-            Settings(
-                home=Path(home),
-                database_url="sqlite://",
-                secret_key=Fernet.generate_key().decode(),
-                demo=False,
-            )
-        )
+    with reference_app() as app:
         loaded = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
-        app.state.db.dispose()
     loaded.hook("flatmap_path_parameters")(_existing_or_generated)
     return loaded
 
