@@ -56,6 +56,21 @@ def _pg_url(database: str) -> str:
     return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
 
 
+@contextmanager
+def _pg_database(prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of `template`, if given) for the block; dropped after."""
+    name = f"{prefix}_{os.getpid()}_{next(_counter)}"
+    engine = _pg_admin_engine()
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    try:
+        yield _pg_url(name)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     templates: dict[str, str] = {}
@@ -88,14 +103,8 @@ def database_url(
         shutil.copyfile(migrated_templates["sqlite"], path)
         yield f"sqlite:///{path}"
         return
-    name = f"sadeem_t_{os.getpid()}_{next(_counter)}"
-    engine = _pg_admin_engine()
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_templates["postgresql"]}"'))
-    yield _pg_url(name)
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with _pg_database("sadeem_t", template=migrated_templates["postgresql"]) as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)
@@ -104,14 +113,8 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    name = f"sadeem_e_{os.getpid()}_{next(_counter)}"
-    engine = _pg_admin_engine()
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield _pg_url(name)
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    with _pg_database("sadeem_e") as url:
+        yield url
 
 
 @pytest.fixture
