@@ -10,12 +10,15 @@ from fastapi import Depends, FastAPI
 from sadeem import __version__
 from sadeem.api.admission import AdmissionControl
 from sadeem.api.openapi import install_openapi
-from sadeem.api.problems import install_problem_handlers
+from sadeem.api.problems import install_problem_handlers, register_error_renderer
 from sadeem.api.text import reject_nul_in_parameters
 from sadeem.audit.middleware import AuditSafetyNet
 from sadeem.audit.routes import router as audit_router
 from sadeem.auth.identity import IdentityProvider, LocalIdentityProvider
 from sadeem.auth.routes import router as auth_router
+from sadeem.catalog.errors import render_iceberg_error
+from sadeem.catalog.provisioning import CatalogProvisioner
+from sadeem.catalog.rest import router as iceberg_router
 from sadeem.config import Settings
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.routes import router as connections_router
@@ -24,10 +27,19 @@ from sadeem.health.routes import router as health_router
 from sadeem.observability.metrics import HttpMetrics
 from sadeem.observability.middleware import RequestObservability
 from sadeem.ui.routes import router as ui_router
-from sadeem.workspaces.provisioning import LocalProvisioner, WorkspaceProvisioner
+from sadeem.workspaces.provisioning import WorkspaceProvisioner
 from sadeem.workspaces.routes import router as workspaces_router
 
-ROUTERS = (auth_router, workspaces_router, connections_router, audit_router, health_router, ui_router)
+ROUTERS = (
+    auth_router,
+    workspaces_router,
+    connections_router,
+    audit_router,
+    iceberg_router,
+    health_router,
+    ui_router,
+)
+register_error_renderer("/iceberg/", render_iceberg_error)
 
 
 def create_app(
@@ -56,7 +68,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.provisioner = provisioner or LocalProvisioner(settings.resolved_warehouse)
+    app.state.provisioner = provisioner or CatalogProvisioner(settings)
     app.state.identity_provider = identity_provider or LocalIdentityProvider()
     app.state.keyring = Keyring.from_settings(settings)  # built once: may create the key file
     app.state.metrics = HttpMetrics() if settings.metrics_enabled else None

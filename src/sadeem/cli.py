@@ -80,11 +80,11 @@ def up(host: HostOption = None, port: PortOption = None) -> None:
     settings = _settings(host, port)
     settings.home.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(settings.resolved_database_url)
-    from sadeem.workspaces.provisioning import LocalProvisioner
+    from sadeem.catalog.provisioning import CatalogProvisioner
 
     db = _database(settings)
     try:
-        result = bootstrap(settings, db, LocalProvisioner(settings.resolved_warehouse))
+        result = bootstrap(settings, db, CatalogProvisioner(settings))
     except SadeemError as exc:  # e.g. a SADEEM_ADMIN_PASSWORD that is too short
         raise _fail(exc.detail) from exc
     db.dispose()

@@ -43,6 +43,19 @@ class Settings(BaseSettings):
     )
     public_url: str | None = Field(default=None, description="External base URL, when behind a proxy.")
 
+    # Object storage for an s3:// warehouse (the catalog writes metadata there; provisioning
+    # creates the bucket and each workspace's prefix)
+    s3_endpoint_url: str | None = Field(default=None, description="S3 endpoint, e.g. http://minio:9000.")
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_path_style: bool = Field(default=True, description="Path-style addressing (MinIO, SeaweedFS).")
+
+    # Ingest
+    ingest_max_bytes: int = Field(
+        default=10 * 1024**3, ge=1, description="Largest file an upload may carry, in bytes."
+    )
+
     # Secrets and bootstrap
     secret_key: SecretStr | None = Field(
         default=None,

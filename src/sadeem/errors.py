@@ -43,5 +43,12 @@ class TooManyAttempts(SadeemError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class StateUnknown(SadeemError):
+    """A change was sent somewhere and whether it took effect cannot be told (e.g. a commit whose
+    database transaction failed at COMMIT): the caller must not assume either way."""
+
+    code = "state-unknown"
+
+
 class Unavailable(SadeemError):
     code = "unavailable"

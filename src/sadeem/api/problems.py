@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,8 +31,22 @@ STATUS_OF: dict[type[errors.SadeemError], int] = {
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.TooManyAttempts: 429,
+    errors.StateUnknown: 500,
     errors.Unavailable: 503,
 }
+
+# An API that must answer in its own error shape (the Iceberg REST catalog's spec has one) renders
+# errors under its path prefix itself: (request, status, code, detail, headers, exception) -> Response.
+ErrorRenderer = Callable[[Request, int, str, str, Mapping[str, str] | None, Exception | None], Response]
+_renderers: dict[str, ErrorRenderer] = {}
+
+
+def register_error_renderer(path_prefix: str, renderer: ErrorRenderer) -> None:
+    _renderers[path_prefix] = renderer
+
+
+def _renderer_for(path: str) -> ErrorRenderer | None:
+    return next((r for prefix, r in _renderers.items() if path.startswith(prefix)), None)
 
 
 class FieldError(BaseModel):
@@ -61,8 +75,11 @@ def problem_response(
     code: str,
     detail: str,
     headers: Mapping[str, str] | None = None,
+    exc: Exception | None = None,
     **extra: Any,
-) -> JSONResponse:
+) -> Response:
+    if renderer := _renderer_for(request.url.path):
+        return renderer(request, status, code, detail, headers, exc)
     body: dict[str, Any] = {
         "type": f"urn:sadeem:problem:{code}",
         "title": HTTPStatus(status).phrase,
@@ -87,7 +104,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.SadeemError)
     status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
     headers = None
@@ -95,20 +112,27 @@ async def _on_domain_error(request: Request, exc: Exception) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after_seconds)}
     if isinstance(exc, errors.NotAuthenticated):
         headers = {"WWW-Authenticate": 'Bearer realm="sadeem"'}
-    return problem_response(request, status, exc.code, exc.detail, headers=headers, **exc.extra)
+    return problem_response(request, status, exc.code, exc.detail, headers=headers, exc=exc, **exc.extra)
 
 
-async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     field_errors = _field_errors(exc)
     if any(e["type"] == "json_invalid" for e in field_errors):
         return problem_response(request, 400, "malformed-json", "The request body is not valid JSON.")
+    where = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in field_errors[:5])
     return problem_response(
-        request, 422, "validation-error", "The request is not valid; see `errors`.", errors=field_errors
+        request,
+        422,
+        "validation-error",
+        f"The request is not valid: {where}"
+        if _renderer_for(request.url.path)
+        else "The request is not valid; see `errors`.",
+        errors=field_errors,
     )
 
 
-async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase

@@ -7,6 +7,8 @@ permission is visible in its signature and checkable by the authorization-matrix
     WorkspaceViewer   a member of the `{workspace}` in the path with role viewer or higher
     WorkspaceEditor   ... editor or higher (and the workspace is not archived)
     WorkspaceAdmin    ... admin (platform admins count as admins of every workspace)
+    CatalogUser       an authenticated user with a bearer token; the Iceberg REST catalog then
+                      decides per namespace (catalog/access.py)
 
 Credentials are a bearer personal access token or the session cookie; a cookie-authenticated
 request that changes state must carry the session's CSRF token in `X-CSRF-Token`.
@@ -39,7 +41,7 @@ log = logging.getLogger("sadeem.auth")
 
 @dataclass(frozen=True)
 class Permission:
-    scope: Literal["public", "authenticated", "platform_admin", "workspace"]
+    scope: Literal["public", "authenticated", "platform_admin", "workspace", "catalog"]
     workspace_role: WorkspaceRole | None = None
 
     def __str__(self) -> str:
@@ -113,6 +115,20 @@ def authenticated(request: Request, db: DbSession, ctx: Ctx) -> Principal:
 
 
 CurrentUser = Annotated[Principal, Depends(authenticated)]
+
+
+@declares(Permission("catalog"))
+def catalog_user(request: Request, db: DbSession, ctx: Ctx) -> Principal:
+    """Iceberg clients authenticate with a bearer token only: a personal access token, or one
+    from the catalog's OAuth2 endpoint. A browser session cannot reach the catalog."""
+    if not request.headers.get("authorization"):
+        raise NotAuthenticated(
+            "The catalog needs `Authorization: Bearer <token>` (or OAuth2 client credentials)."
+        )
+    return authenticated(request, db, ctx)
+
+
+CatalogUser = Annotated[Principal, Depends(catalog_user)]
 
 
 @declares(Permission("platform_admin"))

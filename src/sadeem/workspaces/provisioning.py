@@ -1,23 +1,22 @@
 """The hook through which a workspace gets (and gives back) its place in the data plane.
 
 A workspace owns an Iceberg namespace and a storage location. At creation Sadeem records both
-(`plan`), then asks the provisioner to create them (`provision`). Before deletion it asks what
-the workspace still owns (`blockers`) and, with an explicit purge, to remove it (`deprovision`).
+(`plan`), then asks the provisioner to create them (`provision`, in the creating transaction:
+the namespace commits with the workspace; storage outside any transaction, so its failure is
+reported, not hidden, and `provision` can be run again: every step is idempotent). Before
+deletion it asks what the workspace still owns (`blockers`); deletion then removes the catalog
+entries in the deleting transaction (`deprovision`) and, once that is committed, the storage
+(`release_storage`, everything in it only with an explicit purge).
 
-`LocalProvisioner` is what runs until the catalog arrives: it creates and removes the
-workspace's directory when the warehouse is a local `file://` path, and only records the
-location for other schemes. The catalog issue replaces it with one that also creates the
-namespace and S3 prefixes; other domains (jobs) add blockers through `register_blocker`.
+The implementation is `sadeem.catalog.provisioning.CatalogProvisioner`; other domains (jobs) add
+blockers through `register_blocker`.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Protocol
-from urllib.parse import unquote, urlparse
 
 from sqlalchemy.orm import Session
 
@@ -33,51 +32,39 @@ def register_blocker(blocker: Blocker) -> Blocker:
     return blocker
 
 
+def domain_blockers(session: Session, workspace: Workspace) -> list[str]:
+    return [reason for blocker in _blockers for reason in blocker(session, workspace)]
+
+
 @dataclass(frozen=True)
 class Placement:
     namespace: str
     storage_location: str
 
 
+@dataclass(frozen=True)
+class ProvisioningStep:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ProvisioningReport:
+    steps: list[ProvisioningStep] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok for step in self.steps)
+
+
 class WorkspaceProvisioner(Protocol):
     def plan(self, slug: str) -> Placement: ...
 
-    def provision(self, workspace: Workspace) -> None: ...
+    def provision(self, session: Session, workspace: Workspace) -> ProvisioningReport: ...
 
     def blockers(self, session: Session, workspace: Workspace) -> list[str]: ...
 
-    def deprovision(self, workspace: Workspace, purge: bool) -> None: ...
+    def deprovision(self, session: Session, workspace: Workspace, purge: bool) -> None: ...
 
-
-def local_path(location: str) -> Path | None:
-    parsed = urlparse(location)
-    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
-
-
-class LocalProvisioner:
-    def __init__(self, warehouse: str) -> None:
-        self.warehouse = warehouse.rstrip("/")
-
-    def plan(self, slug: str) -> Placement:
-        return Placement(namespace=slug, storage_location=f"{self.warehouse}/{slug}")
-
-    def provision(self, workspace: Workspace) -> None:
-        path = local_path(workspace.storage_location)
-        if path is not None:
-            path.mkdir(parents=True, exist_ok=True)
-
-    def blockers(self, session: Session, workspace: Workspace) -> list[str]:
-        found = [reason for blocker in _blockers for reason in blocker(session, workspace)]
-        path = local_path(workspace.storage_location)
-        if path is not None and path.is_dir():
-            files = sum(1 for p in path.rglob("*") if p.is_file())
-            if files:
-                found.append(f"{files} data file(s) under {workspace.storage_location}")
-        return found
-
-    def deprovision(self, workspace: Workspace, purge: bool) -> None:
-        path = local_path(workspace.storage_location)
-        if path is not None and path.is_dir() and purge:
-            shutil.rmtree(path)
-        elif path is not None and path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
+    def release_storage(self, workspace: Workspace, purge: bool) -> None: ...

@@ -13,12 +13,15 @@ from sadeem.db.session import DbSession
 from sadeem.errors import PermissionDenied
 from sadeem.workspaces import service
 from sadeem.workspaces.models import WorkspaceRole, WorkspaceStatus
-from sadeem.workspaces.provisioning import WorkspaceProvisioner
+from sadeem.workspaces.provisioning import ProvisioningReport, WorkspaceProvisioner
 from sadeem.workspaces.schemas import (
     MemberAdd,
     MemberOut,
     MemberUpdate,
+    ProvisioningOut,
+    ProvisioningStepOut,
     WorkspaceCreate,
+    WorkspaceCreated,
     WorkspaceOut,
     WorkspaceUpdate,
 )
@@ -41,6 +44,11 @@ def _out(view: service.WorkspaceView) -> WorkspaceOut:
     )
 
 
+def _report(report: ProvisioningReport) -> ProvisioningOut:
+    steps = [ProvisioningStepOut(name=s.name, ok=s.ok, detail=s.detail) for s in report.steps]
+    return ProvisioningOut(ok=report.ok, steps=steps)
+
+
 def _provisioner(request: Request) -> WorkspaceProvisioner:
     provisioner: WorkspaceProvisioner = request.app.state.provisioner
     return provisioner
@@ -56,15 +64,24 @@ def list_workspaces(principal: CurrentUser, db: DbSession, page: PageParams) -> 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=errors(403, 409))
 def create_workspace(
     body: WorkspaceCreate, principal: CurrentUser, request: Request, db: DbSession, ctx: Ctx
-) -> WorkspaceOut:
-    """Create a workspace; you become its admin. Records the namespace and storage it owns."""
+) -> WorkspaceCreated:
+    """Create a workspace; you become its admin. Creates the Iceberg namespace and the storage
+    location it owns; `provisioning` says how each step went (a failed step can be retried with
+    `POST /api/v1/workspaces/{workspace}/provision`)."""
     if not (principal.is_platform_admin or request.app.state.settings.users_can_create_workspaces):
         raise PermissionDenied("Only platform admins may create workspaces here.")
     owner = auth_service.get_user(db, principal.username)
-    workspace = service.create_workspace(
+    created = service.create_workspace(
         db, ctx, _provisioner(request), owner, body.slug, body.name, body.description
     )
-    return _out(service.WorkspaceView(workspace, WorkspaceRole.admin))
+    out = _out(service.WorkspaceView(created.workspace, WorkspaceRole.admin))
+    return WorkspaceCreated(**out.model_dump(), provisioning=_report(created.provisioning))
+
+
+@router.post("/{workspace}/provision")
+def provision_workspace(access: WorkspaceAdmin, request: Request, db: DbSession, ctx: Ctx) -> ProvisioningOut:
+    """Create whatever of the workspace's namespace and storage is missing (idempotent)."""
+    return _report(service.provision_again(db, ctx, _provisioner(request), access.workspace))
 
 
 @router.get("/{workspace}")

@@ -46,6 +46,21 @@ class WorkspaceOut(ResponseModel):
     my_role: WorkspaceRole | None = Field(default=None, description="Your effective role in it.")
 
 
+class ProvisioningStepOut(ResponseModel):
+    name: str = Field(description="`namespace` or `storage`.")
+    ok: bool
+    detail: str
+
+
+class ProvisioningOut(ResponseModel):
+    ok: bool = Field(description="Whether every step succeeded; if not, fix the cause and provision again.")
+    steps: list[ProvisioningStepOut]
+
+
+class WorkspaceCreated(WorkspaceOut):
+    provisioning: ProvisioningOut
+
+
 class MemberAdd(RequestModel):
     username: Username
     role: WorkspaceRole

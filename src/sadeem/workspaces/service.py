@@ -17,7 +17,7 @@ from sadeem.auth.principal import Principal
 from sadeem.db.unique import add_unique
 from sadeem.errors import Conflict, NotFound
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
-from sadeem.workspaces.provisioning import WorkspaceProvisioner
+from sadeem.workspaces.provisioning import ProvisioningReport, WorkspaceProvisioner
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,12 @@ def list_workspaces(
     return views, cursor
 
 
+@dataclass(frozen=True)
+class CreatedWorkspace:
+    workspace: Workspace
+    provisioning: ProvisioningReport
+
+
 def create_workspace(
     session: Session,
     ctx: RequestContext,
@@ -68,7 +74,7 @@ def create_workspace(
     slug: str,
     name: str | None,
     description: str,
-) -> Workspace:
+) -> CreatedWorkspace:
     """Create the workspace, make `owner` its admin, record and provision what it owns."""
     if session.scalar(select(Workspace.id).where(Workspace.slug == slug)) is not None:
         raise Conflict(f"A workspace '{slug}' already exists.")
@@ -83,12 +89,31 @@ def create_workspace(
     )
     add_unique(session, workspace, f"A workspace '{slug}' or its namespace already exists.")
     session.add(Membership(workspace_id=workspace.id, user_id=owner.id, role=WorkspaceRole.admin))
+    report = provisioner.provision(session, workspace)
     _audit(
-        session, ctx, workspace, namespace=workspace.namespace, storage_location=workspace.storage_location
+        session,
+        ctx,
+        workspace,
+        namespace=workspace.namespace,
+        storage_location=workspace.storage_location,
+        provisioning=_report_details(report),
     )
     session.commit()
-    provisioner.provision(workspace)
-    return workspace
+    return CreatedWorkspace(workspace, report)
+
+
+def _report_details(report: ProvisioningReport) -> dict[str, Any]:
+    return {step.name: {"ok": step.ok, "detail": step.detail} for step in report.steps}
+
+
+def provision_again(
+    session: Session, ctx: RequestContext, provisioner: WorkspaceProvisioner, workspace: Workspace
+) -> ProvisioningReport:
+    """Run provisioning again (every step is idempotent), e.g. after storage was unreachable."""
+    report = provisioner.provision(session, workspace)
+    _audit(session, ctx, workspace, provisioning=_report_details(report))
+    session.commit()
+    return report
 
 
 def update_workspace(
@@ -129,9 +154,10 @@ def delete_workspace(
             blockers=blockers,
         )
     _audit(session, ctx, workspace, purge=purge, blockers=blockers)
+    provisioner.deprovision(session, workspace, purge)
     session.delete(workspace)
     session.commit()
-    provisioner.deprovision(workspace, purge)
+    provisioner.release_storage(workspace, purge)
 
 
 # --- members -----------------------------------------------------------------------------------

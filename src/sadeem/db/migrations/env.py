@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from alembic import context
 
-import sadeem.models  # noqa: F401  (registers every table on Base.metadata)
-from sadeem.db.base import Base
 from sadeem.db.engine import build_engine
+from sadeem.models import ALL_METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = list(ALL_METADATA)
 
 
 def _url() -> str:

@@ -1,0 +1,101 @@
+"""Workspace provisioning for the built-in catalog: the workspace's namespace (in the catalog's
+tables, in the creating transaction) and its storage location (a directory or an S3 prefix)."""
+
+from __future__ import annotations
+
+import logging
+
+from pyiceberg.catalog.sql import IcebergNamespaceProperties, IcebergTables
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.orm import Mapped, Session
+
+from sadeem.catalog import service, storage
+from sadeem.catalog.store import CATALOG_NAME
+from sadeem.config import Settings
+from sadeem.workspaces.models import Workspace
+from sadeem.workspaces.provisioning import Placement, ProvisioningReport, ProvisioningStep, domain_blockers
+
+log = logging.getLogger("sadeem.provisioning")
+
+
+def _owned(column: Mapped[str], root: str) -> ColumnElement[bool]:
+    """A namespace column's rows that belong to the workspace: its root and everything under it."""
+    return or_(column == root, column.startswith(root + ".", autoescape=True))
+
+
+class CatalogProvisioner:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.warehouse = settings.resolved_warehouse.rstrip("/")
+
+    def plan(self, slug: str) -> Placement:
+        return Placement(namespace=slug, storage_location=f"{self.warehouse}/{slug}")
+
+    def provision(self, session: Session, workspace: Workspace) -> ProvisioningReport:
+        steps = []
+        try:
+            created = service.ensure_workspace_namespace(session, self.settings, workspace)
+            steps.append(
+                ProvisioningStep(
+                    "namespace", True, f"namespace {workspace.namespace} {'created' if created else 'exists'}"
+                )
+            )
+        except Exception as e:
+            log.warning("namespace of %s not provisioned: %s", workspace.slug, type(e).__name__)
+            steps.append(ProvisioningStep("namespace", False, f"{type(e).__name__}: {e}"))
+        try:
+            done = storage.ensure_location(self.settings, workspace.storage_location, workspace.slug)
+            steps.append(ProvisioningStep("storage", True, f"{workspace.storage_location}: {done}"))
+        except Exception as e:  # reported to the caller, who can run provisioning again
+            log.warning("storage of %s not provisioned: %s", workspace.slug, type(e).__name__)
+            steps.append(
+                ProvisioningStep("storage", False, f"{workspace.storage_location}: {type(e).__name__}")
+            )
+        return ProvisioningReport(steps)
+
+    def blockers(self, session: Session, workspace: Workspace) -> list[str]:
+        found = domain_blockers(session, workspace)
+        tables = session.scalar(
+            select(func.count())
+            .select_from(IcebergTables)
+            .where(
+                IcebergTables.catalog_name == CATALOG_NAME,
+                _owned(IcebergTables.table_namespace, workspace.namespace),
+            )
+        )
+        if tables:
+            found.append(f"{tables} table(s) in namespace {workspace.namespace}")
+        try:
+            files = storage.count_files(self.settings, workspace.storage_location)
+        except Exception as e:  # unknown is not empty: refuse rather than lose data
+            found.append(f"storage {workspace.storage_location} could not be checked ({type(e).__name__})")
+        else:
+            if files:
+                found.append(f"{files} data file(s) under {workspace.storage_location}")
+        return found
+
+    def deprovision(self, session: Session, workspace: Workspace, purge: bool) -> None:
+        del purge  # the catalog entries go either way: without purge there were none left
+        session.execute(
+            delete(IcebergTables).where(
+                IcebergTables.catalog_name == CATALOG_NAME,
+                _owned(IcebergTables.table_namespace, workspace.namespace),
+            )
+        )
+        session.execute(
+            delete(IcebergNamespaceProperties).where(
+                IcebergNamespaceProperties.catalog_name == CATALOG_NAME,
+                _owned(IcebergNamespaceProperties.namespace, workspace.namespace),
+            )
+        )
+
+    def release_storage(self, workspace: Workspace, purge: bool) -> None:
+        try:
+            storage.delete_location(self.settings, workspace.storage_location, purge)
+        except Exception as e:  # the workspace is gone; leftovers are orphans, logged for the operator
+            log.warning(
+                "storage %s of deleted workspace %s not removed: %s",
+                workspace.storage_location,
+                workspace.slug,
+                type(e).__name__,
+            )

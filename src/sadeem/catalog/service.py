@@ -1,0 +1,639 @@
+"""The built-in Iceberg catalog: authorization, location rules and audit around pyiceberg.
+
+Every operation runs in the caller's transaction through `PlatformCatalog` (store.py). Changes
+are audited in that transaction (actor, table, snapshot id) and committed here; files are only
+deleted after the commit that stops referencing them (a failed or unknown commit never deletes).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from pyiceberg.catalog.sql import IcebergNamespaceProperties, IcebergTables
+from pyiceberg.io import load_file_io
+from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
+from pyiceberg.table import Table
+from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
+from pyiceberg.table.update import SetLocationUpdate, TableRequirement, TableUpdate
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from sadeem.api.context import RequestContext
+from sadeem.audit import service as audit
+from sadeem.catalog.access import CatalogScope, Namespace
+from sadeem.catalog.errors import AlreadyExists, NamespaceNotEmpty, NoSuchNamespace, NoSuchTable, translated
+from sadeem.catalog.schemas import CreateTableBody, RegisterTableBody
+from sadeem.catalog.storage import local_path
+from sadeem.catalog.store import CATALOG_NAME, PlatformCatalog
+from sadeem.config import Settings
+from sadeem.errors import InvalidInput, StateUnknown
+from sadeem.workspaces.models import Workspace, WorkspaceRole
+
+log = logging.getLogger("sadeem.catalog")
+LOCATION = "location"
+MAX_PAGE_SIZE = 1000
+
+
+# --- names and locations -----------------------------------------------------------------------
+
+
+def parse_namespace(encoded: str) -> Namespace:
+    """A namespace from its path form: parts separated by the unit separator (0x1F)."""
+    parts = tuple(encoded.split("\x1f"))
+    for part in parts:
+        if not part or part != part.strip() or "." in part or len(part) > 255:
+            raise InvalidInput(
+                f"Invalid namespace part {part!r}: parts are 1-255 characters, without '.' "
+                "or surrounding spaces (multi-level namespaces separate parts with %1F)."
+            )
+    return parts
+
+
+def _table_name(name: str) -> str:
+    if not name or name != name.strip() or "." in name or len(name) > 255:
+        raise InvalidInput(f"Invalid table name {name!r}: 1-255 characters, without '.'.")
+    return name
+
+
+def _dotted(namespace: Namespace) -> str:
+    return ".".join(namespace)
+
+
+def default_location(workspace: Workspace, namespace: Namespace) -> str:
+    """Where a namespace's tables go by default: its path under the workspace's storage."""
+    return "/".join([workspace.storage_location.rstrip("/"), *namespace[1:]])
+
+
+def _require_within(workspace: Workspace, location: str, what: str) -> str:
+    """Refuse any location outside the workspace's own storage: a table pointed elsewhere could
+    read or overwrite another workspace's files."""
+    root = workspace.storage_location.rstrip("/")
+    cleaned = location.rstrip("/")
+    segments = cleaned.split("/")
+    if ".." in segments or "." in segments[3:] or not (cleaned == root or cleaned.startswith(root + "/")):
+        raise InvalidInput(
+            f"The {what} location must be inside the workspace's storage {root}/; got {location}."
+        )
+    return cleaned
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _catalog(session: Session, settings: Settings) -> PlatformCatalog:
+    return PlatformCatalog.in_session(session, settings)
+
+
+def _namespace_exists(session: Session, namespace: Namespace) -> bool:
+    with translated():
+        dotted = _dotted(namespace)
+        found = session.scalar(
+            select(IcebergNamespaceProperties.namespace)
+            .where(
+                IcebergNamespaceProperties.catalog_name == CATALOG_NAME,
+                IcebergNamespaceProperties.namespace == dotted,
+            )
+            .limit(1)
+        )
+        return found is not None
+
+
+def _require_namespace(session: Session, namespace: Namespace) -> None:
+    if not _namespace_exists(session, namespace):
+        raise NoSuchNamespace(f"Namespace does not exist: {_dotted(namespace)}")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_token: str | None
+
+
+def _page_size(size: int | None) -> int:
+    if size is not None and size < 1:
+        raise InvalidInput("pageSize must be at least 1.")
+    return min(size or MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def list_namespaces(
+    session: Session, scope: CatalogScope, parent: Namespace, page_token: str | None, page_size: int | None
+) -> Page:
+    """Namespaces one level under `parent` (top level: the caller's workspaces' namespaces)."""
+    size = _page_size(page_size)
+    if parent:
+        scope.require(session, parent, WorkspaceRole.viewer)
+        _require_namespace(session, parent)
+        prefix = _dotted(parent) + "."
+        rows = session.scalars(
+            select(IcebergNamespaceProperties.namespace)
+            .distinct()
+            .where(
+                IcebergNamespaceProperties.catalog_name == CATALOG_NAME,
+                IcebergNamespaceProperties.namespace.startswith(prefix, autoescape=True),
+            )
+        ).all()
+        children = sorted({(*parent, row[len(prefix) :].split(".")[0]) for row in rows})
+    else:
+        roots = scope.visible_roots
+        existing = set(
+            session.scalars(
+                select(IcebergNamespaceProperties.namespace)
+                .distinct()
+                .where(
+                    IcebergNamespaceProperties.catalog_name == CATALOG_NAME,
+                    IcebergNamespaceProperties.namespace.in_(roots),
+                )
+            ).all()
+        )
+        children = [(root,) for root in roots if root in existing]
+    if page_token:
+        children = [c for c in children if _dotted(c) > page_token]
+    page = children[:size]
+    return Page(page, _dotted(page[-1]) if len(children) > size else None)
+
+
+def load_namespace(session: Session, scope: CatalogScope, namespace: Namespace) -> dict[str, str]:
+    scope.require(session, namespace, WorkspaceRole.viewer)
+    with translated():
+        return _catalog_properties(session, namespace)
+
+
+def _catalog_properties(session: Session, namespace: Namespace) -> dict[str, str]:
+    rows = session.execute(
+        select(IcebergNamespaceProperties.property_key, IcebergNamespaceProperties.property_value).where(
+            IcebergNamespaceProperties.catalog_name == CATALOG_NAME,
+            IcebergNamespaceProperties.namespace == _dotted(namespace),
+        )
+    ).all()
+    if not rows:
+        raise NoSuchNamespace(f"Namespace does not exist: {_dotted(namespace)}")
+    return {key: value for key, value in rows if key != "exists"}
+
+
+def list_tables(
+    session: Session, scope: CatalogScope, namespace: Namespace, page_token: str | None, page_size: int | None
+) -> Page:
+    scope.require(session, namespace, WorkspaceRole.viewer)
+    _require_namespace(session, namespace)
+    size = _page_size(page_size)
+    stmt = (
+        select(IcebergTables.table_name)
+        .where(
+            IcebergTables.catalog_name == CATALOG_NAME,
+            IcebergTables.table_namespace == _dotted(namespace),
+            (IcebergTables.iceberg_type == "TABLE") | IcebergTables.iceberg_type.is_(None),
+        )
+        .order_by(IcebergTables.table_name)
+        .limit(size + 1)
+    )
+    if page_token:
+        stmt = stmt.where(IcebergTables.table_name > page_token)
+    names = list(session.scalars(stmt).all())
+    page = names[:size]
+    return Page([(namespace, name) for name in page], page[-1] if len(names) > size else None)
+
+
+def load_table(
+    session: Session, settings: Settings, scope: CatalogScope, namespace: Namespace, name: str
+) -> Table:
+    scope.require(session, namespace, WorkspaceRole.viewer)
+    with translated():
+        return _catalog(session, settings).load_table((*namespace, _table_name(name)))
+
+
+def table_exists(session: Session, scope: CatalogScope, namespace: Namespace, name: str) -> None:
+    scope.require(session, namespace, WorkspaceRole.viewer)
+    found = session.scalar(
+        select(func.count())
+        .select_from(IcebergTables)
+        .where(
+            IcebergTables.catalog_name == CATALOG_NAME,
+            IcebergTables.table_namespace == _dotted(namespace),
+            IcebergTables.table_name == name,
+        )
+    )
+    if not found:
+        raise NoSuchTable(f"Table does not exist: {_dotted(namespace)}.{name}")
+
+
+def referenced_snapshots_only(metadata: TableMetadata) -> TableMetadata:
+    """The `snapshots=refs` view: only snapshots that a branch or tag points at."""
+    referenced = {ref.snapshot_id for ref in metadata.refs.values()}
+    return metadata.model_copy(
+        update={"snapshots": [s for s in metadata.snapshots if s.snapshot_id in referenced]}
+    )
+
+
+# --- namespaces --------------------------------------------------------------------------------
+
+
+def _audit_namespace(
+    session: Session, ctx: RequestContext, workspace: Workspace, namespace: Namespace, **details: Any
+) -> None:
+    audit.record(
+        session,
+        ctx,
+        target_type="namespace",
+        target_id=_dotted(namespace),
+        workspace=workspace.slug,
+        details=details,
+    )
+
+
+def create_namespace(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    scope: CatalogScope,
+    namespace: Namespace,
+    properties: dict[str, str],
+) -> dict[str, str]:
+    workspace = scope.require(session, namespace, WorkspaceRole.editor)
+    if len(namespace) > 1:
+        _require_namespace(session, namespace[:-1])
+    properties = dict(properties)
+    properties[LOCATION] = _require_within(
+        workspace, properties.get(LOCATION) or default_location(workspace, namespace), "namespace"
+    )
+    with translated():
+        _catalog(session, settings).create_namespace(namespace, properties)
+    _audit_namespace(session, ctx, workspace, namespace, properties=properties)
+    session.commit()
+    return properties
+
+
+def ensure_workspace_namespace(session: Session, settings: Settings, workspace: Workspace) -> bool:
+    """Create the workspace's own namespace if it is missing (provisioning; idempotent). The
+    caller audits and commits. Returns whether it was created."""
+    namespace = (workspace.namespace,)
+    if _namespace_exists(session, namespace):
+        return False
+    with translated():
+        _catalog(session, settings).create_namespace(
+            namespace, {LOCATION: default_location(workspace, namespace)}
+        )
+    return True
+
+
+def drop_namespace(
+    session: Session, ctx: RequestContext, settings: Settings, scope: CatalogScope, namespace: Namespace
+) -> None:
+    workspace = scope.require(session, namespace, WorkspaceRole.admin)
+    _require_namespace(session, namespace)
+    children = session.scalar(
+        select(func.count())
+        .select_from(IcebergNamespaceProperties)
+        .where(
+            IcebergNamespaceProperties.catalog_name == CATALOG_NAME,
+            IcebergNamespaceProperties.namespace.startswith(_dotted(namespace) + ".", autoescape=True),
+        )
+    )
+    if children:
+        raise NamespaceNotEmpty(f"Namespace {_dotted(namespace)} has child namespaces; drop them first.")
+    with translated():
+        _catalog(session, settings).drop_namespace(namespace)
+    _audit_namespace(session, ctx, workspace, namespace)
+    session.commit()
+
+
+@dataclass(frozen=True)
+class PropertiesChange:
+    removed: list[str]
+    updated: list[str]
+    missing: list[str]
+
+
+def update_namespace_properties(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    scope: CatalogScope,
+    namespace: Namespace,
+    removals: set[str],
+    updates: dict[str, str],
+) -> PropertiesChange:
+    workspace = scope.require(session, namespace, WorkspaceRole.editor)
+    if removals & updates.keys():
+        raise InvalidInput(f"Keys both removed and updated: {sorted(removals & updates.keys())}")
+    if LOCATION in updates:
+        updates = {**updates, LOCATION: _require_within(workspace, updates[LOCATION], "namespace")}
+    if LOCATION in removals:
+        raise InvalidInput("A namespace's location can be changed but not removed.")
+    with translated():
+        summary = _catalog(session, settings).update_namespace_properties(namespace, removals, updates)
+    _audit_namespace(session, ctx, workspace, namespace, removed=sorted(removals), updated=updates)
+    session.commit()
+    return PropertiesChange(sorted(summary.removed), sorted(summary.updated), sorted(summary.missing))
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+def _audit_table(
+    session: Session,
+    ctx: RequestContext,
+    workspace: Workspace,
+    identifier: tuple[str, ...],
+    metadata: TableMetadata | None,
+    **details: Any,
+) -> None:
+    if metadata is not None:
+        snapshot = metadata.current_snapshot_id
+        # Exact 64-bit ids as strings: JSON readers often hold numbers as doubles.
+        details = {
+            "snapshot_id": None if snapshot is None else str(snapshot),
+            "table_uuid": str(metadata.table_uuid),
+            **details,
+        }
+    audit.record(
+        session,
+        ctx,
+        target_type="table",
+        target_id=".".join(identifier),
+        workspace=workspace.slug,
+        details=details,
+    )
+
+
+def _prepare_local_table_dirs(location: str) -> None:
+    """A local warehouse needs the table's directories before a client that writes files itself
+    (DuckDB) uses them; object stores have no directories."""
+    path = local_path(location)
+    if path is not None:
+        (path / "metadata").mkdir(parents=True, exist_ok=True)
+        (path / "data").mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True)
+class LoadedTable:
+    metadata: TableMetadata
+    metadata_location: str | None
+
+
+def create_table(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    scope: CatalogScope,
+    namespace: Namespace,
+    request: CreateTableBody,
+) -> LoadedTable:
+    workspace = scope.require(session, namespace, WorkspaceRole.editor)
+    name = _table_name(request.name)
+    _require_namespace(session, namespace)
+    catalog = _catalog(session, settings)
+    location = request.location
+    if location:
+        location = _require_within(workspace, location, "table")
+    else:
+        location = _require_within(
+            workspace, f"{_namespace_location(session, workspace, namespace)}/{name}", "table"
+        )
+    identifier = (*namespace, name)
+    with translated():
+        if request.stage_create:
+            table_exists_already = session.scalar(
+                select(func.count())
+                .select_from(IcebergTables)
+                .where(
+                    IcebergTables.catalog_name == CATALOG_NAME,
+                    IcebergTables.table_namespace == _dotted(namespace),
+                    IcebergTables.table_name == name,
+                )
+            )
+            if table_exists_already:
+                raise AlreadyExists(f"Table already exists: {'.'.join(identifier)}")
+            staged = catalog._create_staged_table(
+                identifier,
+                request.table_schema,
+                location=location,
+                partition_spec=request.partition_spec or UNPARTITIONED_PARTITION_SPEC,
+                sort_order=request.write_order or UNSORTED_SORT_ORDER,
+                properties=request.properties,
+            )
+            _prepare_local_table_dirs(location)
+            session.rollback()  # nothing was written: the table exists once its creation is committed
+            return LoadedTable(staged.metadata, None)
+        table = catalog.create_table(
+            identifier,
+            request.table_schema,
+            location=location,
+            partition_spec=request.partition_spec or UNPARTITIONED_PARTITION_SPEC,
+            sort_order=request.write_order or UNSORTED_SORT_ORDER,
+            properties=request.properties,
+        )
+    _prepare_local_table_dirs(location)
+    _audit_table(
+        session, ctx, workspace, identifier, table.metadata, metadata_location=table.metadata_location
+    )
+    _commit(session)
+    return LoadedTable(table.metadata, table.metadata_location)
+
+
+def _namespace_location(session: Session, workspace: Workspace, namespace: Namespace) -> str:
+    return _catalog_properties(session, namespace).get(LOCATION) or default_location(workspace, namespace)
+
+
+class _Named:
+    """pyiceberg's `commit_table` only asks its first argument for `name()`."""
+
+    def __init__(self, identifier: tuple[str, ...]) -> None:
+        self._identifier = identifier
+
+    def name(self) -> tuple[str, ...]:
+        return self._identifier
+
+
+def _check_updates(workspace: Workspace, updates: Iterable[TableUpdate]) -> None:
+    for update in updates:
+        if isinstance(update, SetLocationUpdate):
+            _require_within(workspace, update.location, "table")
+
+
+@dataclass(frozen=True)
+class TableChange:
+    namespace: Namespace
+    name: str
+    requirements: tuple[TableRequirement, ...]
+    updates: tuple[TableUpdate, ...]
+
+
+def commit_tables(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    scope: CatalogScope,
+    changes: Sequence[TableChange],
+) -> list[LoadedTable]:
+    """Commit changes to one or more tables in one database transaction: all or none.
+
+    Each change is checked and applied by pyiceberg (requirements, updates, a new metadata file,
+    compare-and-set of the metadata pointer); a requirement that no longer holds, or a lost race,
+    fails the whole transaction with 409 CommitFailed and the client retries on fresh metadata.
+    """
+    if not changes:
+        raise InvalidInput("A transaction needs at least one table change.")
+    catalog = _catalog(session, settings)
+    results: list[tuple[Workspace, tuple[str, ...], LoadedTable, list[str]]] = []
+    seen: set[tuple[str, ...]] = set()
+    for change in changes:
+        namespace = change.namespace
+        identifier = (*namespace, _table_name(change.name))
+        if identifier in seen:
+            raise InvalidInput(f"Table {'.'.join(identifier)} appears twice in one transaction.")
+        seen.add(identifier)
+        workspace = scope.require(session, namespace, WorkspaceRole.editor)
+        _require_namespace(session, namespace)
+        _check_updates(workspace, change.updates)
+        with translated():
+            response = catalog.commit_table(
+                cast(Table, _Named(identifier)), change.requirements, change.updates
+            )
+        if response.metadata.location:
+            _require_within(workspace, response.metadata.location, "table")
+        actions: list[str] = [str(update.action) for update in change.updates]
+        results.append(
+            (workspace, identifier, LoadedTable(response.metadata, response.metadata_location), actions)
+        )
+    for workspace, identifier, loaded, actions in results:
+        _audit_table(
+            session,
+            ctx,
+            workspace,
+            identifier,
+            loaded.metadata,
+            metadata_location=loaded.metadata_location,
+            updates=actions,
+        )
+    _commit(session)
+    return [loaded for *_, loaded, _actions in results]
+
+
+def _commit(session: Session) -> None:
+    """Commit the transaction that swaps metadata pointers. If COMMIT itself fails, whether it
+    took effect is unknown: answer so (the spec's CommitStateUnknown), and never delete files."""
+    try:
+        session.commit()
+    except OperationalError as e:
+        log.error("catalog commit in unknown state: %s", type(e).__name__)
+        raise StateUnknown(
+            "The commit may or may not have been applied; reload the table before retrying."
+        ) from e
+
+
+def drop_table(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    scope: CatalogScope,
+    namespace: Namespace,
+    name: str,
+    purge: bool,
+) -> None:
+    workspace = scope.require(session, namespace, WorkspaceRole.admin)
+    identifier = (*namespace, _table_name(name))
+    catalog = _catalog(session, settings)
+    with translated():
+        table = catalog.load_table(identifier)
+        catalog.drop_table(identifier)
+    _audit_table(session, ctx, workspace, identifier, table.metadata, purge=purge)
+    _commit(session)
+    if purge:
+        _delete_table_files(table, settings)
+
+
+def _delete_table_files(table: Table, settings: Settings) -> None:
+    """After the drop is committed: the table's data, manifests and metadata, best effort."""
+    from pyiceberg.catalog import delete_data_files, delete_files
+
+    from sadeem.catalog.store import file_io_properties
+
+    io = load_file_io(file_io_properties(settings), table.metadata.location)
+    try:
+        manifests = [m for s in table.metadata.snapshots for m in s.manifests(io)]
+        delete_data_files(io, manifests)
+        delete_files(io, {m.manifest_path for m in manifests}, "manifest")
+        delete_files(
+            io, {s.manifest_list for s in table.metadata.snapshots if s.manifest_list}, "manifest list"
+        )
+        delete_files(io, {log.metadata_file for log in table.metadata.metadata_log}, "previous metadata")
+        if table.metadata_location:
+            delete_files(io, {table.metadata_location}, "metadata")
+        path = local_path(table.metadata.location)
+        if path is not None:
+            for directory in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
+                if not any(directory.iterdir()):
+                    directory.rmdir()
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    except Exception as e:  # the drop is committed; leftovers are orphans, not lost data
+        log.warning("purge of %s incomplete: %s", table.name(), type(e).__name__)
+
+
+def rename_table(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    scope: CatalogScope,
+    source: tuple[Namespace, str],
+    destination: tuple[Namespace, str],
+) -> None:
+    source_workspace = scope.require(session, source[0], WorkspaceRole.editor)
+    destination_workspace = scope.require(session, destination[0], WorkspaceRole.editor)
+    if source_workspace.id != destination_workspace.id:
+        raise InvalidInput(
+            "A table cannot move to another workspace: its files stay in its workspace's storage."
+        )
+    source_id = (*source[0], _table_name(source[1]))
+    destination_id = (*destination[0], _table_name(destination[1]))
+    with translated():
+        _catalog(session, settings).rename_table(source_id, destination_id)
+    _audit_table(session, ctx, source_workspace, source_id, None, renamed_to=".".join(destination_id))
+    session.commit()
+
+
+def register_table(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    scope: CatalogScope,
+    namespace: Namespace,
+    request: RegisterTableBody,
+) -> LoadedTable:
+    workspace = scope.require(session, namespace, WorkspaceRole.editor)
+    _require_namespace(session, namespace)
+    name = _table_name(request.name)
+    location = _require_within(workspace, request.metadata_location, "metadata")
+    catalog = _catalog(session, settings)
+    identifier = (*namespace, name)
+    with translated():
+        existing = session.scalar(
+            select(IcebergTables).where(
+                IcebergTables.catalog_name == CATALOG_NAME,
+                IcebergTables.table_namespace == _dotted(namespace),
+                IcebergTables.table_name == name,
+            )
+        )
+        if existing is not None and not request.overwrite:
+            raise AlreadyExists(f"Table already exists: {'.'.join(identifier)}")
+        if existing is not None:
+            existing.previous_metadata_location = existing.metadata_location
+            existing.metadata_location = location
+            session.flush()
+            table = catalog.load_table(identifier)
+        else:
+            table = catalog.register_table(identifier, location)
+        _require_within(workspace, table.metadata.location, "table")
+    _audit_table(
+        session, ctx, workspace, identifier, table.metadata, registered=location, overwrite=request.overwrite
+    )
+    session.commit()
+    return LoadedTable(table.metadata, table.metadata_location)
+
+
+SnapshotsMode = Literal["all", "refs"]

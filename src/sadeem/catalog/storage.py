@@ -1,0 +1,110 @@
+"""A workspace's storage location: a directory under a local warehouse (`file://`) or a prefix
+in an S3 bucket (`s3://bucket/prefix`, reached with the `SADEEM_S3_*` settings through boto3).
+Every operation is idempotent."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
+
+from sadeem.config import Settings
+
+# An object that makes an S3 prefix exist (S3 has no directories) and says who owns it.
+MARKER = ".sadeem-workspace"
+
+
+def local_path(location: str) -> Path | None:
+    parsed = urlparse(location)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def _bucket_and_prefix(location: str) -> tuple[str, str]:
+    parsed = urlparse(location)
+    return parsed.netloc, parsed.path.strip("/")
+
+
+def s3_client(settings: Settings) -> Any:
+    secret = settings.s3_secret_access_key
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region or "us-east-1",
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=secret.get_secret_value() if secret else None,
+        config=BotoConfig(
+            s3={"addressing_style": "path" if settings.s3_path_style else "auto"},
+            connect_timeout=5,
+            read_timeout=30,
+            retries={"max_attempts": 2},
+        ),
+    )
+
+
+def _is_s3(location: str) -> bool:
+    return urlparse(location).scheme in ("s3", "s3a")
+
+
+def ensure_location(settings: Settings, location: str, owner: str) -> str:
+    """Create the location if it is missing; say what was done."""
+    path = local_path(location)
+    if path is not None:
+        existed = path.is_dir()
+        path.mkdir(parents=True, exist_ok=True)
+        return "directory exists" if existed else "directory created"
+    if not _is_s3(location):
+        return f"nothing to create for a {urlparse(location).scheme}:// location"
+    bucket, prefix = _bucket_and_prefix(location)
+    client = s3_client(settings)
+    done = []
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as e:
+        if e.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+        client.create_bucket(Bucket=bucket)
+        done.append(f"bucket {bucket} created")
+    client.put_object(Bucket=bucket, Key=f"{prefix}/{MARKER}" if prefix else MARKER, Body=owner.encode())
+    done.append(f"prefix {prefix or '/'} marked")
+    return "; ".join(done)
+
+
+def count_files(settings: Settings, location: str) -> int:
+    path = local_path(location)
+    if path is not None:
+        return sum(1 for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
+    if not _is_s3(location):
+        return 0
+    bucket, prefix = _bucket_and_prefix(location)
+    paginator = s3_client(settings).get_paginator("list_objects_v2")
+    return sum(
+        1
+        for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else "")
+        for item in page.get("Contents", [])
+        if not item["Key"].endswith(MARKER)
+    )
+
+
+def delete_location(settings: Settings, location: str, purge: bool) -> None:
+    """Remove the location: everything in it with `purge`, else only if it holds nothing."""
+    path = local_path(location)
+    if path is not None:
+        if (path.is_dir() and purge) or (path.is_dir() and not any(p.is_file() for p in path.rglob("*"))):
+            shutil.rmtree(path)
+        return
+    if not _is_s3(location):
+        return
+    if not purge and count_files(settings, location):
+        return
+    bucket, prefix = _bucket_and_prefix(location)
+    client = s3_client(settings)
+    paginator = client.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=f"{prefix}/" if prefix else ""):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
