@@ -33,12 +33,12 @@ from sadeem.app import create_app
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
 from sadeem.bootstrap import system_context
+from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.config import Settings
 from sadeem.db import migrate
 from sadeem.db.engine import Database
 from sadeem.workspaces import service as workspace_service
 from sadeem.workspaces.models import WorkspaceRole
-from sadeem.workspaces.provisioning import LocalProvisioner
 
 PG_URL = os.environ.get("SADEEM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -168,7 +168,7 @@ def make_workspace(db: Database, settings: Settings, slug: str, owner: str) -> N
         workspace_service.create_workspace(
             session,
             system_context("test.create_workspace"),
-            LocalProvisioner(settings.resolved_warehouse),
+            CatalogProvisioner(settings),
             user,
             slug,
             None,
@@ -234,12 +234,12 @@ def restore_world(db: Database, settings: Settings) -> None:
             alpha = workspace_service.create_workspace(
                 session,
                 system_context("test.restore_world"),
-                LocalProvisioner(settings.resolved_warehouse),
+                CatalogProvisioner(settings),
                 owner,
                 "alpha",
                 None,
                 "",
-            )
+            ).workspace
         alpha.status = WorkspaceStatus.active
         for username, role in ALPHA_MEMBERS.items():
             user_id = session.scalar(select(User.id).where(User.username == username))

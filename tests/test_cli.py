@@ -17,13 +17,13 @@ from sadeem.app import create_app
 from sadeem.audit.models import AuditEvent
 from sadeem.auth.models import ApiToken, PlatformRole, User
 from sadeem.bootstrap import ADMIN_USERNAME, DEMO_WORKSPACE, bootstrap
+from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.cli import app as cli
 from sadeem.config import Settings
 from sadeem.db import migrate
 from sadeem.db.engine import Database
 from sadeem.errors import InvalidInput
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole
-from sadeem.workspaces.provisioning import LocalProvisioner
 from tests.conftest import PASSWORD, bearer, make_user
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -236,7 +236,7 @@ def test_bootstrap_with_admin_password_from_the_environment(
 ) -> None:
     monkeypatch.setenv("SADEEM_ADMIN_PASSWORD", NEW_PASSWORD)
     settings = Settings(**first_start)  # type: ignore[arg-type]
-    provisioner = LocalProvisioner(settings.resolved_warehouse)
+    provisioner = CatalogProvisioner(settings)
     result = bootstrap(settings, db, provisioner)
     assert (result.admin_created, result.generated_password, result.demo_created) == (True, None, True)
     with TestClient(create_app(settings, db)) as client:
@@ -260,7 +260,7 @@ def test_bootstrap_with_admin_password_from_the_environment(
 
 def test_bootstrap_generates_a_password_shown_once(first_start: dict[str, object], db: Database) -> None:
     settings = Settings(**{**first_start, "demo": False})  # type: ignore[arg-type]
-    provisioner = LocalProvisioner(settings.resolved_warehouse)
+    provisioner = CatalogProvisioner(settings)
     result = bootstrap(settings, db, provisioner)
     assert result.admin_created and not result.demo_created
     assert result.generated_password is not None and len(result.generated_password) >= 12
@@ -279,13 +279,13 @@ def test_bootstrap_leaves_an_existing_installation_alone(
 ) -> None:
     make_user(db, "ada", PlatformRole.admin)
     settings = Settings(**first_start)  # type: ignore[arg-type]
-    result = bootstrap(settings, db, LocalProvisioner(settings.resolved_warehouse))
+    result = bootstrap(settings, db, CatalogProvisioner(settings))
     assert (result.admin_created, result.generated_password, result.demo_created) == (False, None, False)
 
 
 def test_instances_starting_together_bootstrap_once(first_start: dict[str, object], db: Database) -> None:
     settings = Settings(**first_start)  # type: ignore[arg-type]
-    provisioner = LocalProvisioner(settings.resolved_warehouse)
+    provisioner = CatalogProvisioner(settings)
     results: list[object] = []
     start = threading.Barrier(4)
 
@@ -313,7 +313,7 @@ def test_instances_starting_together_bootstrap_once(first_start: dict[str, objec
 def test_bootstrap_refuses_a_weak_admin_password(first_start: dict[str, object], db: Database) -> None:
     settings = Settings(**first_start, admin_password="short")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
-        bootstrap(settings, db, LocalProvisioner(settings.resolved_warehouse))
+        bootstrap(settings, db, CatalogProvisioner(settings))
     with db.reads() as session:
         assert session.scalars(select(User)).all() == []
 
