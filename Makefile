@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.installed-spark
+# Debian's Java libraries scripts/build_spark_jars.py relocates into Iceberg's shaded namespace.
+SPARK_DEBS := libjarjar-java libasm-java libhttpclient5-java libhttpcore5-java
 
-.PHONY: venv run test lint typecheck format bench clean
+.PHONY: venv spark run test lint typecheck format bench clean
 
 venv: $(STAMP)
 
@@ -14,12 +17,22 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+## Local Spark with Iceberg for the integration tests: Debian jars, the `spark` extra, build/spark-jars/
+spark: $(SPARK_STAMP)
+	dpkg -s $(SPARK_DEBS) >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SPARK_DEBS) >/dev/null)
+	$(BIN)/python scripts/build_spark_jars.py
+
+$(SPARK_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[spark]'
+	touch $(SPARK_STAMP)
+
 ## Start Sadeem (API + console) at http://$${SADEEM_HOST:-127.0.0.1}:$${SADEEM_PORT:-8000}
 run: venv
 	$(BIN)/sadeem up
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when SADEEM_TEST_DATABASE_URL is set)
-test: venv lint typecheck
+test: venv spark lint typecheck
 	$(BIN)/pytest
 
 lint: venv
@@ -37,4 +50,4 @@ bench: venv
 	$(BIN)/python -m bench.list_endpoint
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/spark-jars

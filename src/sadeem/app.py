@@ -19,11 +19,14 @@ from sadeem.auth.routes import router as auth_router
 from sadeem.catalog.errors import render_iceberg_error
 from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.catalog.rest import router as iceberg_router
+from sadeem.catalog.routes import router as catalog_explorer_router
 from sadeem.config import Settings
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.routes import router as connections_router
+from sadeem.datasets.routes import router as datasets_router
 from sadeem.db.engine import Database
 from sadeem.health.routes import router as health_router
+from sadeem.ingest.routes import router as ingest_router
 from sadeem.observability.metrics import HttpMetrics
 from sadeem.observability.middleware import RequestObservability
 from sadeem.ui.routes import router as ui_router
@@ -34,7 +37,10 @@ ROUTERS = (
     auth_router,
     workspaces_router,
     connections_router,
+    catalog_explorer_router,
+    datasets_router,
     audit_router,
+    ingest_router,
     iceberg_router,
     health_router,
     ui_router,

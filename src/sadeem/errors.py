@@ -35,6 +35,10 @@ class Conflict(SadeemError):
     code = "conflict"
 
 
+class TooLarge(SadeemError):
+    code = "too-large"
+
+
 class TooManyAttempts(SadeemError):
     code = "too-many-attempts"
 

@@ -5,6 +5,7 @@ from pyiceberg.catalog.sql import IcebergNamespaceProperties, IcebergTables, Sql
 from sadeem.audit.models import AuditChainHead, AuditEvent
 from sadeem.auth.models import ApiToken, User, UserSession
 from sadeem.connections.models import Connection
+from sadeem.datasets.models import Dataset, DatasetTag
 from sadeem.db.base import Base
 from sadeem.workspaces.models import Membership, Workspace
 
@@ -18,6 +19,8 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "Connection",
+    "Dataset",
+    "DatasetTag",
     "IcebergNamespaceProperties",
     "IcebergTables",
     "Membership",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, Session
 from sadeem.catalog import service, storage
 from sadeem.catalog.store import CATALOG_NAME
 from sadeem.config import Settings
+from sadeem.connections.checks import redact_secrets
 from sadeem.workspaces.models import Workspace
 from sadeem.workspaces.provisioning import Placement, ProvisioningReport, ProvisioningStep, domain_blockers
 
@@ -47,11 +48,18 @@ class CatalogProvisioner:
             done = storage.ensure_location(self.settings, workspace.storage_location, workspace.slug)
             steps.append(ProvisioningStep("storage", True, f"{workspace.storage_location}: {done}"))
         except Exception as e:  # reported to the caller, who can run provisioning again
-            log.warning("storage of %s not provisioned: %s", workspace.slug, type(e).__name__)
-            steps.append(
-                ProvisioningStep("storage", False, f"{workspace.storage_location}: {type(e).__name__}")
-            )
+            reason = self._reason(e)
+            log.warning("storage of %s not provisioned: %s", workspace.slug, reason)
+            steps.append(ProvisioningStep("storage", False, f"{workspace.storage_location}: {reason}"))
         return ProvisioningReport(steps)
+
+    def _reason(self, error: Exception) -> str:
+        """Why a step failed, in one line the caller can act on (e.g. 'Could not connect to the
+        endpoint URL'), with the configured secret removed should any library echo it."""
+        secret = self.settings.s3_secret_access_key
+        message = " ".join(str(error).split())
+        message = redact_secrets(message, [secret.get_secret_value()] if secret else [])[:300]
+        return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
     def blockers(self, session: Session, workspace: Workspace) -> list[str]:
         found = domain_blockers(session, workspace)

@@ -8,9 +8,10 @@ deleted after the commit that stops referencing them (a failed or unknown commit
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
+from urllib.parse import unquote
 
 from pyiceberg.catalog.sql import IcebergNamespaceProperties, IcebergTables
 from pyiceberg.io import load_file_io
@@ -18,7 +19,14 @@ from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC
 from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER
-from pyiceberg.table.update import SetLocationUpdate, TableRequirement, TableUpdate
+from pyiceberg.table.update import (
+    AddSnapshotUpdate,
+    AssertCreate,
+    SetLocationUpdate,
+    SetPropertiesUpdate,
+    TableRequirement,
+    TableUpdate,
+)
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -26,7 +34,14 @@ from sqlalchemy.orm import Session
 from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.catalog.access import CatalogScope, Namespace
-from sadeem.catalog.errors import AlreadyExists, NamespaceNotEmpty, NoSuchNamespace, NoSuchTable, translated
+from sadeem.catalog.errors import (
+    AlreadyExists,
+    Forbidden,
+    NamespaceNotEmpty,
+    NoSuchNamespace,
+    NoSuchTable,
+    translated,
+)
 from sadeem.catalog.schemas import CreateTableBody, RegisterTableBody
 from sadeem.catalog.storage import local_path
 from sadeem.catalog.store import CATALOG_NAME, PlatformCatalog
@@ -74,12 +89,58 @@ def _require_within(workspace: Workspace, location: str, what: str) -> str:
     read or overwrite another workspace's files."""
     root = workspace.storage_location.rstrip("/")
     cleaned = location.rstrip("/")
-    segments = cleaned.split("/")
+    # Decoded too: `%2e%2e` is `..` to whoever turns the URI into a path (storage.local_path does).
+    segments = unquote(cleaned).split("/")
     if ".." in segments or "." in segments[3:] or not (cleaned == root or cleaned.startswith(root + "/")):
         raise InvalidInput(
             f"The {what} location must be inside the workspace's storage {root}/; got {location}."
         )
     return cleaned
+
+
+def _within(workspace: Workspace, location: str) -> bool:
+    try:
+        _require_within(workspace, location, "file")
+    except InvalidInput:
+        return False
+    return True
+
+
+# Table properties that would steer the catalog server itself when it writes metadata or purges:
+# which code it imports (`py-io-impl`, `write.py-location-provider.impl`) and which storage it
+# reaches with which credentials (FileIO properties). Clients configure their own FileIO locally.
+_SERVER_SIDE_PREFIXES = ("py-", "s3.", "gcs.", "adls.", "hdfs.", "client.", "oss.", "hf.", "pyarrow.")
+# Table properties naming where files go: they must stay inside the workspace's storage.
+_PATH_PROPERTIES = (
+    "write.data.path",
+    "write.metadata.path",
+    "write.object-storage.path",
+    "write.folder-storage.path",
+)
+
+
+def _check_table_properties(workspace: Workspace, properties: Mapping[str, str]) -> None:
+    refused = sorted(
+        key for key in properties if key.startswith(_SERVER_SIDE_PREFIXES) or key.endswith(("-impl", ".impl"))
+    )
+    if refused:
+        raise InvalidInput(
+            f"Table properties {refused} would configure the catalog server's own file access or "
+            "code; set them in your client's catalog configuration instead."
+        )
+    for key in _PATH_PROPERTIES:
+        if key in properties:
+            _require_within(workspace, properties[key], key)
+
+
+def _check_table_metadata(workspace: Workspace, metadata: TableMetadata) -> None:
+    """Metadata the catalog did not write itself (a registered table): its location, file paths
+    and properties follow the same rules as a table created here."""
+    _require_within(workspace, metadata.location, "table")
+    _check_table_properties(workspace, metadata.properties)
+    for snapshot in metadata.snapshots:
+        if snapshot.manifest_list:
+            _require_within(workspace, snapshot.manifest_list, "manifest list")
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -206,8 +267,7 @@ def load_table(
         return _catalog(session, settings).load_table((*namespace, _table_name(name)))
 
 
-def table_exists(session: Session, scope: CatalogScope, namespace: Namespace, name: str) -> None:
-    scope.require(session, namespace, WorkspaceRole.viewer)
+def _table_row_exists(session: Session, namespace: Namespace, name: str) -> bool:
     found = session.scalar(
         select(func.count())
         .select_from(IcebergTables)
@@ -217,7 +277,12 @@ def table_exists(session: Session, scope: CatalogScope, namespace: Namespace, na
             IcebergTables.table_name == name,
         )
     )
-    if not found:
+    return bool(found)
+
+
+def table_exists(session: Session, scope: CatalogScope, namespace: Namespace, name: str) -> None:
+    scope.require(session, namespace, WorkspaceRole.viewer)
+    if not _table_row_exists(session, namespace, name):
         raise NoSuchTable(f"Table does not exist: {_dotted(namespace)}.{name}")
 
 
@@ -253,6 +318,11 @@ def create_namespace(
     namespace: Namespace,
     properties: dict[str, str],
 ) -> dict[str, str]:
+    if len(namespace) == 1 and namespace[0] not in scope.grants:
+        raise Forbidden(
+            "Top-level namespaces belong to workspaces (a workspace's is its slug); create "
+            "namespaces under your workspace's namespace."
+        )
     workspace = scope.require(session, namespace, WorkspaceRole.editor)
     if len(namespace) > 1:
         _require_namespace(session, namespace[:-1])
@@ -285,6 +355,11 @@ def drop_namespace(
 ) -> None:
     workspace = scope.require(session, namespace, WorkspaceRole.admin)
     _require_namespace(session, namespace)
+    if len(namespace) == 1:
+        raise Forbidden(
+            f"Namespace {namespace[0]} is workspace {workspace.slug}'s own: it goes when the "
+            "workspace is deleted."
+        )
     children = session.scalar(
         select(func.count())
         .select_from(IcebergNamespaceProperties)
@@ -334,7 +409,7 @@ def update_namespace_properties(
 # --- tables ------------------------------------------------------------------------------------
 
 
-def _audit_table(
+def audit_table(
     session: Session,
     ctx: RequestContext,
     workspace: Workspace,
@@ -342,6 +417,7 @@ def _audit_table(
     metadata: TableMetadata | None,
     **details: Any,
 ) -> None:
+    """Record a table change in the caller's transaction, with the snapshot it made current."""
     if metadata is not None:
         snapshot = metadata.current_snapshot_id
         # Exact 64-bit ids as strings: JSON readers often hold numbers as doubles.
@@ -394,19 +470,11 @@ def create_table(
         location = _require_within(
             workspace, f"{_namespace_location(session, workspace, namespace)}/{name}", "table"
         )
+    _check_table_properties(workspace, request.properties)
     identifier = (*namespace, name)
     with translated():
         if request.stage_create:
-            table_exists_already = session.scalar(
-                select(func.count())
-                .select_from(IcebergTables)
-                .where(
-                    IcebergTables.catalog_name == CATALOG_NAME,
-                    IcebergTables.table_namespace == _dotted(namespace),
-                    IcebergTables.table_name == name,
-                )
-            )
-            if table_exists_already:
+            if _table_row_exists(session, namespace, name):
                 raise AlreadyExists(f"Table already exists: {'.'.join(identifier)}")
             staged = catalog._create_staged_table(
                 identifier,
@@ -428,7 +496,7 @@ def create_table(
             properties=request.properties,
         )
     _prepare_local_table_dirs(location)
-    _audit_table(
+    audit_table(
         session, ctx, workspace, identifier, table.metadata, metadata_location=table.metadata_location
     )
     _commit(session)
@@ -453,6 +521,28 @@ def _check_updates(workspace: Workspace, updates: Iterable[TableUpdate]) -> None
     for update in updates:
         if isinstance(update, SetLocationUpdate):
             _require_within(workspace, update.location, "table")
+        elif isinstance(update, SetPropertiesUpdate):
+            _check_table_properties(workspace, update.updates)
+        elif isinstance(update, AddSnapshotUpdate) and update.snapshot.manifest_list:
+            _require_within(workspace, update.snapshot.manifest_list, "manifest list")
+
+
+def _creation_updates(
+    session: Session, workspace: Workspace, change: TableChange, identifier: tuple[str, ...]
+) -> tuple[TableUpdate, ...]:
+    """The updates to apply. A commit to a missing table creates it only with `assert-create`
+    (else 404, as the spec says; pyiceberg alone would create it), and a creation without
+    `set-location` gets the namespace's default location, as `create_table` would give it."""
+    if _table_row_exists(session, change.namespace, change.name):
+        return change.updates
+    if not any(isinstance(r, AssertCreate) for r in change.requirements):
+        raise NoSuchTable(f"Table does not exist: {'.'.join(identifier)}")
+    if any(isinstance(u, SetLocationUpdate) for u in change.updates):
+        return change.updates
+    location = _require_within(
+        workspace, f"{_namespace_location(session, workspace, change.namespace)}/{change.name}", "table"
+    )
+    return (SetLocationUpdate(location=location), *change.updates)
 
 
 @dataclass(frozen=True)
@@ -490,18 +580,17 @@ def commit_tables(
         workspace = scope.require(session, namespace, WorkspaceRole.editor)
         _require_namespace(session, namespace)
         _check_updates(workspace, change.updates)
+        updates = _creation_updates(session, workspace, change, identifier)
         with translated():
-            response = catalog.commit_table(
-                cast(Table, _Named(identifier)), change.requirements, change.updates
-            )
+            response = catalog.commit_table(cast(Table, _Named(identifier)), change.requirements, updates)
         if response.metadata.location:
             _require_within(workspace, response.metadata.location, "table")
-        actions: list[str] = [str(update.action) for update in change.updates]
+        actions: list[str] = [str(update.action) for update in updates]
         results.append(
             (workspace, identifier, LoadedTable(response.metadata, response.metadata_location), actions)
         )
     for workspace, identifier, loaded, actions in results:
-        _audit_table(
+        audit_table(
             session,
             ctx,
             workspace,
@@ -541,29 +630,44 @@ def drop_table(
     with translated():
         table = catalog.load_table(identifier)
         catalog.drop_table(identifier)
-    _audit_table(session, ctx, workspace, identifier, table.metadata, purge=purge)
+    audit_table(session, ctx, workspace, identifier, table.metadata, purge=purge)
     _commit(session)
     if purge:
-        _delete_table_files(table, settings)
+        _delete_table_files(table, settings, workspace)
 
 
-def _delete_table_files(table: Table, settings: Settings) -> None:
-    """After the drop is committed: the table's data, manifests and metadata, best effort."""
-    from pyiceberg.catalog import delete_data_files, delete_files
+def _delete_table_files(table: Table, settings: Settings, workspace: Workspace) -> None:
+    """After the drop is committed: the table's data, manifests and metadata, best effort. Only
+    files inside the workspace's storage: a manifest may name any path, and the server must not
+    delete another workspace's files with its own credentials."""
+    from pyiceberg.catalog import delete_files
 
     from sadeem.catalog.store import file_io_properties
 
+    def ours(paths: Iterable[str]) -> set[str]:
+        return {path for path in paths if _within(workspace, path)}
+
     io = load_file_io(file_io_properties(settings), table.metadata.location)
     try:
-        manifests = [m for s in table.metadata.snapshots for m in s.manifests(io)]
-        delete_data_files(io, manifests)
-        delete_files(io, {m.manifest_path for m in manifests}, "manifest")
-        delete_files(
-            io, {s.manifest_list for s in table.metadata.snapshots if s.manifest_list}, "manifest list"
-        )
-        delete_files(io, {log.metadata_file for log in table.metadata.metadata_log}, "previous metadata")
+        lists = ours(s.manifest_list for s in table.metadata.snapshots if s.manifest_list)
+        manifests = {
+            m.manifest_path: m
+            for s in table.metadata.snapshots
+            if s.manifest_list in lists
+            for m in s.manifests(io)
+            if _within(workspace, m.manifest_path)
+        }
+        data_files = {
+            entry.data_file.file_path
+            for manifest in manifests.values()
+            for entry in manifest.fetch_manifest_entry(io, discard_deleted=False)
+        }
+        delete_files(io, ours(data_files), "data")
+        delete_files(io, set(manifests), "manifest")
+        delete_files(io, lists, "manifest list")
+        delete_files(io, ours(log.metadata_file for log in table.metadata.metadata_log), "previous metadata")
         if table.metadata_location:
-            delete_files(io, {table.metadata_location}, "metadata")
+            delete_files(io, ours([table.metadata_location]), "metadata")
         path = local_path(table.metadata.location)
         if path is not None:
             for directory in sorted((p for p in path.rglob("*") if p.is_dir()), reverse=True):
@@ -592,8 +696,10 @@ def rename_table(
     source_id = (*source[0], _table_name(source[1]))
     destination_id = (*destination[0], _table_name(destination[1]))
     with translated():
-        _catalog(session, settings).rename_table(source_id, destination_id)
-    _audit_table(session, ctx, source_workspace, source_id, None, renamed_to=".".join(destination_id))
+        renamed = _catalog(session, settings).rename_table(source_id, destination_id)
+    audit_table(
+        session, ctx, source_workspace, source_id, renamed.metadata, renamed_to=".".join(destination_id)
+    )
     session.commit()
 
 
@@ -628,8 +734,8 @@ def register_table(
             table = catalog.load_table(identifier)
         else:
             table = catalog.register_table(identifier, location)
-        _require_within(workspace, table.metadata.location, "table")
-    _audit_table(
+        _check_table_metadata(workspace, table.metadata)
+    audit_table(
         session, ctx, workspace, identifier, table.metadata, registered=location, overwrite=request.overwrite
     )
     session.commit()

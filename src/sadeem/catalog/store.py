@@ -20,10 +20,11 @@ from typing import Any
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import IcebergTables, SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
-from pyiceberg.io import load_file_io
+from pyiceberg.io import FileIO, load_file_io
 from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
+from pyiceberg.typedef import Properties
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
@@ -65,6 +66,10 @@ def file_io_properties(settings: Settings) -> dict[str, str]:
         properties["s3.endpoint"] = settings.s3_endpoint_url
     if settings.s3_region:
         properties["s3.region"] = settings.s3_region
+    elif settings.s3_endpoint_url:
+        # Without a region pyarrow asks AWS where the bucket lives: a request to the internet,
+        # naming the bucket, for a server (MinIO, SeaweedFS) that has no regions anyway.
+        properties["s3.region"] = "us-east-1"
     if settings.s3_access_key_id:
         properties["s3.access-key-id"] = settings.s3_access_key_id
     if settings.s3_secret_access_key:
@@ -106,6 +111,13 @@ class PlatformCatalog(SqlCatalog):
             io=self._load_file_io(metadata.properties, location),
             catalog=self,
         )
+
+    def _load_file_io(self, properties: Properties | None = None, location: str | None = None) -> FileIO:
+        """The server's own FileIO, whatever the table's properties say: pyiceberg would merge
+        them in, letting a table choose the code (`py-io-impl`), endpoint and keys the server
+        uses. Table properties configure clients, not the catalog."""
+        del properties
+        return load_file_io(self.properties, location)
 
     @staticmethod
     def _write_metadata(metadata: TableMetadata, io: Any, metadata_path: str) -> None:

@@ -1,0 +1,119 @@
+"""The catalog explorer: Sadeem's own read-only API over a workspace's Iceberg tables (the
+Iceberg REST catalog for engines is catalog/rest.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from pyiceberg.table import Table
+
+from sadeem.api.pagination import Page, PageParams
+from sadeem.api.responses import errors
+from sadeem.api.schemas import IsoDateTime
+from sadeem.auth.permissions import WorkspaceAccess, WorkspaceViewer
+from sadeem.catalog import explorer
+from sadeem.catalog.explorer_schemas import DataFiles, NamespaceNode, Preview, TableDetail, TableListItem
+from sadeem.config import Settings
+from sadeem.datasets.schemas import OwnerQuery, TagQuery
+from sadeem.db.session import DbSession
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/catalog", tags=["catalog explorer"])
+
+NamespaceParam = Annotated[
+    str,
+    Path(max_length=255, description="The full namespace, dotted (`alpha.sales`).", examples=["alpha"]),
+]
+TableParam = Annotated[str, Path(max_length=255, description="The table's name.")]
+SnapshotIdQuery = Annotated[
+    int | None,
+    Query(
+        ge=-(2**63),
+        le=2**63 - 1,
+        description="Read this snapshot instead of the current one (time travel).",
+    ),
+]
+MAX_PREVIEW_ROWS = 10_000
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _table(request: Request, db: DbSession, access: WorkspaceAccess, namespace: str, table: str) -> Table:
+    return explorer.load_table(db, _settings(request), access.principal, access.workspace, namespace, table)
+
+
+@router.get("/namespaces")
+def get_namespace_tree(access: WorkspaceViewer, db: DbSession) -> NamespaceNode:
+    """The workspace's namespace and all namespaces under it, nested, with table counts."""
+    return explorer.namespace_tree(db, access.workspace)
+
+
+@router.get("/tables")
+def list_tables(
+    access: WorkspaceViewer,
+    db: DbSession,
+    page: PageParams,
+    q: Annotated[str | None, Query(max_length=255, description="Part of the table's name.")] = None,
+    namespace: Annotated[
+        str | None, Query(max_length=255, description="Only tables directly in this namespace.")
+    ] = None,
+    tag: Annotated[TagQuery | None, Query(description="Only registered datasets with this tag.")] = None,
+    owner: Annotated[OwnerQuery | None, Query(description="Only registered datasets this user owns.")] = None,
+) -> Page[TableListItem]:
+    """The workspace's tables, by namespace and name, each with its dataset registration."""
+    filters = explorer.TableFilters(namespace=namespace, name_contains=q, tag=tag, owner=owner)
+    items, cursor = explorer.list_tables(db, access.workspace, filters, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.get("/tables/{namespace}/{table}")
+def get_table(
+    namespace: NamespaceParam, table: TableParam, access: WorkspaceViewer, request: Request, db: DbSession
+) -> TableDetail:
+    """Schema, partitioning, sort order, snapshots, branches and tags, totals and the first data
+    files of a table."""
+    loaded = _table(request, db, access, namespace, table)
+    return explorer.table_detail(loaded, explorer.dataset_brief(db, access.workspace, namespace, table))
+
+
+@router.get("/tables/{namespace}/{table}/files")
+def list_data_files(
+    namespace: NamespaceParam,
+    table: TableParam,
+    access: WorkspaceViewer,
+    request: Request,
+    db: DbSession,
+    page: PageParams,
+    snapshot_id: SnapshotIdQuery = None,
+) -> DataFiles:
+    """The data files of the current snapshot (or of `snapshot_id`), a page at a time."""
+    return explorer.data_files(_table(request, db, access, namespace, table), snapshot_id, page)
+
+
+@router.get("/tables/{namespace}/{table}/preview", responses=errors(400))
+def preview_table(
+    namespace: NamespaceParam,
+    table: TableParam,
+    access: WorkspaceViewer,
+    request: Request,
+    db: DbSession,
+    limit: Annotated[int, Query(ge=1, le=MAX_PREVIEW_ROWS, description="Rows to return.")] = 100,
+    columns: Annotated[
+        str | None,
+        Query(max_length=8192, description="Comma-separated top-level columns, in the order wanted."),
+    ] = None,
+    snapshot_id: SnapshotIdQuery = None,
+    ref: Annotated[str | None, Query(max_length=255, description="Read this branch or tag.")] = None,
+    as_of: Annotated[
+        IsoDateTime | None,
+        Query(description="Read the snapshot that was current at this time (UTC if no zone is given)."),
+    ] = None,
+) -> Preview:
+    """The first rows of a table, typed for JSON (see the `Preview` schema), optionally as of an
+    earlier snapshot. An unknown column, or a time before the first snapshot, is a 400."""
+    names = [c.strip() for c in columns.split(",") if c.strip()] if columns is not None else None
+    loaded = _table(request, db, access, namespace, table)
+    return explorer.preview(loaded, names, limit, snapshot_id=snapshot_id, ref=ref, as_of=as_of)

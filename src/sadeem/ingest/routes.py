@@ -1,0 +1,89 @@
+"""Upload a CSV or Parquet file into a table of the workspace."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
+
+from sadeem.api.context import Ctx
+from sadeem.api.responses import errors
+from sadeem.auth.permissions import WorkspaceEditor
+from sadeem.config import Settings
+from sadeem.db.session import AppDatabase, DbSession
+from sadeem.ingest import uploads
+from sadeem.ingest.reader import SourceFormat
+from sadeem.ingest.schemas import IngestOut
+from sadeem.ingest.service import IngestMode
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/ingest", tags=["ingest"])
+
+
+@router.post(
+    "/{namespace}/{table}",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409, 413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file's bytes (not multipart).",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def ingest_file(
+    access: WorkspaceEditor,
+    request: Request,
+    db: DbSession,
+    database: AppDatabase,
+    ctx: Ctx,
+    namespace: Annotated[str, PathParam(max_length=255)],
+    table: Annotated[str, PathParam(max_length=255)],
+    source_format: Annotated[SourceFormat, Query(alias="format", description="Format of the uploaded file.")],
+    mode: Annotated[
+        IngestMode, Query(description="create, append, overwrite or create_or_append.")
+    ] = "create_or_append",
+) -> IngestOut:
+    """Stream the request body (the file, up to `SADEEM_INGEST_MAX_BYTES`) into the table `namespace.table`:
+    `create` makes it with the file's inferred schema, `append`/`overwrite` need it to exist with
+    fitting columns (400 listing the differences). One snapshot per ingest; concurrent commits are
+    retried with backoff."""
+    settings: Settings = request.app.state.settings
+    # The permission check opened a transaction (on SQLite: the write lock); an upload can take
+    # minutes, so end it before reading the body (a commit: a rollback would expire the loaded
+    # workspace, and reading it again would open a new transaction). Catalog commits get their own.
+    await run_in_threadpool(db.commit)
+    uploads.check_target(access.workspace, namespace, table)
+    with tempfile.TemporaryDirectory(prefix="sadeem-ingest-") as scratch:
+        upload = Path(scratch) / f"upload.{source_format}"
+        received = await uploads.receive_upload(request, upload, settings.ingest_max_bytes)
+        result = await run_in_threadpool(
+            uploads.ingest_for_workspace,
+            database,
+            settings,
+            ctx,
+            access.workspace,
+            (namespace, table),
+            upload,
+            source_format,
+            mode,
+        )
+    await run_in_threadpool(uploads.record_ingest, db, ctx, access.workspace, result, received, source_format)
+    return IngestOut(
+        table=result.table,
+        mode=result.mode,
+        rows=result.rows,
+        data_files=result.data_files,
+        bytes_received=received,
+        bytes_written=result.bytes_written,
+        snapshot_id=str(result.snapshot_id),
+        attempts=result.attempts,
+        duration_s=round(result.duration_s, 3),
+    )
