@@ -106,7 +106,6 @@ def spark_conf(
     # C1 only and the serial GC: a short-lived 2-thread JVM starts and warms up faster with
     # them (a smoke run took 13 s instead of 25 s on a 2-core machine).
     java_options = f"-Dlog4j2.configurationFile=file:{log_config} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
-    catalog = f"spark.sql.catalog.{catalog_name}"
     conf = {
         "spark.master": "local[2]",
         "spark.app.name": f"sadeem-test-{catalog_name}",
@@ -128,6 +127,20 @@ def spark_conf(
         "spark.sql.catalogImplementation": "in-memory",
         "spark.sql.warehouse.dir": (tmp_dir / "spark-warehouse").as_uri(),
         "spark.sql.extensions": ICEBERG_EXTENSIONS,
+        **rest_catalog_conf(catalog_name, uri, token, warehouse),
+    }
+    if default_catalog:
+        conf["spark.sql.defaultCatalog"] = catalog_name
+    conf.update(extra_conf or {})
+    return conf
+
+
+def rest_catalog_conf(catalog_name: str, uri: str, token: str, warehouse: str | None) -> dict[str, str]:
+    """The `spark.sql.catalog.<catalog_name>.*` settings of an Iceberg REST catalog (see
+    `spark_session`). They are SQL settings: `spark.conf.set` adds such a catalog to a running
+    session too, under a name not used yet (Spark keeps a catalog once it has loaded it)."""
+    catalog = f"spark.sql.catalog.{catalog_name}"
+    conf = {
         catalog: "org.apache.iceberg.spark.SparkCatalog",
         f"{catalog}.type": "rest",
         f"{catalog}.uri": uri,
@@ -141,9 +154,6 @@ def spark_conf(
         conf[f"{catalog}.token-refresh-enabled"] = "false"
     if warehouse is not None:
         conf[f"{catalog}.warehouse"] = warehouse
-    if default_catalog:
-        conf["spark.sql.defaultCatalog"] = catalog_name
-    conf.update(extra_conf or {})
     return conf
 
 

@@ -40,6 +40,7 @@ class BootstrapResult:
     admin_created: bool
     generated_password: str | None
     demo_created: bool
+    demo_data: str | None = None  # what loading the demo data set did, when the workspace was new
 
 
 def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisioner) -> BootstrapResult:
@@ -79,4 +80,23 @@ def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisione
                 "Sample workspace created on first start.",
             )
             demo_created = True
-    return BootstrapResult(admin_created, generated, demo_created)
+    demo_data = load_demo_data(settings, db) if demo_created else None
+    return BootstrapResult(admin_created, generated, demo_created, demo_data)
+
+
+def load_demo_data(settings: Settings, db: Database) -> str:
+    """Load the generated meter readings into the new demo workspace (one table, ~100k rows).
+    A failure is reported, not raised: the platform still starts."""
+    from sadeem.catalog.writer import WorkspaceWriterCatalog
+    from sadeem.ingest.demo_data import load_demo
+
+    with db.reads() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE)).one()
+    ctx = system_context("bootstrap.load_demo_data", actor="system")
+    try:
+        result = load_demo(WorkspaceWriterCatalog(db, settings, ctx, workspace), workspace.namespace)
+    except Exception as exc:
+        return f"demo data not loaded: {type(exc).__name__}: {exc}"
+    if result is None:
+        return "demo data already present"
+    return f"loaded {result.rows:,} rows into {result.table}"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated
 
 import click
@@ -97,7 +99,7 @@ def up(host: HostOption = None, port: PortOption = None) -> None:
     elif result.admin_created:
         out.print(f"Created the first admin [bold]{ADMIN_USERNAME}[/bold] with SADEEM_ADMIN_PASSWORD.")
     if result.demo_created:
-        out.print("Created the demo workspace [bold]demo[/bold].")
+        out.print(f"Created the demo workspace [bold]demo[/bold] ({result.demo_data}).")
     _serve(settings)
 
 
@@ -293,3 +295,71 @@ def audit_verify() -> None:
         f"({report.events_checked} events verified before it)."
     )
     raise typer.Exit(code=1)
+
+
+@app.command()
+def ingest(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or Parquet file.")
+    ],
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")],
+    table: Annotated[str, typer.Option("--table", "-t", help="Target table: namespace.table.")],
+    mode: Annotated[
+        str, typer.Option(help="create, append, overwrite or create_or_append.")
+    ] = "create_or_append",
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="csv or parquet (default: from the file name).")
+    ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Sadeem's URL (default: http://SADEEM_HOST:SADEEM_PORT).")
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(envvar="SADEEM_TOKEN", help="A personal access token (or SADEEM_TOKEN).")
+    ] = None,
+) -> None:
+    """Upload a file into an Iceberg table through the API, with a progress bar."""
+    import httpx
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    if not token:
+        raise _fail("a token is needed: --token or SADEEM_TOKEN (create one with `sadeem tokens create`).")
+    fmt = file_format or file.suffix.lstrip(".").lower()
+    if fmt not in ("csv", "parquet"):
+        raise _fail(f"cannot tell the format of {file.name}; pass --format csv|parquet.")
+    namespace, _, name = table.rpartition(".")
+    if not namespace or not name:
+        raise _fail(f"--table must be namespace.table, got {table!r}.")
+    settings = _settings()
+    base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    size = file.stat().st_size
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task(f"uploading {file.name}", total=size)
+
+        def chunks() -> Iterator[bytes]:
+            with file.open("rb") as source:
+                while chunk := source.read(1024 * 1024):
+                    progress.advance(task, len(chunk))
+                    yield chunk
+
+        response = httpx.post(
+            f"{base}/api/v1/workspaces/{workspace}/ingest/{namespace}/{name}",
+            params={"format": fmt, "mode": mode},
+            content=chunks(),
+            headers={"Authorization": f"Bearer {token}", "Content-Length": str(size)},
+            timeout=httpx.Timeout(30, read=None),
+        )
+    if response.status_code != 201:
+        detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
+        raise _fail(f"{response.status_code}: {detail}")
+    result = response.json()
+    out.print(
+        f"{result['mode']} [bold]{result['table']}[/bold]: {result['rows']:,} rows in {result['data_files']} "
+        f"file(s), snapshot {result['snapshot_id']}, {result['duration_s']} s"
+    )
