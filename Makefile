@@ -48,6 +48,8 @@ format: venv
 
 bench: venv
 	$(BIN)/python -m bench.list_endpoint
+	$(BIN)/python -m bench.catalog
+	$(BIN)/python -m bench.ingest_csv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/spark-jars

@@ -19,7 +19,7 @@ from pyiceberg.exceptions import CommitFailedException, CommitStateUnknownExcept
 from pyiceberg.schema import Schema
 from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.update import TableRequirement, TableUpdate
-from pyiceberg.types import DoubleType, LongType, NestedField, StringType
+from pyiceberg.types import DoubleType, IntegerType, LongType, NestedField, StringType
 
 from sadeem.errors import Conflict, InvalidInput, NotFound, Unavailable
 from sadeem.ingest import datafiles, demo_data, reader, service
@@ -39,8 +39,8 @@ def catalog(tmp_path: Path) -> SqlCatalog:
     return created
 
 
-def write_text(path: Path, text: str | bytes) -> Path:
-    path.write_bytes(text.encode() if isinstance(text, str) else text)
+def write_source(path: Path, content: str | bytes) -> Path:
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
     return path
 
 
@@ -69,7 +69,7 @@ M3,2024-06-02 00:00:00,,5,true,2024-06-03,
 
 
 def test_create_infers_iceberg_types_and_round_trips(catalog: SqlCatalog, tmp_path: Path) -> None:
-    source = write_text(tmp_path / "readings.csv", READINGS_CSV)
+    source = write_source(tmp_path / "readings.csv", READINGS_CSV)
     seen: list[tuple[int, int]] = []
 
     result = ingest(
@@ -126,9 +126,9 @@ def test_create_infers_iceberg_types_and_round_trips(catalog: SqlCatalog, tmp_pa
 
 
 def test_append_and_overwrite_each_make_one_snapshot(catalog: SqlCatalog, tmp_path: Path) -> None:
-    first = write_text(tmp_path / "first.csv", "id,city\n1,Riyadh\n2,Jeddah\n")
-    second = write_text(tmp_path / "second.csv", "id,city\n3,Dammam\n")
-    replacement = write_text(tmp_path / "replacement.csv", "id,city\n9,Abha\n10,Tabuk\n")
+    first = write_source(tmp_path / "first.csv", "id,city\n1,Riyadh\n2,Jeddah\n")
+    second = write_source(tmp_path / "second.csv", "id,city\n3,Dammam\n")
+    replacement = write_source(tmp_path / "replacement.csv", "id,city\n9,Abha\n10,Tabuk\n")
 
     ingest(catalog, (NAMESPACE, "cities"), first, "csv", "create")
     appended = ingest(catalog, (NAMESPACE, "cities"), second, "csv", "append")
@@ -147,7 +147,7 @@ def test_append_and_overwrite_each_make_one_snapshot(catalog: SqlCatalog, tmp_pa
 def test_csv_dialect_details(catalog: SqlCatalog, tmp_path: Path) -> None:
     """UTF-8 byte order mark, CRLF, quoted line breaks, zoned timestamps; only an empty field is
     missing (`NA` is a country code, `""` an empty string)."""
-    source = write_text(
+    source = write_source(
         tmp_path / "dialect.csv",
         b"\xef\xbb\xbf id ,note,country,at\r\n"
         b'1,"two\nlines",NA,2024-01-01T03:00:00+03:00\r\n'
@@ -175,7 +175,7 @@ def test_csv_append_parses_text_into_the_tables_types(catalog: SqlCatalog, tmp_p
             NestedField(3, "branch", StringType()),
         ),
     )
-    source = write_text(tmp_path / "accounts.csv", "account,balance\n00123,10\n00456,7\n")
+    source = write_source(tmp_path / "accounts.csv", "account,balance\n00123,10\n00456,7\n")
 
     ingest(catalog, f"{NAMESPACE}.accounts", source, "csv", "append")
 
@@ -202,6 +202,14 @@ def test_parquet_round_trip_with_safe_widening(catalog: SqlCatalog, tmp_path: Pa
     ]
 
 
+def test_value_that_does_not_fit_the_table_type_is_refused(catalog: SqlCatalog, tmp_path: Path) -> None:
+    catalog.create_table((NAMESPACE, "small"), Schema(NestedField(1, "n", IntegerType())))
+    pq.write_table(pa.table({"n": pa.array([1, 2**40], pa.int64())}), tmp_path / "wide.parquet")
+    with pytest.raises(InvalidInput, match="Column 'n' has values that do not fit the table's type int"):
+        ingest(catalog, (NAMESPACE, "small"), tmp_path / "wide.parquet", "parquet", "append")
+    assert data_files_on_disk(tmp_path) == set()
+
+
 def test_parquet_create_normalises_types(catalog: SqlCatalog, tmp_path: Path) -> None:
     source = pa.table(
         {
@@ -224,21 +232,21 @@ def test_parquet_create_normalises_types(catalog: SqlCatalog, tmp_path: Path) ->
 
 def test_nested_namespace(catalog: SqlCatalog, tmp_path: Path) -> None:
     catalog.create_namespace((NAMESPACE, "raw"))
-    source = write_text(tmp_path / "x.csv", "a\n1\n")
+    source = write_source(tmp_path / "x.csv", "a\n1\n")
     assert ingest(catalog, f"{NAMESPACE}.raw.t", source, "csv", "create").table == "lake.raw.t"
     assert ingest(catalog, (f"{NAMESPACE}.raw", "t"), source, "csv", "append").rows == 1
     assert catalog.load_table((NAMESPACE, "raw", "t")).scan().to_arrow().num_rows == 2
 
 
 def test_create_or_append(catalog: SqlCatalog, tmp_path: Path) -> None:
-    source = write_text(tmp_path / "x.csv", "a\n1\n")
+    source = write_source(tmp_path / "x.csv", "a\n1\n")
     assert ingest(catalog, f"{NAMESPACE}.t", source, "csv", "create_or_append").mode == "create"
     assert ingest(catalog, f"{NAMESPACE}.t", source, "csv", "create_or_append").mode == "append"
     assert [row["a"] for row in read_back(catalog, "t")] == [1, 1]
 
 
 def test_header_only_file_creates_an_empty_table(catalog: SqlCatalog, tmp_path: Path) -> None:
-    result = ingest(catalog, f"{NAMESPACE}.empty", write_text(tmp_path / "e.csv", "a,b\n"), "csv", "create")
+    result = ingest(catalog, f"{NAMESPACE}.empty", write_source(tmp_path / "e.csv", "a,b\n"), "csv", "create")
     assert (result.rows, result.data_files) == (0, 0)
     assert read_back(catalog, "empty") == []
 
@@ -247,14 +255,14 @@ def test_header_only_file_creates_an_empty_table(catalog: SqlCatalog, tmp_path: 
 
 
 def test_identifier_mode_and_existence_errors(catalog: SqlCatalog, tmp_path: Path) -> None:
-    source = write_text(tmp_path / "x.csv", "a\n1\n")
+    source = write_source(tmp_path / "x.csv", "a\n1\n")
     for unnamed in ("no_namespace", "lake.", ".t", "a..t", ("lake", "")):
         with pytest.raises(InvalidInput, match=r"namespace\.table"):
-            ingest(catalog, unnamed, source, "csv", "create")  # type: ignore[arg-type]
+            ingest(catalog, unnamed, source, "csv", "create")
     with pytest.raises(InvalidInput, match="mode"):
-        ingest(catalog, f"{NAMESPACE}.t", source, "csv", "upsert")  # type: ignore[arg-type]
+        ingest(catalog, f"{NAMESPACE}.t", source, "csv", "upsert")
     with pytest.raises(InvalidInput, match="format"):
-        ingest(catalog, f"{NAMESPACE}.t", source, "json", "create")  # type: ignore[arg-type]
+        ingest(catalog, f"{NAMESPACE}.t", source, "json", "create")
     with pytest.raises(NotFound, match="Namespace 'elsewhere'"):
         ingest(catalog, "elsewhere.t", source, "csv", "create")
     with pytest.raises(NotFound, match=r"lake\.t does not exist"):
@@ -300,7 +308,7 @@ def test_required_column_with_gaps_is_refused(catalog: SqlCatalog, tmp_path: Pat
         (NAMESPACE, "strict"),
         Schema(NestedField(1, "id", LongType(), required=True), NestedField(2, "name", StringType())),
     )
-    source = write_text(tmp_path / "s.csv", "id,name\n1,a\n,b\n")
+    source = write_source(tmp_path / "s.csv", "id,name\n1,a\n,b\n")
     with pytest.raises(InvalidInput, match="'id' is required by the table but has empty values"):
         ingest(catalog, f"{NAMESPACE}.strict", source, "csv", "append")
 
@@ -328,14 +336,14 @@ def test_bad_csv_files_are_refused_without_quoting_them(
     catalog: SqlCatalog, tmp_path: Path, content: bytes, expected: str
 ) -> None:
     with pytest.raises(InvalidInput, match=expected) as refused:
-        ingest(catalog, f"{NAMESPACE}.bad", write_text(tmp_path / "bad.csv", content), "csv", "create")
+        ingest(catalog, f"{NAMESPACE}.bad", write_source(tmp_path / "bad.csv", content), "csv", "create")
     assert SECRET not in refused.value.detail
     assert "\n" not in refused.value.detail
     assert not catalog.table_exists((NAMESPACE, "bad"))
 
 
 def test_not_parquet_or_unsupported_parquet_is_refused(catalog: SqlCatalog, tmp_path: Path) -> None:
-    source = write_text(tmp_path / "x.parquet", "a,b\n1,2\n")
+    source = write_source(tmp_path / "x.parquet", "a,b\n1,2\n")
     with pytest.raises(InvalidInput, match="not a readable Parquet file"):
         ingest(catalog, f"{NAMESPACE}.p", source, "parquet", "create")
     pq.write_table(pa.table({"tags": [["a"], ["b", "c"]]}), tmp_path / "nested.parquet")
@@ -352,7 +360,7 @@ def test_late_bad_value_fails_the_ingest_and_removes_its_files(
     monkeypatch.setattr(reader, "CSV_TYPE_SAMPLE_BYTES", 64)
     monkeypatch.setattr(reader, "CSV_BLOCK_BYTES", 64)
     monkeypatch.setattr(datafiles, "ROW_GROUP_BYTES", 1)
-    source = write_text(
+    source = write_source(
         tmp_path / "late.csv", "n,label\n" + "".join(f"{i},row{i}\n" for i in range(200)) + "x,1\n"
     )
     discarded: list[str] = []
@@ -388,7 +396,7 @@ def test_concurrent_appends_all_land(tmp_path: Path) -> None:
     ingest(
         setup,
         f"{NAMESPACE}.shared",
-        write_text(tmp_path / "seed.csv", "writer,seq\n-1,-1\n"),
+        write_source(tmp_path / "seed.csv", "writer,seq\n-1,-1\n"),
         "csv",
         "create",
     )
@@ -401,7 +409,7 @@ def test_concurrent_appends_all_land(tmp_path: Path) -> None:
         try:
             start.wait()
             for seq in range(per_thread):
-                source = write_text(tmp_path / f"w{number}-{seq}.csv", f"writer,seq\n{number},{seq}\n")
+                source = write_source(tmp_path / f"w{number}-{seq}.csv", f"writer,seq\n{number},{seq}\n")
                 results.append(
                     ingest(
                         own_catalog, f"{NAMESPACE}.shared", source, "csv", "append", max_commit_attempts=30
@@ -432,7 +440,7 @@ class ScriptedCatalog(SqlCatalog):
     def commit_table(
         self, table: Table, requirements: tuple[TableRequirement, ...], updates: tuple[TableUpdate, ...]
     ) -> CommitTableResponse:
-        return self.script(self, table, requirements, updates)  # type: ignore[no-any-return]
+        return self.script(self, table, requirements, updates)
 
 
 def scripted(tmp_path: Path, script: Any) -> ScriptedCatalog:
@@ -445,8 +453,8 @@ def scripted(tmp_path: Path, script: Any) -> ScriptedCatalog:
 def seeded_table(tmp_path: Path) -> Path:
     setup = make_catalog(tmp_path)
     setup.create_namespace(NAMESPACE)
-    ingest(setup, f"{NAMESPACE}.t", write_text(tmp_path / "seed.csv", "a,b\n1,x\n"), "csv", "create")
-    return write_text(tmp_path / "more.csv", "a,b\n2,y\n")
+    ingest(setup, f"{NAMESPACE}.t", write_source(tmp_path / "seed.csv", "a,b\n1,x\n"), "csv", "create")
+    return write_source(tmp_path / "more.csv", "a,b\n2,y\n")
 
 
 def test_gives_up_with_conflict_after_max_attempts_and_removes_files(
@@ -535,10 +543,8 @@ def test_unknown_commit_outcome_that_landed_is_a_success(tmp_path: Path) -> None
     )
 
     assert result.rows == 1
-    assert (
-        make_catalog(tmp_path).load_table((NAMESPACE, "t")).current_snapshot().snapshot_id
-        == result.snapshot_id
-    )  # type: ignore[union-attr]
+    current = make_catalog(tmp_path).load_table((NAMESPACE, "t")).current_snapshot()
+    assert current is not None and current.snapshot_id == result.snapshot_id
 
 
 def test_commit_backoff_grows_with_jitter() -> None:
@@ -579,7 +585,7 @@ def measure_ingest(root: Path, source: Path) -> dict[str, int]:
         check=True,
         timeout=600,
     )
-    return json.loads(measured.stdout)  # type: ignore[no-any-return]
+    return json.loads(measured.stdout)
 
 
 @pytest.mark.slow

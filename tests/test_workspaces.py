@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from sadeem.catalog.storage import local_path
+from sadeem.config import Settings
 from tests.conftest import World
 
 
@@ -36,3 +38,54 @@ def test_foreign_workspace_is_not_found(client: TestClient, world: World) -> Non
     response = client.get("/api/v1/workspaces/alpha", headers=world.headers("outsider"))
     assert response.status_code == 404
     assert response.json()["type"] == "urn:sadeem:problem:not-found"
+
+
+def test_creation_provisions_the_namespace_and_the_storage(client: TestClient, world: World) -> None:
+    created = client.post("/api/v1/workspaces", json={"slug": "gamma"}, headers=world.headers("ws_editor"))
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["provisioning"] == {
+        "ok": True,
+        "steps": [
+            {"name": "namespace", "ok": True, "detail": "namespace gamma created"},
+            {"name": "storage", "ok": True, "detail": f"{body['storage_location']}: directory created"},
+        ],
+    }
+    directory = local_path(body["storage_location"])
+    assert directory is not None and directory.is_dir()
+    namespace = client.get("/iceberg/v1/gamma/namespaces/gamma", headers=world.headers("ws_editor"))
+    assert namespace.status_code == 200, namespace.text
+    assert namespace.json() == {"namespace": ["gamma"], "properties": {"location": body["storage_location"]}}
+
+
+def test_failed_provisioning_is_reported_and_can_be_run_again(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    """A storage location that cannot be made (here a file is in the way) does not fail the
+    creation: the report says which step failed, and provisioning again finishes the job."""
+    warehouse = local_path(settings.resolved_warehouse)
+    assert warehouse is not None
+    in_the_way = warehouse / "gamma"
+    in_the_way.write_text("not a directory")
+
+    created = client.post("/api/v1/workspaces", json={"slug": "gamma"}, headers=world.headers("root"))
+    assert created.status_code == 201, created.text
+    report = created.json()["provisioning"]
+    assert report["ok"] is False
+    assert [(step["name"], step["ok"]) for step in report["steps"]] == [
+        ("namespace", True),
+        ("storage", False),
+    ]
+
+    in_the_way.unlink()
+    again = client.post("/api/v1/workspaces/gamma/provision", headers=world.headers("root"))
+    assert again.status_code == 200, again.text
+    assert again.json()["ok"] is True
+    assert [step["detail"] for step in again.json()["steps"]] == [
+        "namespace gamma exists",
+        f"{created.json()['storage_location']}: directory created",
+    ]
+    assert in_the_way.is_dir()
+    repeated = client.post("/api/v1/workspaces/gamma/provision", headers=world.headers("root"))
+    assert repeated.json()["ok"] is True  # idempotent
+    assert repeated.json()["steps"][1]["detail"].endswith("directory exists")

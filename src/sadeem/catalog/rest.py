@@ -8,12 +8,17 @@ These routes are left out of Sadeem's own OpenAPI document: their contract is th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+from pyiceberg.typedef import IcebergBaseModel
 from sqlalchemy import select
 
 from sadeem.api.context import Ctx
@@ -36,7 +41,7 @@ from sadeem.catalog.service import LoadedTable, TableChange, parse_namespace
 from sadeem.config import Settings
 from sadeem.db.base import utcnow
 from sadeem.db.session import DbSession
-from sadeem.errors import InvalidInput, NotAuthenticated
+from sadeem.errors import InvalidInput, NotAuthenticated, NotFound
 
 router = APIRouter(prefix="/iceberg/v1", tags=["iceberg"], include_in_schema=False)
 
@@ -75,6 +80,27 @@ def _no_nul(model: Any) -> None:
         raise InvalidInput("Text must not contain the NUL character (\\u0000).")
 
 
+Model = TypeVar("Model", bound=IcebergBaseModel)
+
+
+def _parsed(model: type[Model], body: dict[str, Any]) -> Model:
+    """A body holding pyiceberg's schema, table updates or requirements, parsed by pyiceberg's
+    models. Their validators refuse some input with exceptions pydantic does not turn into
+    validation errors (a TypeError for a field default of the wrong type, pyiceberg's own
+    ValidationError, NotImplementedError), which would otherwise leave as a 500; parsing has
+    no side effects, so whatever it raises is a verdict on the request."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as e:
+        errors = e.errors(include_url=False, include_input=False)
+        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in errors]) from e
+    except Exception as e:
+        raise InvalidInput(f"The request body is not valid: {type(e).__name__}: {str(e)[:300]}") from e
+
+
+PyicebergBody = Annotated[dict[str, Any], Body()]
+
+
 async def catalog_scope(
     prefix: Annotated[str, Path(max_length=63)], principal: CatalogUser, db: DbSession
 ) -> CatalogScope:
@@ -82,6 +108,25 @@ async def catalog_scope(
 
 
 Scope = Annotated[CatalogScope, Depends(catalog_scope)]
+
+
+@contextmanager
+def _missing_is_a_bad_request() -> Iterator[None]:
+    """For operations whose spec has no 404 (createNamespace): a prefix or parent namespace that
+    does not exist makes the request a bad one."""
+    try:
+        yield
+    except NotFound as e:
+        raise InvalidInput(e.detail) from e
+
+
+async def creation_scope(
+    prefix: Annotated[str, Path(max_length=63)], principal: CatalogUser, db: DbSession
+) -> CatalogScope:
+    with _missing_is_a_bad_request():
+        return scope_for(db, principal, prefix)
+
+
 NamespacePath = Annotated[str, Path(alias="namespace", max_length=2048)]
 TablePath = Annotated[str, Path(alias="table", max_length=255)]
 PageToken = Annotated[str | None, Query(alias="pageToken", max_length=2048)]
@@ -170,11 +215,16 @@ def list_namespaces(
 
 @router.post("/{prefix}/namespaces")
 def create_namespace(
-    request: Request, scope: Scope, db: DbSession, ctx: Ctx, body: CreateNamespaceBody
+    request: Request,
+    scope: Annotated[CatalogScope, Depends(creation_scope)],
+    db: DbSession,
+    ctx: Ctx,
+    body: CreateNamespaceBody,
 ) -> Response:
     _no_nul(body)
     namespace = parse_namespace("\x1f".join(body.namespace))
-    properties = service.create_namespace(db, ctx, _settings(request), scope, namespace, body.properties)
+    with _missing_is_a_bad_request():
+        properties = service.create_namespace(db, ctx, _settings(request), scope, namespace, body.properties)
     return JSONResponse({"namespace": list(namespace), "properties": properties})
 
 
@@ -241,10 +291,11 @@ def create_table(
     db: DbSession,
     ctx: Ctx,
     namespace: NamespacePath,
-    body: CreateTableBody,
+    raw: PyicebergBody,
     _delegation: Annotated[str | None, Header(alias="X-Iceberg-Access-Delegation")] = None,
 ) -> Response:
-    _no_nul(body)
+    _no_nul(raw)
+    body = _parsed(CreateTableBody, raw)
     return _loaded(service.create_table(db, ctx, _settings(request), scope, parse_namespace(namespace), body))
 
 
@@ -276,9 +327,10 @@ def commit_table(
     ctx: Ctx,
     namespace: NamespacePath,
     table: TablePath,
-    body: CommitTableBody,
+    raw: PyicebergBody,
 ) -> Response:
-    _no_nul(body)
+    _no_nul(raw)
+    body = _parsed(CommitTableBody, raw)
     ns = parse_namespace(namespace)
     if body.identifier is not None and (tuple(body.identifier.namespace.root), body.identifier.name) != (
         ns,
@@ -348,9 +400,10 @@ def report_metrics(
 
 @router.post("/{prefix}/transactions/commit", status_code=204)
 def commit_transaction(
-    request: Request, scope: Scope, db: DbSession, ctx: Ctx, body: TransactionBody
+    request: Request, scope: Scope, db: DbSession, ctx: Ctx, raw: PyicebergBody
 ) -> Response:
-    _no_nul(body)
+    _no_nul(raw)
+    body = _parsed(TransactionBody, raw)
     changes = []
     for change in body.table_changes:
         if change.identifier is None:

@@ -8,6 +8,7 @@ deleted after the commit that stops referencing them (a failed or unknown commit
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -88,7 +89,7 @@ def _require_within(workspace: Workspace, location: str, what: str) -> str:
     """Refuse any location outside the workspace's own storage: a table pointed elsewhere could
     read or overwrite another workspace's files."""
     root = workspace.storage_location.rstrip("/")
-    cleaned = location.rstrip("/")
+    cleaned = re.sub(r"^file:/(?=[^/])", "file:///", location).rstrip("/")  # Hadoop writes `file:/p`
     # Decoded too: `%2e%2e` is `..` to whoever turns the URI into a path (storage.local_path does).
     segments = unquote(cleaned).split("/")
     if ".." in segments or "." in segments[3:] or not (cleaned == root or cleaned.startswith(root + "/")):

@@ -9,7 +9,7 @@ Parquet files are read back by field id like any other writer's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -167,9 +167,11 @@ def _file_arrow_schema(table_schema: Schema) -> pa.Schema:
     )
 
 
-def _widening(source: pa.DataType, target: pa.DataType) -> bool:
+def _checked_conversion(source: pa.DataType, target: pa.DataType) -> bool:
+    """Conversions that keep every value or, cast with Arrow's checks, fail the ingest on one that
+    does not fit: between integer widths, integer to double (exact up to 2^53), float to double,
+    and decimals to decimals with at least as many integer and fraction digits."""
     if pa.types.is_integer(source):
-        # Checked when cast: a value that does not fit fails the ingest instead of wrapping.
         return pa.types.is_integer(target) or pa.types.is_float64(target)
     if pa.types.is_float32(source):
         return pa.types.is_float64(target)
@@ -181,15 +183,9 @@ def _widening(source: pa.DataType, target: pa.DataType) -> bool:
     return False
 
 
-_CONVERSIONS: tuple[Callable[[pa.DataType, pa.DataType], bool], ...] = (
-    lambda source, target: source == target,
-    lambda source, _target: pa.types.is_null(source),
-    _widening,
-)
-
-
 def _convertible(source: pa.DataType, target: pa.DataType) -> bool:
-    return any(rule(source, target) for rule in _CONVERSIONS)
+    """The same type, an all-null column, or a checked conversion."""
+    return source == target or pa.types.is_null(source) or _checked_conversion(source, target)
 
 
 _ICEBERG_NAMES: Mapping[pa.DataType, str] = {

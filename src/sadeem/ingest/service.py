@@ -4,7 +4,9 @@ Works against any pyiceberg `Catalog`. The order of work is what makes it safe:
 
 1. Everything about the request and the file's shape is checked first (identifier, mode, table
    existence, columns and types), so a caller's mistake costs nothing and leaves nothing behind.
-2. The rows are streamed into Parquet data files (bounded memory, see `datafiles`).
+2. The rows are streamed into Parquet data files (bounded memory, see `datafiles`). A CSV value
+   far into the file that does not parse as its column's type fails the ingest here; the files
+   written so far are deleted.
 3. One commit adds those files: a fast append, an overwrite replacing every current data file,
    or, for `create`, the table itself with its first snapshot (it appears fully loaded or not
    at all). A commit that lost a race with another writer is retried with exponential backoff
@@ -43,7 +45,7 @@ from pyiceberg.utils.properties import property_as_bool
 from sadeem.errors import Conflict, InvalidInput, NotFound, Unavailable
 from sadeem.ingest.columns import ColumnMapping, csv_types_for, map_columns, schema_for_new_table
 from sadeem.ingest.datafiles import DataFileWriter
-from sadeem.ingest.reader import SourceFormat, SourceReader, open_source
+from sadeem.ingest.reader import SOURCE_FORMATS, SourceFormat, SourceReader, open_source
 
 logger = logging.getLogger(__name__)
 
@@ -89,12 +91,14 @@ def ingest(
     `create` makes the table from the file's schema (Conflict if it exists; `location` overrides
     the warehouse default). `append` and `overwrite` need the table (NotFound) and a file whose
     columns fit it (InvalidInput). `create_or_append` appends when the table exists. `progress`
-    is called with (bytes read, file size) while the file is consumed.
+    is called on the calling thread with (bytes read, file size), about a hundred times.
     """
     started = time.monotonic()
     namespace, name = parse_table_identifier(identifier)
     if mode not in INGEST_MODES:
         raise InvalidInput(f"Unknown ingest mode '{mode}'; expected one of: {', '.join(INGEST_MODES)}.")
+    if fmt not in SOURCE_FORMATS:
+        raise InvalidInput(f"Unknown file format '{fmt}'; expected one of: {', '.join(SOURCE_FORMATS)}.")
     if max_commit_attempts < 1:
         raise ValueError("max_commit_attempts must be at least 1")
     resolved: ResolvedMode
@@ -288,7 +292,7 @@ class _Ingest:
             table = self._load_table()
             self._check_unpartitioned(table)
         except (NotFound, InvalidInput) as changed:
-            raise Conflict(f"{changed.detail} (changed during the ingest; nothing was written)") from None
+            raise Conflict(f"{changed.detail} It changed during the ingest; nothing was written.") from None
         if reason := mapping.unfit_reason(table.schema()):
             raise Conflict(
                 f"Table {self.display_name} changed during the ingest ({reason}); nothing was written. "
