@@ -62,7 +62,9 @@ Outcome = Literal["unauthenticated", "forbidden", "allowed", "public"]
 @cache
 def spec() -> dict[str, Any]:
     assert SPEC_PATH.is_file(), f"the official Iceberg REST spec is expected at {SPEC_PATH}"
-    loaded: dict[str, Any] = yaml.load(SPEC_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    loaded: dict[str, Any] = yaml.load(
+        SPEC_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    )
     return loaded
 
 

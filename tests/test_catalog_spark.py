@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (Spark SQL built from the tests' own catalog and table names)
 """Spark 3.5 with Iceberg 1.10 against Sadeem's built-in Iceberg REST catalog (`type=rest`,
 `uri=<server>/iceberg`, `warehouse=<workspace>`, a personal access token as bearer token).
 
@@ -129,7 +130,7 @@ def test_spark_creates_merges_and_travels_in_time(spark: SparkSession, catalog_s
 
     _merge(spark, table)
     assert _rows(spark, f"SELECT * FROM {table} ORDER BY id") == MERGED_ROWS
-    as_of_first = f"SELECT * FROM {table} VERSION AS OF {first} ORDER BY id"  # noqa: S608
+    as_of_first = f"SELECT * FROM {table} VERSION AS OF {first} ORDER BY id"
     assert _rows(spark, as_of_first) == FIRST_ROWS
     assert [op for _, op in _snapshots(spark, table)] == ["append", "overwrite"]
 

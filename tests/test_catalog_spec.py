@@ -68,7 +68,9 @@ CONFIG = schemathesis.Config.from_dict(
         "base-url": BASE_URL,
         "checks": {
             "negative_data_rejection": {"enabled": False},
-            "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404", "406", "409"]},
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "400", "401", "403", "404", "406", "409"]
+            },
         },
     }
 )
@@ -135,7 +137,9 @@ def ensure_readings(client: TestClient, world: World) -> None:
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_catalog_conforms_to_the_iceberg_rest_spec(case: schemathesis.Case, app: FastAPI, world: World) -> None:
+def test_catalog_conforms_to_the_iceberg_rest_spec(
+    case: schemathesis.Case, app: FastAPI, world: World
+) -> None:
     with TestClient(app) as client:
         ensure_readings(client, world)
     case.call_and_validate(headers=world.headers("root"), app=app)

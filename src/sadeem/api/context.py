@@ -31,6 +31,8 @@ class RequestContext:
     # was committed when the request fails after recording it.
     audit_seq: int | None = None
     audit_token_use: bool = False
+    # A POST that changes nothing (an Iceberg client's metrics report): not audited when it succeeds.
+    changes_nothing: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -49,6 +49,7 @@ class AuditSafetyNet:
                 ctx is not None
                 and (not ctx.audited or status >= 400)
                 and (ctx.method not in SAFE_METHODS or ctx.audit_token_use)
+                and not (ctx.changes_nothing and status < 400)
             ):
                 db: Database = scope["app"].state.db
                 await to_thread.run_sync(self._record, db, ctx, scope, status)

@@ -388,13 +388,16 @@ def rename_table(request: Request, scope: Scope, db: DbSession, ctx: Ctx, body: 
 def report_metrics(
     scope: Scope,
     db: DbSession,
+    ctx: Ctx,
     namespace: NamespacePath,
     table: TablePath,
     _report: Annotated[dict[str, Any], Body()],
 ) -> Response:
     """Clients report scan and commit metrics here; Sadeem accepts them (reading the table is
-    enough to send them) and keeps nothing yet."""
+    enough to send them) and keeps nothing yet, so an accepted report is not an audit event (Spark
+    sends one per scan); a refused one is."""
     service.table_exists(db, scope, parse_namespace(namespace), table)
+    ctx.changes_nothing = True
     return Response(status_code=204)
 
 
