@@ -2,7 +2,10 @@
 """Bad input gets a precise 4xx in the problem+json shape and changes nothing.
 
 "Nothing" is checked literally: every table except the audit trail (which records the refusal)
-has exactly the rows it had before the request.
+has exactly the rows it had before the request — the Iceberg catalog's tables included.
+
+Under /iceberg/ the same holds in the Iceberg REST spec's error shape (`IcebergErrorResponse`),
+where there is no 422: a request that does not parse, or holds a NUL anywhere, is a 400.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from sadeem.audit.models import AuditChainHead, AuditEvent
-from sadeem.db.base import Base
 from sadeem.db.engine import Database
+from sadeem.models import ALL_METADATA
 from tests.conftest import World
+from tests.test_catalog_authorization import SCHEMA, assert_iceberg_error, assert_matches
 
 LONG = "x" * 5000
 AUDIT_TABLES = {AuditEvent.__tablename__, AuditChainHead.__tablename__}
@@ -25,8 +29,6 @@ BOOKKEEPING_COLUMNS = {"last_used_at", "last_seen_at"}
 
 
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
-    import sadeem.models  # noqa: F401  (all tables)
-
     with db.reads() as session:
         return {
             table.name: sorted(
@@ -35,7 +37,8 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
                 ),
                 key=repr,
             )
-            for table in Base.metadata.sorted_tables
+            for metadata in ALL_METADATA
+            for table in metadata.sorted_tables
             if table.name not in AUDIT_TABLES
         }
 
@@ -141,3 +144,165 @@ def test_refused_mutations_are_audited_as_such(client: TestClient, world: World,
         403,
     )
     assert viewer_event.workspace == "alpha"
+
+
+# --- the Iceberg REST catalog ------------------------------------------------------------------
+
+CAT = "/iceberg/v1/alpha"
+TABLES = f"{CAT}/namespaces/alpha/tables"
+READINGS = f"{TABLES}/readings"
+
+
+def _commit(*updates: dict[str, Any], requirements: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"json": {"requirements": requirements or [], "updates": list(updates)}}
+
+
+def _schema_with(field: dict[str, Any]) -> dict[str, Any]:
+    return {**SCHEMA, "fields": [*SCHEMA["fields"], {"id": 2, "required": False, **field}]}
+
+
+WRONG_DEFAULT = {
+    "name": "m",
+    "type": {
+        "type": "map",
+        "key-id": 3,
+        "key": "string",
+        "value-id": 4,
+        "value": "string",
+        "value-required": False,
+    },
+    "initial-default": True,
+}
+SET_PROPERTY = {"action": "set-properties", "updates": {"k": "v"}}
+
+# (name, actor, method, path, kwargs, status, the spec's error type)
+CATALOG_CASES: list[tuple[str, str, str, str, dict[str, Any], int, str]] = [
+    ("NUL in a namespace part", "ws_editor", "POST", f"{CAT}/namespaces",
+     {"json": {"namespace": ["alpha", "a\x00b"]}}, 400, "BadRequestException"),
+    ("NUL in a namespace property", "ws_editor", "POST", f"{CAT}/namespaces",
+     {"json": {"namespace": ["alpha", "fine"], "properties": {"k": "v\x00"}}}, 400, "BadRequestException"),
+    ("NUL in a property key", "ws_editor", "POST", f"{CAT}/namespaces/alpha/properties",
+     {"json": {"updates": {"k\x00": "v"}}}, 400, "BadRequestException"),
+    ("NUL in a property removal", "ws_editor", "POST", f"{CAT}/namespaces/alpha/properties",
+     {"json": {"removals": ["\x00"]}}, 400, "BadRequestException"),
+    ("NUL in a table name", "ws_editor", "POST", TABLES,
+     {"json": {"name": "t\x00", "schema": SCHEMA}}, 400, "BadRequestException"),
+    ("NUL in a column name", "ws_editor", "POST", TABLES,
+     {"json": {"name": "t", "schema": _schema_with({"name": "c\x00", "type": "string"})}}, 400, "BadRequestException"),
+    ("NUL in a table property", "ws_editor", "POST", TABLES,
+     {"json": {"name": "t", "schema": SCHEMA, "properties": {"owner": "\x00"}}}, 400, "BadRequestException"),
+    ("NUL in a committed property", "ws_editor", "POST", READINGS,
+     _commit({"action": "set-properties", "updates": {"k": "\x00"}}), 400, "BadRequestException"),
+    ("NUL in a transaction", "ws_editor", "POST", f"{CAT}/transactions/commit",
+     {"json": {"table-changes": [{"identifier": {"namespace": ["alpha"], "name": "readings"}, "requirements": [],
+      "updates": [{"action": "set-properties", "updates": {"\x00": "v"}}]}]}}, 400, "BadRequestException"),
+    ("NUL in a rename", "ws_editor", "POST", f"{CAT}/tables/rename",
+     {"json": {"source": {"namespace": ["alpha"], "name": "readings"},
+               "destination": {"namespace": ["alpha"], "name": "r\x00"}}}, 400, "BadRequestException"),
+    ("NUL in a registration", "ws_editor", "POST", f"{CAT}/namespaces/alpha/register",
+     {"json": {"name": "r", "metadata-location": "file:///x\x00"}}, 400, "BadRequestException"),
+    ("NUL in the namespace path", "ws_admin", "DELETE", f"{CAT}/namespaces/al%00pha", {}, 400, "BadRequestException"),
+    ("NUL in the table path", "ws_admin", "DELETE", f"{TABLES}/read%00ings", {}, 400, "BadRequestException"),
+    ("NUL in the prefix", "ws_editor", "POST", "/iceberg/v1/al%00pha/namespaces",
+     {"json": {"namespace": ["alpha", "fine"]}}, 400, "BadRequestException"),
+    ("NUL in parent", "ws_viewer", "GET", f"{CAT}/namespaces", {"params": {"parent": "\x00"}}, 400,
+     "BadRequestException"),
+    ("NUL in pageToken", "ws_viewer", "GET", TABLES, {"params": {"pageToken": "a\x00"}}, 400, "BadRequestException"),
+    ("NUL in warehouse", "ws_viewer", "GET", "/iceberg/v1/config", {"params": {"warehouse": "\x00"}}, 400,
+     "BadRequestException"),
+    ("NUL without credentials", "anonymous", "GET", f"{CAT}/namespaces/al%00pha", {}, 400, "BadRequestException"),
+    ("malformed JSON", "ws_editor", "POST", f"{CAT}/namespaces",
+     {"content": b'{"namespace": [', "headers": {"content-type": "application/json"}}, 400, "BadRequestException"),
+    ("body is a list", "ws_editor", "POST", TABLES, {"json": [SCHEMA]}, 400, "BadRequestException"),
+    ("missing field", "ws_editor", "POST", f"{CAT}/namespaces", {"json": {}}, 400, "BadRequestException"),
+    ("unknown update", "ws_editor", "POST", READINGS, _commit({"action": "explode"}), 400, "BadRequestException"),
+    ("unknown requirement", "ws_editor", "POST", READINGS,
+     _commit(SET_PROPERTY, requirements=[{"type": "assert-nothing"}]), 400, "BadRequestException"),
+    ("a default of the wrong type", "ws_editor", "POST", TABLES,
+     {"json": {"name": "t", "schema": _schema_with(WRONG_DEFAULT)}}, 400, "BadRequestException"),
+    ("a wrong default in a commit", "ws_editor", "POST", READINGS,
+     _commit({"action": "add-schema", "schema": _schema_with(WRONG_DEFAULT)}), 400, "BadRequestException"),
+    ("location outside the workspace", "ws_editor", "POST", TABLES,
+     {"json": {"name": "t", "schema": SCHEMA, "location": "file:///tmp/elsewhere"}}, 400, "BadRequestException"),
+    ("namespace part with a dot", "ws_editor", "POST", f"{CAT}/namespaces",
+     {"json": {"namespace": ["alpha", "a.b"]}}, 400, "BadRequestException"),
+    # createNamespace has no 404 in the spec
+    ("parent namespace missing", "ws_editor", "POST", f"{CAT}/namespaces",
+     {"json": {"namespace": ["alpha", "nope", "child"]}}, 400, "BadRequestException"),
+    ("unknown warehouse", "ws_editor", "POST", "/iceberg/v1/nowhere/namespaces",
+     {"json": {"namespace": ["alpha", "fine"]}}, 400, "BadRequestException"),
+    ("pageSize zero", "ws_viewer", "GET", TABLES, {"params": {"pageSize": 0}}, 400, "BadRequestException"),
+    ("unknown snapshots mode", "ws_viewer", "GET", READINGS, {"params": {"snapshots": "some"}}, 400,
+     "BadRequestException"),
+    ("duplicate namespace", "ws_editor", "POST", f"{CAT}/namespaces", {"json": {"namespace": ["alpha"]}}, 409,
+     "AlreadyExistsException"),
+    ("duplicate table", "ws_editor", "POST", TABLES, {"json": {"name": "readings", "schema": SCHEMA}}, 409,
+     "AlreadyExistsException"),
+    ("missing table", "ws_admin", "DELETE", f"{TABLES}/nothing", {}, 404, "NoSuchTableException"),
+    ("missing namespace", "ws_viewer", "GET", f"{CAT}/namespaces/alpha%1Fnothing", {}, 404,
+     "NoSuchNamespaceException"),
+    ("failed requirement", "ws_editor", "POST", READINGS,
+     _commit(SET_PROPERTY, requirements=[{"type": "assert-table-uuid", "uuid": "00000000-0000-0000-0000-000000000000"}]),
+     409, "CommitFailedException"),
+    ("foreign namespace", "outsider", "POST", "/iceberg/v1/all-workspaces/namespaces",
+     {"json": {"namespace": ["alpha", "mine"]}}, 403, "ForbiddenException"),
+    ("unknown route", "ws_viewer", "GET", f"{CAT}/nothing-here", {}, 404, "NoSuchEntityException"),
+    ("wrong method", "ws_editor", "PUT", f"{CAT}/namespaces", {"json": {}}, 405, "UnsupportedOperationException"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def readings(client: TestClient, world: World) -> None:
+    created = client.post(
+        TABLES, json={"name": "readings", "schema": SCHEMA}, headers=world.headers("ws_editor")
+    )
+    assert created.status_code == 200, created.text
+
+
+@pytest.mark.parametrize(
+    ("actor", "method", "path", "kwargs", "status", "iceberg_type"),
+    [pytest.param(*case[1:], id=case[0]) for case in CATALOG_CASES],
+)
+def test_bad_catalog_input_is_refused_in_the_spec_shape_and_changes_nothing(
+    client: TestClient,
+    world: World,
+    db: Database,
+    readings: None,
+    actor: str,
+    method: str,
+    path: str,
+    kwargs: dict[str, Any],
+    status: int,
+    iceberg_type: str,
+) -> None:
+    before = snapshot(db)
+    extra_headers = kwargs.get("headers", {})
+    request_kwargs = {k: v for k, v in kwargs.items() if k != "headers"}
+    response = client.request(
+        method, path, headers={**world.headers(actor), **extra_headers}, **request_kwargs
+    )
+    assert response.status_code == status, response.text
+    assert_iceberg_error(response, f"{method} {path}")
+    assert response.json()["error"]["type"] == iceberg_type
+    assert "\x00" not in response.text, "the rejected value is not echoed back"
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"grant_type": "client_credentials", "client_id": "abc", "client_secret": "s\x00"},
+        {"grant_type": "client_credentials\x00", "client_id": "abc", "client_secret": "s"},
+    ],
+    ids=["secret", "grant-type"],
+)
+def test_nul_in_an_oauth_token_request_is_a_400(
+    client: TestClient, db: Database, form: dict[str, str]
+) -> None:
+    """The token endpoint answers in the spec's OAuth error shape, not the catalog's."""
+    before = snapshot(db)
+    response = client.post("/iceberg/v1/oauth/tokens", data=form)
+    assert response.status_code == 400, response.text
+    assert_matches("OAuthError", response.json(), "oauth")
+    assert response.json()["error"] == "invalid_request"
+    assert snapshot(db) == before

@@ -22,7 +22,7 @@ from pyiceberg.typedef import IcebergBaseModel
 from sqlalchemy import select
 
 from sadeem.api.context import Ctx
-from sadeem.api.text import contains_nul
+from sadeem.api.text import NUL_MESSAGE, contains_nul
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import ApiToken
 from sadeem.auth.permissions import CatalogUser, Public
@@ -77,7 +77,7 @@ def _json(body: str | bytes, status: int = 200) -> Response:
 
 def _no_nul(model: Any) -> None:
     if contains_nul(model):
-        raise InvalidInput("Text must not contain the NUL character (\\u0000).")
+        raise InvalidInput(NUL_MESSAGE)
 
 
 Model = TypeVar("Model", bound=IcebergBaseModel)
@@ -166,6 +166,8 @@ async def exchange_token(request: Request, _: Public, db: DbSession, ctx: Ctx) -
     its secret. The access token returned is that personal access token itself, so revoking the
     token in Sadeem revokes catalog access too; `expires_in` is its remaining lifetime."""
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+    if contains_nul(form):
+        return _oauth_error(400, "invalid_request", NUL_MESSAGE)
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(400, "unsupported_grant_type", "Only grant_type=client_credentials is supported.")
     client_id = form.get("client_id", "").removeprefix("sdm_")
