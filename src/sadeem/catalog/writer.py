@@ -43,8 +43,12 @@ class WorkspaceWriterCatalog(PlatformCatalog):
     def commit_table(
         self, table: Table, requirements: tuple[TableRequirement, ...], updates: tuple[TableUpdate, ...]
     ) -> CommitTableResponse:
+        # A table of a nested namespace is named ("ws.raw", "t") when it is being created (as the
+        # caller spelled it) but ("ws", "raw", "t") once loaded: compare the namespace as a string.
         identifier = table.name()
-        if identifier[0] != self._workspace.namespace:
+        namespace = Catalog.namespace_to_string(Catalog.namespace_from(identifier))
+        own = self._workspace.namespace
+        if namespace != own and not namespace.startswith(own + "."):
             raise Forbidden(f"{'.'.join(identifier)} is not in workspace '{self._workspace.slug}'.")
         with self._db.writes() as session:
             bound = PlatformCatalog.in_session(session, self._settings)

@@ -1,0 +1,472 @@
+"""The upload route (`POST /api/v1/workspaces/{ws}/ingest/{namespace}/{table}`) through HTTP, on
+each database backend: what lands in the table (read back with pyiceberg), what is refused and
+that a refusal changes nothing, the audit trail, the size limit, and concurrency (parallel
+uploads to one table, and other writers while an upload is still streaming)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+from pyiceberg.table import Table
+from sqlalchemy import select
+
+from sadeem.app import create_app
+from sadeem.audit.models import AuditEvent
+from sadeem.audit.service import verify_chain
+from sadeem.catalog.storage import local_path
+from sadeem.catalog.store import PlatformCatalog
+from sadeem.config import Settings
+from sadeem.db.engine import Database
+from sadeem.ingest import uploads
+from sadeem.ingest.service import SNAPSHOT_SOURCE_FORMAT
+from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
+from tests.conftest import World
+
+READINGS_CSV = (
+    "meter_id,reading_at,kwh,count\n"
+    "M1,2024-06-01 00:00:00,1.5,3\n"
+    "M2,2024-06-01 01:30:00,2.25,4\n"
+    "M3,2024-06-02 00:00:00,,5\n"
+)
+UPLOAD_SECONDS_LIMIT = 5.0  # SQLite's busy timeout is 30 s: a blocked writer would take that long
+
+
+def path_of(table: str, namespace: str = "alpha", workspace: str = "alpha") -> str:
+    return f"/api/v1/workspaces/{workspace}/ingest/{namespace}/{table}"
+
+
+def upload(
+    client: TestClient | httpx.Client,
+    world: World,
+    table: str,
+    body: bytes | str | Iterator[bytes],
+    *,
+    fmt: str = "csv",
+    mode: str = "create",
+    who: str = "ws_editor",
+    namespace: str = "alpha",
+    workspace: str = "alpha",
+) -> httpx.Response:
+    return client.post(
+        path_of(table, namespace, workspace),
+        params={"format": fmt, "mode": mode},
+        content=body.encode() if isinstance(body, str) else body,
+        headers=world.headers(who),
+    )
+
+
+def created(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def load(db: Database, settings: Settings, name: str, namespace: str = "alpha") -> Table:
+    with db.reads() as session:
+        return PlatformCatalog.in_session(session, settings).load_table((namespace, name))
+
+
+def table_names(db: Database, settings: Settings, namespace: str = "alpha") -> list[str]:
+    with db.reads() as session:
+        catalog = PlatformCatalog.in_session(session, settings)
+        return sorted(identifier[-1] for identifier in catalog.list_tables(namespace))
+
+
+def rows_of(table: Table) -> list[dict[str, Any]]:
+    rows = table.scan().to_arrow().to_pylist()
+    return sorted(rows, key=lambda row: [(value is None, value) for value in row.values()])
+
+
+def warehouse_files(settings: Settings) -> set[Path]:
+    root = local_path(settings.resolved_warehouse)
+    assert root is not None
+    return {path for path in root.rglob("*") if path.is_file()}
+
+
+def ingest_events(db: Database) -> list[AuditEvent]:
+    with db.reads() as session:
+        query = select(AuditEvent).where(AuditEvent.action == "ingest_file").order_by(AuditEvent.seq)
+        return list(session.scalars(query))
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def csv_rows(first_id: int, count: int) -> str:
+    return "id,city\n" + "".join(f"{i},city-{i}\n" for i in range(first_id, first_id + count))
+
+
+# --- what lands in the table -------------------------------------------------------------------
+
+
+def test_create_from_csv_round_trips_and_is_audited(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    result = created(upload(client, world, "readings", READINGS_CSV))
+
+    assert result["table"] == "alpha.readings"
+    assert (result["mode"], result["rows"], result["data_files"], result["attempts"]) == ("create", 3, 1, 1)
+    assert result["bytes_received"] == len(READINGS_CSV.encode())
+    assert result["bytes_written"] > 0 and result["duration_s"] >= 0
+    assert isinstance(result["snapshot_id"], str)
+    table = load(db, settings, "readings")
+    snapshot = table.current_snapshot()
+    assert snapshot is not None and str(snapshot.snapshot_id) == result["snapshot_id"]
+    assert len(table.snapshots()) == 1
+    assert snapshot.summary is not None and snapshot.summary[SNAPSHOT_SOURCE_FORMAT] == "csv"
+    assert table.location().startswith(settings.resolved_warehouse + "/alpha/")
+    assert {f.name: str(f.field_type) for f in table.schema().fields} == {
+        "meter_id": "string",
+        "reading_at": "timestamp",
+        "kwh": "double",
+        "count": "long",
+    }
+    assert rows_of(table) == [
+        {"meter_id": "M1", "reading_at": dt.datetime(2024, 6, 1), "kwh": 1.5, "count": 3},
+        {"meter_id": "M2", "reading_at": dt.datetime(2024, 6, 1, 1, 30), "kwh": 2.25, "count": 4},
+        {"meter_id": "M3", "reading_at": dt.datetime(2024, 6, 2), "kwh": None, "count": 5},
+    ]
+
+    # One event for the catalog commit that created the table, one summing up the ingest; both
+    # by the uploader, on the table, in the workspace, with the exact snapshot id as a string.
+    commit, summary = ingest_events(db)
+    for event in (commit, summary):
+        assert (event.actor, event.auth_method, event.outcome) == ("ws_editor", "token", "success")
+        assert (event.target_type, event.target_id, event.workspace) == ("table", "alpha.readings", "alpha")
+        assert event.details["snapshot_id"] == result["snapshot_id"]
+    assert commit.request_id == summary.request_id
+    assert commit.details["table_uuid"] == str(table.metadata.table_uuid)
+    assert commit.details["metadata_location"] == table.metadata_location
+    assert summary.details == {
+        "mode": "create",
+        "format": "csv",
+        "rows": 3,
+        "bytes_received": len(READINGS_CSV.encode()),
+        "snapshot_id": result["snapshot_id"],
+        "attempts": 1,
+    }
+    with db.reads() as session:
+        assert verify_chain(session).ok
+
+
+def test_append_overwrite_and_create_or_append(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    created(upload(client, world, "cities", csv_rows(1, 2)))
+    appended = created(upload(client, world, "cities", csv_rows(3, 1), mode="append"))
+    assert (appended["mode"], appended["rows"]) == ("append", 1)
+    assert [row["id"] for row in rows_of(load(db, settings, "cities"))] == [1, 2, 3]
+
+    # create_or_append on an existing table appends; the columns may come in another order
+    either = created(upload(client, world, "cities", "city,id\ncity-4,4\n", mode="create_or_append"))
+    assert (either["mode"], either["rows"]) == ("append", 1)
+    assert [row["id"] for row in rows_of(load(db, settings, "cities"))] == [1, 2, 3, 4]
+
+    replaced = created(upload(client, world, "cities", csv_rows(9, 2), mode="overwrite"))
+    assert (replaced["mode"], replaced["rows"]) == ("overwrite", 2)
+    table = load(db, settings, "cities")
+    assert rows_of(table) == [{"id": 9, "city": "city-9"}, {"id": 10, "city": "city-10"}]
+    operations = [s.summary.operation.value for s in table.snapshots() if s.summary is not None]
+    assert operations == ["append", "append", "append", "overwrite"]
+    assert str(table.metadata.current_snapshot_id) == replaced["snapshot_id"]
+
+    # create_or_append on a missing table creates it
+    fresh = created(upload(client, world, "towns", csv_rows(1, 3), mode="create_or_append"))
+    assert (fresh["mode"], fresh["rows"]) == ("create", 3)
+    assert len(rows_of(load(db, settings, "towns"))) == 3
+
+    summaries = [event.details for event in ingest_events(db) if "rows" in event.details]
+    assert [(d["mode"], d["rows"]) for d in summaries] == [
+        ("create", 2),
+        ("append", 1),
+        ("append", 1),
+        ("overwrite", 2),
+        ("create", 3),
+    ]
+    assert len(ingest_events(db)) == 2 * len(summaries)  # each with its catalog commit
+
+
+def test_parquet_upload(client: TestClient, world: World, db: Database, settings: Settings) -> None:
+    first = pa.table(
+        {
+            "id": pa.array([1, 2], pa.int32()),
+            "at": pa.array([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2)], pa.timestamp("ms")),
+            "day": pa.array([dt.date(2024, 1, 1), None], pa.date32()),
+            "ok": [True, False],
+            "name": pa.array(["a", "b"], pa.large_string()),
+        }
+    )
+    body = parquet_bytes(first)
+    result = created(upload(client, world, "events", body, fmt="parquet"))
+    assert (result["mode"], result["rows"], result["bytes_received"]) == ("create", 2, len(body))
+    table = load(db, settings, "events")
+    assert {f.name: str(f.field_type) for f in table.schema().fields} == {
+        "id": "int",
+        "at": "timestamp",
+        "day": "date",
+        "ok": "boolean",
+        "name": "string",
+    }
+    summary = table.current_snapshot().summary  # type: ignore[union-attr]
+    assert summary is not None and summary[SNAPSHOT_SOURCE_FORMAT] == "parquet"
+
+    # A CSV appended to a table made from Parquet is parsed into the table's types
+    created(upload(client, world, "events", "id,at,day,ok,name\n3,2024-01-03 12:00:00,2024-01-03,true,c\n", mode="append"))
+    assert rows_of(load(db, settings, "events")) == [
+        {"id": 1, "at": dt.datetime(2024, 1, 1), "day": dt.date(2024, 1, 1), "ok": True, "name": "a"},
+        {"id": 2, "at": dt.datetime(2024, 1, 2), "day": None, "ok": False, "name": "b"},
+        {"id": 3, "at": dt.datetime(2024, 1, 3, 12), "day": dt.date(2024, 1, 3), "ok": True, "name": "c"},
+    ]
+
+
+# --- refusals change nothing -------------------------------------------------------------------
+
+
+def test_schema_mismatch_is_refused_listing_the_columns(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    created(upload(client, world, "readings", READINGS_CSV))
+    before = load(db, settings, "readings").metadata.current_snapshot_id
+    files = warehouse_files(settings)
+    events = len(ingest_events(db))
+
+    wrong_columns = "meter_id,kwh,colour\nM9,1.0,red\n"
+    for mode in ("append", "overwrite", "create_or_append"):
+        refused = upload(client, world, "readings", wrong_columns, mode=mode)
+        assert refused.status_code == 400, refused.text
+        detail = refused.json()["detail"]
+        assert "column 'colour' is not in the table" in detail
+        assert "Table columns: meter_id string, reading_at timestamp, kwh double, count long." in detail
+        assert "File columns: meter_id string, kwh double, colour string." in detail
+
+    # A value far down that does not parse as the column's type: refused too, after writing began
+    bad_value = "meter_id,reading_at,kwh,count\n" + "M1,2024-06-01 00:00:00,1.0,1\n" * 5000 + "M2,2024-06-01,1.0,many\n"
+    refused = upload(client, world, "readings", bad_value, mode="append")
+    assert refused.status_code == 400, refused.text
+    assert "count" in refused.json()["detail"] and "many" not in refused.json()["detail"]
+    parquet_mismatch = parquet_bytes(pa.table({"meter_id": [1, 2], "kwh": ["high", "low"]}))
+    refused = upload(client, world, "readings", parquet_mismatch, fmt="parquet", mode="append")
+    assert refused.status_code == 400, refused.text
+    assert "column 'meter_id' is long in the file but string in the table" in refused.json()["detail"]
+
+    table = load(db, settings, "readings")
+    assert table.metadata.current_snapshot_id == before and len(table.snapshots()) == 1
+    assert len(rows_of(table)) == 3
+    assert warehouse_files(settings) == files  # no data or metadata file left behind
+    failures = ingest_events(db)[events:]
+    assert len(failures) == 5  # one per refused upload, from the audit safety net
+    assert {(e.outcome, e.status_code, e.actor) for e in failures} == {("failure", 400, "ws_editor")}
+
+
+def test_refusals_about_the_target(client: TestClient, world: World, db: Database, settings: Settings) -> None:
+    created(upload(client, world, "readings", READINGS_CSV))
+    files = warehouse_files(settings)
+    body = "meter_id\nM1\n"
+
+    cases: list[tuple[str, dict[str, str], int, str]] = [
+        ("readings", {"mode": "create"}, 409, "Table alpha.readings already exists."),
+        ("missing", {"mode": "append"}, 404, "Table alpha.missing does not exist."),
+        ("missing", {"mode": "overwrite"}, 404, "Table alpha.missing does not exist."),
+        ("t", {"namespace": "beta"}, 404, "No namespace 'beta' in workspace 'alpha'."),
+        ("t", {"namespace": "beta.raw"}, 404, "No namespace 'beta.raw' in workspace 'alpha'."),
+        ("t", {"namespace": "alphabet"}, 404, "No namespace 'alphabet' in workspace 'alpha'."),
+        ("t", {"namespace": "alpha.nested"}, 404, "Namespace 'alpha.nested' does not exist."),
+        ("readings", {"who": "ws_viewer", "mode": "append"}, 403, "yours is 'viewer'"),
+        ("readings", {"who": "outsider", "mode": "append"}, 404, "No workspace 'alpha'."),
+        # a member of beta aiming at alpha's namespace from its own workspace
+        ("readings", {"who": "outsider", "workspace": "beta", "mode": "append"}, 404, "No namespace 'alpha'"),
+        ("readings", {"who": "anonymous", "mode": "append"}, 401, "Authentication required"),
+    ]
+    for table, options, status, message in cases:
+        response = upload(client, world, table, body, **options)  # type: ignore[arg-type]
+        assert response.status_code == status, (table, options, response.text)
+        assert message in response.json()["detail"], (table, options, response.text)
+
+    assert table_names(db, settings) == ["readings"]
+    assert table_names(db, settings, "beta") == []
+    assert len(load(db, settings, "readings").snapshots()) == 1
+    assert warehouse_files(settings) == files
+    outcomes = [(e.outcome, e.status_code) for e in ingest_events(db)[2:]]
+    assert outcomes == [("denied" if s in (401, 403) else "failure", s) for _, _, s, _ in cases]
+
+
+def test_empty_garbage_and_unknown_inputs(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    files = warehouse_files(settings)
+    cases: list[tuple[bytes, str, str, int, str]] = [
+        (b"", "csv", "create", 400, "The CSV file is empty"),
+        (b"", "parquet", "create", 400, "not a readable Parquet file"),
+        (b"\x00\xffPAR1 not really" * 50, "parquet", "create", 400, "not a readable Parquet file"),
+        (b"PAR1" + b"\x00" * 64 + b"PAR1", "parquet", "create", 400, "Parquet"),
+        (READINGS_CSV.encode(), "parquet", "create", 400, "not a readable Parquet file"),
+        (READINGS_CSV.encode(), "xlsx", "create", 422, "not valid"),
+        (READINGS_CSV.encode(), "csv", "upsert", 422, "not valid"),
+    ]
+    for body, fmt, mode, status, message in cases:
+        response = upload(client, world, "t", body, fmt=fmt, mode=mode)
+        assert response.status_code == status, (body[:20], fmt, mode, response.text)
+        assert message in response.json()["detail"], (body[:20], fmt, mode, response.text)
+    missing_format = client.post(path_of("t"), content=READINGS_CSV, headers=world.headers("ws_editor"))
+    assert missing_format.status_code == 422
+    assert table_names(db, settings) == []
+    assert warehouse_files(settings) == files
+
+
+@pytest.fixture
+def scratch_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the route's temporary upload directories go during the test."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
+
+
+def test_body_over_the_limit_is_refused_and_nothing_is_written(
+    world: World, db: Database, settings: Settings, scratch_tmp: Path
+) -> None:
+    body = ("meter_id,kwh\n" + "M1,1.5\n" * 500).encode()
+    files = warehouse_files(settings)
+
+    def chunked(data: bytes) -> Iterator[bytes]:
+        for start in range(0, len(data), 100):
+            yield data[start : start + 100]
+
+    limited = create_app(settings.model_copy(update={"ingest_max_bytes": len(body) - 1}), db)
+    with TestClient(limited) as client:
+        announced = upload(client, world, "readings", body)
+        assert announced.status_code == 413, announced.text
+        assert announced.request.headers["content-length"] == str(len(body))
+        assert f"The file is {len(body):,} bytes; the limit is {len(body) - 1:,}." == announced.json()["detail"]
+
+        streamed = upload(client, world, "readings", chunked(body))
+        assert streamed.status_code == 413, streamed.text
+        assert "content-length" not in streamed.request.headers
+        assert streamed.request.headers["transfer-encoding"] == "chunked"
+        assert f"larger than the limit of {len(body) - 1:,} bytes" in streamed.json()["detail"]
+
+    assert table_names(db, settings) == []
+    assert warehouse_files(settings) == files
+    assert list(scratch_tmp.iterdir()) == []  # the partial upload is gone too
+    assert [(e.outcome, e.status_code) for e in ingest_events(db)] == [("failure", 413)] * 2
+
+    exact = create_app(settings.model_copy(update={"ingest_max_bytes": len(body)}), db)
+    with TestClient(exact) as client:
+        result = created(upload(client, world, "readings", chunked(body)))
+    assert (result["rows"], result["bytes_received"]) == (500, len(body))
+    assert list(scratch_tmp.iterdir()) == []
+
+
+# --- concurrency through a live server ---------------------------------------------------------
+
+
+def test_parallel_appends_to_one_table_all_land(catalog_server: CatalogServer) -> None:  # noqa: F811
+    world = catalog_server.world
+    with httpx.Client(base_url=catalog_server.base_url, timeout=60) as client:
+        created(upload(client, world, "cities", csv_rows(0, 10)))
+    writers = 4
+    start = threading.Barrier(writers)
+    results: list[dict[str, Any] | BaseException] = [{} for _ in range(writers)]
+
+    def append(index: int) -> None:
+        try:
+            with httpx.Client(base_url=catalog_server.base_url, timeout=60) as client:
+                start.wait(timeout=10)
+                results[index] = created(
+                    upload(client, world, "cities", csv_rows(1000 * (index + 1), 100 + index), mode="append")
+                )
+        except BaseException as exc:
+            results[index] = exc
+
+    threads = [threading.Thread(target=append, args=(i,)) for i in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert all(isinstance(r, dict) and r["mode"] == "append" for r in results), results
+    done = [r for r in results if isinstance(r, dict)]
+    assert sorted(r["rows"] for r in done) == [100, 101, 102, 103]
+
+    # Read back through the REST catalog, as any client would
+    table = catalog_server.pyiceberg("ws_viewer").load_table("alpha.cities")
+    rows = table.scan().to_arrow()
+    assert rows.num_rows == 10 + 100 + 101 + 102 + 103
+    assert len(set(rows.column("id").to_pylist())) == rows.num_rows
+    assert len(table.snapshots()) == 1 + writers
+    assert {str(s.snapshot_id) for s in table.snapshots()} >= {r["snapshot_id"] for r in done}
+    summaries = [e for e in ingest_events(catalog_server.db) if "rows" in e.details]
+    assert sorted(e.details["rows"] for e in summaries) == [10, 100, 101, 102, 103]
+    assert sum(r["attempts"] for r in done) >= writers
+
+
+def test_a_slow_upload_does_not_block_other_writes(
+    catalog_server: CatalogServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The route ends its transaction (on SQLite: the write lock) before it reads the body; while
+    an upload is still arriving, other requests can write, catalog commits included."""
+    world = catalog_server.world
+    streaming = threading.Event()  # the route is reading the body
+    release = threading.Event()  # let the upload's last part go
+    receive = uploads.receive_upload
+
+    async def observed_receive(request: Request, destination: Path, max_bytes: int) -> int:
+        streaming.set()
+        return await receive(request, destination, max_bytes)
+
+    monkeypatch.setattr(uploads, "receive_upload", observed_receive)
+
+    def slow_body() -> Iterator[bytes]:
+        yield b"id,city\n1,Riyadh\n"
+        release.wait(timeout=60)
+        yield b"2,Jeddah\n"
+
+    outcome: dict[str, Any] = {}
+
+    def slow_upload() -> None:
+        with httpx.Client(base_url=catalog_server.base_url, timeout=60) as client:
+            outcome["response"] = upload(client, world, "slow", slow_body())
+
+    uploader = threading.Thread(target=slow_upload)
+    uploader.start()
+    try:
+        assert streaming.wait(timeout=10), "the upload never reached the route"
+        with httpx.Client(base_url=catalog_server.base_url, timeout=60) as client:
+            started = time.monotonic()
+            connection = client.post(
+                "/api/v1/workspaces/alpha/connections",
+                json={"name": "spark", "config": {"type": "spark_local", "master": "local[2]"}},
+                headers=world.headers("ws_admin"),
+            )
+            assert connection.status_code == 201, connection.text
+            assert time.monotonic() - started < UPLOAD_SECONDS_LIMIT
+
+            started = time.monotonic()
+            created(upload(client, world, "other", csv_rows(1, 5), who="ws_admin"))
+            assert time.monotonic() - started < UPLOAD_SECONDS_LIMIT
+        started = time.monotonic()
+        catalog_server.pyiceberg("ws_admin").create_table("alpha.direct", pa.schema([pa.field("x", pa.int64())]))
+        assert time.monotonic() - started < UPLOAD_SECONDS_LIMIT
+        assert uploader.is_alive()  # all of that happened while the upload was still arriving
+    finally:
+        release.set()
+        uploader.join(timeout=60)
+    result = created(outcome["response"])
+    assert result["rows"] == 2
+    assert table_names(catalog_server.db, catalog_server.settings) == ["direct", "other", "slow"]
