@@ -10,21 +10,23 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pyiceberg.table import Table
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from sadeem.app import create_app
 from sadeem.audit.models import AuditEvent
 from sadeem.auth.models import ApiToken, PlatformRole, User
-from sadeem.bootstrap import ADMIN_USERNAME, DEMO_WORKSPACE, bootstrap
+from sadeem.bootstrap import ADMIN_USERNAME, DEMO_WORKSPACE, bootstrap, load_demo_data
 from sadeem.catalog.provisioning import CatalogProvisioner
+from sadeem.catalog.store import PlatformCatalog
 from sadeem.cli import app as cli
 from sadeem.config import Settings
 from sadeem.db import migrate
 from sadeem.db.engine import Database
 from sadeem.errors import InvalidInput
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole
-from tests.conftest import PASSWORD, bearer, make_user
+from tests.conftest import PASSWORD, World, bearer, live_uvicorn, make_user
 
 NEW_PASSWORD = "a brand new passphrase"
 runner = CliRunner()
@@ -321,3 +323,88 @@ def test_bootstrap_refuses_a_weak_admin_password(first_start: dict[str, object],
 def test_up_reports_a_weak_admin_password_instead_of_crashing(env: dict[str, str]) -> None:
     output = sadeem({**env, "SADEEM_ADMIN_PASSWORD": "short"}, "up", expect=1)
     assert "error" in output and "12 to 256 characters" in output
+
+
+# --- ingest and the demo data ------------------------------------------------------------------
+
+
+def test_ingest_uploads_a_file_through_a_live_server(
+    env: dict[str, str], settings: Settings, db: Database, world: World, tmp_path: Path
+) -> None:
+    source = tmp_path / "cities.csv"
+    source.write_text("id,city\n1,Riyadh\n2,Jeddah\n3,Dammam\n")
+    token = world.tokens["ws_editor"]
+    ingest = ["ingest", str(source), "--workspace", "alpha", "--table", "alpha.cities"]
+    with live_uvicorn(create_app(settings, db)) as base:
+        output = " ".join(sadeem(env, *ingest, "--url", base, "--token", token).split())
+        assert re.search(r"create alpha\.cities: 3 rows in 1 file\(s\), snapshot \d+, [\d.]+ s", output), (
+            output
+        )
+        # the token from SADEEM_TOKEN; the default mode appends to the existing table
+        output = " ".join(sadeem({**env, "SADEEM_TOKEN": token}, *ingest, "--url", base).split())
+        assert "append alpha.cities: 3 rows" in output
+
+        refused = " ".join(
+            sadeem(env, *ingest, "--url", base, "--token", "sdm_not_a_token", expect=1).split()
+        )
+        assert "error: 401: The bearer token is not a Sadeem token." in refused
+        viewer = " ".join(
+            sadeem(env, *ingest, "--url", base, "--token", world.tokens["ws_viewer"], expect=1).split()
+        )
+        assert "error: 403:" in viewer and "yours is 'viewer'" in viewer
+        bad_mode = " ".join(
+            sadeem(env, *ingest, "--url", base, "--token", token, "--mode", "upsert", expect=1).split()
+        )
+        assert "error: 422:" in bad_mode and "query.mode" in bad_mode
+    unreachable = " ".join(sadeem(env, *ingest, "--url", base, "--token", token, expect=1).split())
+    assert f"error: could not upload to {base}: ConnectError" in unreachable
+    assert "a token is needed" in sadeem(env, *ingest, "--url", base, expect=1)
+
+    with db.reads() as session:
+        table = PlatformCatalog.in_session(session, settings).load_table(("alpha", "cities"))
+    assert sorted(table.scan().to_arrow().column("id").to_pylist()) == [1, 1, 2, 2, 3, 3]
+    summaries = [e for e in cli_events(db, "ingest_file") if "rows" in e.details]
+    assert [(e.actor, e.details["mode"], e.details["rows"]) for e in summaries] == [
+        ("ws_editor", "create", 3),
+        ("ws_editor", "append", 3),
+    ]
+
+
+def test_bootstrap_loads_the_demo_data_once(first_start: dict[str, object], db: Database) -> None:
+    settings = Settings(**first_start)  # type: ignore[arg-type]
+    provisioner = CatalogProvisioner(settings)
+    result = bootstrap(settings, db, provisioner)
+    assert result.demo_created
+    assert result.demo_data == "loaded 96,000 rows into demo.meter_readings"
+
+    def demo_table() -> Table:
+        with db.reads() as session:
+            return PlatformCatalog.in_session(session, settings).load_table(
+                (DEMO_WORKSPACE, "meter_readings")
+            )
+
+    table = demo_table()
+    assert table.location().startswith(f"{settings.resolved_warehouse}/{DEMO_WORKSPACE}/")
+    assert [field.name for field in table.schema().fields] == [
+        "meter_id",
+        "customer_class",
+        "region",
+        "reading_at",
+        "kwh",
+        "voltage",
+        "quality_flag",
+    ]
+    assert table.scan().to_arrow().num_rows == 96_000
+    snapshot = table.current_snapshot()
+    assert snapshot is not None
+    (commit,) = cli_events(db, "bootstrap.load_demo_data")
+    assert (commit.actor, commit.target_id, commit.workspace) == ("system", "demo.meter_readings", "demo")
+    assert commit.details["snapshot_id"] == str(snapshot.snapshot_id)
+
+    again = bootstrap(settings, db, provisioner)
+    assert (again.demo_created, again.demo_data) == (False, None)
+    assert load_demo_data(settings, db) == "demo data already present"
+    table = demo_table()
+    assert table.metadata.current_snapshot_id == snapshot.snapshot_id and len(table.snapshots()) == 1
+    assert table.scan().to_arrow().num_rows == 96_000
+    assert len(cli_events(db, "bootstrap.load_demo_data")) == 1

@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
+from sadeem.config import Settings
+from sadeem.db.engine import Database
 from tests.conftest import PASSWORD, World, live_uvicorn
+from tests.iceberg_tables import make_table
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -35,8 +38,12 @@ def live_server(app: FastAPI) -> Iterator[str]:
         yield base
 
 
-def test_console_login_lists_workspaces_and_logs_out(live_server: str, world: World, tmp_path: Path) -> None:
+def test_console_login_lists_workspaces_and_logs_out(
+    live_server: str, world: World, tmp_path: Path, db: Database, settings: Settings
+) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    make_table(db, settings, ("alpha", "readings"), {"id": [1, 2, 3], "name": ["north", "south", "east"]})
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -58,8 +65,22 @@ def test_console_login_lists_workspaces_and_logs_out(live_server: str, world: Wo
         expect(rows.first).to_contain_text("alpha")
         expect(rows.first).to_contain_text("editor")
         expect(page.locator("#ready")).to_have_text("ready")
+
+        # Browse the workspace's tables and preview one.
+        rows.first.click()
+        tables = page.locator("#tables tr")
+        expect(tables).to_have_count(1)
+        expect(tables.first).to_contain_text("alpha.readings")
+        tables.first.click()
+        expect(page.locator("#table-name")).to_have_text("alpha.readings")
+        expect(page.locator("#table-facts")).to_contain_text("3rows")
+        expect(page.locator("#preview-head th")).to_have_text(["id", "name"])
+        expect(page.locator("#preview-rows tr")).to_have_count(3)
+        expect(page.locator("#preview-rows")).to_contain_text("south")
         if os.environ.get("SADEEM_SCREENSHOT_DIR"):
-            page.screenshot(path=str(Path(os.environ["SADEEM_SCREENSHOT_DIR"]) / "console.png"))
+            page.screenshot(
+                path=str(Path(os.environ["SADEEM_SCREENSHOT_DIR"]) / "console.png"), full_page=True
+            )
 
         # The session cookie is HttpOnly: page scripts cannot read it, only the CSRF cookie.
         assert "sadeem_session" not in page.evaluate("document.cookie")

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import socket
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.testclient import TestClient
 from pyiceberg.table import Table
 from sqlalchemy import select
@@ -26,12 +28,16 @@ from sqlalchemy import select
 from sadeem.app import create_app
 from sadeem.audit.models import AuditEvent
 from sadeem.audit.service import verify_chain
+from sadeem.bootstrap import system_context
 from sadeem.catalog.storage import local_path
 from sadeem.catalog.store import PlatformCatalog
+from sadeem.catalog.writer import WorkspaceWriterCatalog
 from sadeem.config import Settings
 from sadeem.db.engine import Database
+from sadeem.errors import InvalidInput
 from sadeem.ingest import uploads
-from sadeem.ingest.service import SNAPSHOT_SOURCE_FORMAT
+from sadeem.ingest.service import SNAPSHOT_SOURCE_FORMAT, ingest
+from sadeem.workspaces.models import Workspace
 from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
 from tests.conftest import World
 
@@ -227,12 +233,66 @@ def test_parquet_upload(client: TestClient, world: World, db: Database, settings
     assert summary is not None and summary[SNAPSHOT_SOURCE_FORMAT] == "parquet"
 
     # A CSV appended to a table made from Parquet is parsed into the table's types
-    created(upload(client, world, "events", "id,at,day,ok,name\n3,2024-01-03 12:00:00,2024-01-03,true,c\n", mode="append"))
+    created(
+        upload(
+            client,
+            world,
+            "events",
+            "id,at,day,ok,name\n3,2024-01-03 12:00:00,2024-01-03,true,c\n",
+            mode="append",
+        )
+    )
     assert rows_of(load(db, settings, "events")) == [
         {"id": 1, "at": dt.datetime(2024, 1, 1), "day": dt.date(2024, 1, 1), "ok": True, "name": "a"},
         {"id": 2, "at": dt.datetime(2024, 1, 2), "day": None, "ok": False, "name": "b"},
         {"id": 3, "at": dt.datetime(2024, 1, 3, 12), "day": dt.date(2024, 1, 3), "ok": True, "name": "c"},
     ]
+
+
+def test_nested_namespace_of_the_workspace(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    storage = f"{settings.resolved_warehouse}/alpha"
+    with db.writes() as session:
+        PlatformCatalog.in_session(session, settings).create_namespace(
+            "alpha.raw", {"location": f"{storage}/raw"}
+        )
+        session.commit()
+
+    made = created(upload(client, world, "cities", csv_rows(1, 2), namespace="alpha.raw"))
+    assert (made["table"], made["mode"], made["rows"]) == ("alpha.raw.cities", "create", 2)
+    added = created(upload(client, world, "cities", csv_rows(3, 1), namespace="alpha.raw", mode="append"))
+    assert added["mode"] == "append"
+    table = load(db, settings, "cities", namespace="alpha.raw")
+    assert table.location() == f"{storage}/raw/cities"
+    assert [row["id"] for row in rows_of(table)] == [1, 2, 3]
+    assert {e.target_id for e in ingest_events(db)} == {"alpha.raw.cities"}
+
+
+def test_the_writer_catalog_refuses_other_locations_before_writing(
+    world: World, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    """Below the route's own checks: whatever the name or location asked for, the workspace's
+    writer catalog refuses a table outside the workspace's storage before any file is written."""
+    with db.reads() as session:
+        alpha = session.scalars(select(Workspace).where(Workspace.slug == "alpha")).one()
+    catalog = WorkspaceWriterCatalog(db, settings, system_context("test.ingest"), alpha)
+    source = tmp_path / "cities.csv"
+    source.write_text(csv_rows(1, 3))
+    files = warehouse_files(settings)
+    warehouse = settings.resolved_warehouse
+    attempts: list[tuple[tuple[str, str], str | None]] = [
+        (("alpha", ".."), None),
+        (("beta", "t"), None),  # another workspace's namespace, and so its storage
+        (("alpha", "t"), f"{warehouse}/beta/t"),
+        (("alpha", "t"), f"{warehouse}/alpha/../beta/t"),
+    ]
+    for identifier, location in attempts:
+        with pytest.raises(InvalidInput, match="must be inside the workspace's storage"):
+            ingest(catalog, identifier, source, "csv", "create", location=location)
+    assert warehouse_files(settings) == files
+    assert table_names(db, settings) == [] and table_names(db, settings, "beta") == []
+    assert ingest_events(db) == []
 
 
 # --- refusals change nothing -------------------------------------------------------------------
@@ -256,7 +316,11 @@ def test_schema_mismatch_is_refused_listing_the_columns(
         assert "File columns: meter_id string, kwh double, colour string." in detail
 
     # A value far down that does not parse as the column's type: refused too, after writing began
-    bad_value = "meter_id,reading_at,kwh,count\n" + "M1,2024-06-01 00:00:00,1.0,1\n" * 5000 + "M2,2024-06-01,1.0,many\n"
+    bad_value = (
+        "meter_id,reading_at,kwh,count\n"
+        + "M1,2024-06-01 00:00:00,1.0,1\n" * 5000
+        + "M2,2024-06-01,1.0,many\n"
+    )
     refused = upload(client, world, "readings", bad_value, mode="append")
     assert refused.status_code == 400, refused.text
     assert "count" in refused.json()["detail"] and "many" not in refused.json()["detail"]
@@ -274,7 +338,9 @@ def test_schema_mismatch_is_refused_listing_the_columns(
     assert {(e.outcome, e.status_code, e.actor) for e in failures} == {("failure", 400, "ws_editor")}
 
 
-def test_refusals_about_the_target(client: TestClient, world: World, db: Database, settings: Settings) -> None:
+def test_refusals_about_the_target(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
     created(upload(client, world, "readings", READINGS_CSV))
     files = warehouse_files(settings)
     body = "meter_id\nM1\n"
@@ -287,6 +353,12 @@ def test_refusals_about_the_target(client: TestClient, world: World, db: Databas
         ("t", {"namespace": "beta.raw"}, 404, "No namespace 'beta.raw' in workspace 'alpha'."),
         ("t", {"namespace": "alphabet"}, 404, "No namespace 'alphabet' in workspace 'alpha'."),
         ("t", {"namespace": "alpha.nested"}, 404, "Namespace 'alpha.nested' does not exist."),
+        # names the catalog could not address; `..` would also put files outside the workspace
+        ("a.b", {}, 400, "Invalid table name 'a.b'"),
+        ("%20padded", {}, 400, "Invalid table name ' padded'"),
+        ("%2E%2E", {}, 400, "Invalid table name '..'"),
+        ("t", {"namespace": "alpha..x"}, 400, "Invalid namespace 'alpha..x'"),
+        ("t", {"namespace": "alpha.%20x"}, 400, "Invalid namespace 'alpha. x'"),
         ("readings", {"who": "ws_viewer", "mode": "append"}, 403, "yours is 'viewer'"),
         ("readings", {"who": "outsider", "mode": "append"}, 404, "No workspace 'alpha'."),
         # a member of beta aiming at alpha's namespace from its own workspace
@@ -294,7 +366,7 @@ def test_refusals_about_the_target(client: TestClient, world: World, db: Databas
         ("readings", {"who": "anonymous", "mode": "append"}, 401, "Authentication required"),
     ]
     for table, options, status, message in cases:
-        response = upload(client, world, table, body, **options)  # type: ignore[arg-type]
+        response = upload(client, world, table, body, **options)
         assert response.status_code == status, (table, options, response.text)
         assert message in response.json()["detail"], (table, options, response.text)
 
@@ -353,7 +425,9 @@ def test_body_over_the_limit_is_refused_and_nothing_is_written(
         announced = upload(client, world, "readings", body)
         assert announced.status_code == 413, announced.text
         assert announced.request.headers["content-length"] == str(len(body))
-        assert f"The file is {len(body):,} bytes; the limit is {len(body) - 1:,}." == announced.json()["detail"]
+        assert (
+            f"The file is {len(body):,} bytes; the limit is {len(body) - 1:,}." == announced.json()["detail"]
+        )
 
         streamed = upload(client, world, "readings", chunked(body))
         assert streamed.status_code == 413, streamed.text
@@ -415,6 +489,66 @@ def test_parallel_appends_to_one_table_all_land(catalog_server: CatalogServer) -
     assert sum(r["attempts"] for r in done) >= writers
 
 
+def test_an_upload_cut_off_midway_leaves_nothing(
+    catalog_server: CatalogServer,  # noqa: F811
+    scratch_tmp: Path,
+) -> None:
+    url = urlparse(catalog_server.base_url)
+    assert url.hostname is not None and url.port is not None
+    token = catalog_server.world.tokens["ws_editor"]
+    first_chunk = b"id,city\n1,Riyadh\n"
+    with socket.create_connection((url.hostname, url.port), timeout=10) as connection:
+        connection.sendall(
+            f"POST {path_of('cut')}?format=csv&mode=create HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Authorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\n\r\n".encode()
+            + f"{len(first_chunk):x}\r\n".encode()
+            + first_chunk
+            + b"\r\n"
+        )
+        deadline = time.monotonic() + 10
+        while not list(scratch_tmp.rglob("upload.csv")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert list(scratch_tmp.rglob("upload.csv")), "the upload never started"
+    # the client is gone: the partial file goes, and nothing else happened but a failure event
+    deadline = time.monotonic() + 10
+    while list(scratch_tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert list(scratch_tmp.iterdir()) == []
+    assert table_names(catalog_server.db, catalog_server.settings) == []
+    deadline = time.monotonic() + 10
+    while not ingest_events(catalog_server.db) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert [(e.actor, e.outcome) for e in ingest_events(catalog_server.db)] == [("ws_editor", "failure")]
+
+
+def test_racing_creates_one_wins_and_the_loser_leaves_no_data(catalog_server: CatalogServer) -> None:  # noqa: F811
+    world = catalog_server.world
+    start = threading.Barrier(2)
+    responses: list[httpx.Response] = []
+
+    def create(first_id: int) -> None:
+        with httpx.Client(base_url=catalog_server.base_url, timeout=60) as client:
+            start.wait(timeout=10)
+            responses.append(upload(client, world, "race", csv_rows(first_id, 20_000)))
+
+    threads = [threading.Thread(target=create, args=(first_id,)) for first_id in (0, 100_000)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(r.status_code for r in responses) == [201, 409], [r.text for r in responses]
+    winner = next(r.json() for r in responses if r.status_code == 201)
+    loser = next(r.json() for r in responses if r.status_code == 409)
+    assert "Table alpha.race" in loser["detail"]
+    table = catalog_server.pyiceberg("ws_viewer").load_table("alpha.race")
+    assert str(table.metadata.current_snapshot_id) == winner["snapshot_id"]
+    assert table.scan().to_arrow().num_rows == 20_000
+    referenced = {local_path(task.file.file_path) for task in table.scan().plan_files()}
+    data_dir = local_path(table.location() + "/data")
+    assert data_dir is not None and set(data_dir.rglob("*.parquet")) == referenced
+    assert [e.details["rows"] for e in ingest_events(catalog_server.db) if "rows" in e.details] == [20_000]
+
+
 def test_a_slow_upload_does_not_block_other_writes(
     catalog_server: CatalogServer,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
@@ -447,7 +581,8 @@ def test_a_slow_upload_does_not_block_other_writes(
     uploader.start()
     try:
         assert streaming.wait(timeout=10), "the upload never reached the route"
-        with httpx.Client(base_url=catalog_server.base_url, timeout=60) as client:
+        # Short client timeouts: a blocked write would wait out SQLite's 30 s busy timeout.
+        with httpx.Client(base_url=catalog_server.base_url, timeout=2 * UPLOAD_SECONDS_LIMIT) as client:
             started = time.monotonic()
             connection = client.post(
                 "/api/v1/workspaces/alpha/connections",
@@ -461,7 +596,9 @@ def test_a_slow_upload_does_not_block_other_writes(
             created(upload(client, world, "other", csv_rows(1, 5), who="ws_admin"))
             assert time.monotonic() - started < UPLOAD_SECONDS_LIMIT
         started = time.monotonic()
-        catalog_server.pyiceberg("ws_admin").create_table("alpha.direct", pa.schema([pa.field("x", pa.int64())]))
+        catalog_server.pyiceberg("ws_admin").create_table(
+            "alpha.direct", pa.schema([pa.field("x", pa.int64())])
+        )
         assert time.monotonic() - started < UPLOAD_SECONDS_LIMIT
         assert uploader.is_alive()  # all of that happened while the upload was still arriving
     finally:

@@ -10,11 +10,13 @@ import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
+from urllib.parse import quote
 
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from sadeem.api.pagination import PageRequest
@@ -25,6 +27,9 @@ from sadeem.config import Settings
 from sadeem.db import migrate
 from sadeem.db.engine import Database
 from sadeem.errors import SadeemError
+
+if TYPE_CHECKING:
+    import httpx
 
 app = typer.Typer(help="Sadeem: an on-prem lakehouse control plane.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -297,6 +302,27 @@ def audit_verify() -> None:
     raise typer.Exit(code=1)
 
 
+def _error_detail(response: httpx.Response) -> str:
+    """What went wrong, from Sadeem's problem+json (with a validation error's fields) or, from
+    anything else on the way (a proxy's HTML page), the start of the body."""
+    try:
+        problem = response.json()
+    except ValueError:
+        return response.text.strip()[:300] or response.reason_phrase
+    if not isinstance(problem, dict):
+        return response.text.strip()[:300]
+    detail = str(problem.get("detail") or response.reason_phrase)
+    errors = problem.get("errors")
+    if isinstance(errors, list):
+        fields = [
+            f"{'.'.join(str(level) for level in error.get('loc', []))}: {error.get('msg')}"
+            for error in errors
+            if isinstance(error, dict)
+        ]
+        detail = " ".join([detail, *fields])
+    return detail
+
+
 @app.command()
 def ingest(
     file: Annotated[
@@ -348,16 +374,19 @@ def ingest(
                     progress.advance(task, len(chunk))
                     yield chunk
 
-        response = httpx.post(
-            f"{base}/api/v1/workspaces/{workspace}/ingest/{namespace}/{name}",
-            params={"format": fmt, "mode": mode},
-            content=chunks(),
-            headers={"Authorization": f"Bearer {token}", "Content-Length": str(size)},
-            timeout=httpx.Timeout(30, read=None),
-        )
+        path = "/".join(quote(part, safe="") for part in (workspace, "ingest", namespace, name))
+        try:
+            response = httpx.post(
+                f"{base}/api/v1/workspaces/{path}",
+                params={"format": fmt, "mode": mode},
+                content=chunks(),
+                headers={"Authorization": f"Bearer {token}", "Content-Length": str(size)},
+                timeout=httpx.Timeout(30, read=None),
+            )
+        except httpx.HTTPError as exc:  # refused, reset, timed out: a message, not a traceback
+            raise _fail(escape(f"could not upload to {base}: {type(exc).__name__}: {exc}")) from exc
     if response.status_code != 201:
-        detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
-        raise _fail(f"{response.status_code}: {detail}")
+        raise _fail(escape(f"{response.status_code}: {_error_detail(response)}"))
     result = response.json()
     out.print(
         f"{result['mode']} [bold]{result['table']}[/bold]: {result['rows']:,} rows in {result['data_files']} "

@@ -14,7 +14,7 @@ import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.partitioning import UNPARTITIONED_PARTITION_SPEC, PartitionSpec
 from pyiceberg.schema import Schema
-from pyiceberg.table import CommitTableResponse, Table
+from pyiceberg.table import CommitTableResponse, CreateTableTransaction, Table
 from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortOrder
 from pyiceberg.table.update import TableRequirement, TableUpdate
 from pyiceberg.typedef import EMPTY_DICT, Identifier, Properties
@@ -65,6 +65,23 @@ class WorkspaceWriterCatalog(PlatformCatalog):
             )
             session.commit()
         return response
+
+    def create_table_transaction(
+        self,
+        identifier: str | Identifier,
+        schema: Schema | pa.Schema,
+        location: str | None = None,
+        partition_spec: PartitionSpec = UNPARTITIONED_PARTITION_SPEC,
+        sort_order: SortOrder = UNSORTED_SORT_ORDER,
+        properties: Properties = EMPTY_DICT,
+    ) -> CreateTableTransaction:
+        """Refuse a location outside the workspace now, not at the commit: a writer puts its data
+        files under the location before it commits."""
+        transaction = super().create_table_transaction(
+            identifier, schema, location, partition_spec, sort_order, properties
+        )
+        _require_within(self._workspace, transaction.table_metadata.location, "table")
+        return transaction
 
     def create_table(
         self,

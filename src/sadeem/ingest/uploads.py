@@ -10,19 +10,28 @@ from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
+from sadeem.catalog.service import _table_name as table_name
 from sadeem.catalog.writer import WorkspaceWriterCatalog
 from sadeem.config import Settings
 from sadeem.db.engine import Database
-from sadeem.errors import NotFound, TooLarge
+from sadeem.errors import InvalidInput, NotFound, TooLarge
 from sadeem.ingest.reader import SourceFormat
 from sadeem.ingest.service import IngestMode, IngestResult, ingest
 from sadeem.workspaces.models import Workspace
 
 
 def check_target(workspace: Workspace, namespace: str, table: str) -> None:
-    """Uploads go into the workspace's own namespace(s); any other is not there for the caller."""
+    """Uploads go into the workspace's own namespace(s); any other is not there for the caller.
+    Names follow the catalog's rules, so every table an upload creates can be reached (and
+    dropped) through it; a table named `..` would also put its files outside the workspace."""
     if namespace != workspace.namespace and not namespace.startswith(workspace.namespace + "."):
         raise NotFound(f"No namespace '{namespace}' in workspace '{workspace.slug}'.")
+    if any(not part or part != part.strip() for part in namespace.split(".")):
+        raise InvalidInput(
+            f"Invalid namespace {namespace!r}: its parts, separated by '.', are 1-255 characters "
+            "without surrounding spaces."
+        )
+    table_name(table)
 
 
 async def receive_upload(request: Request, destination: Path, max_bytes: int) -> int:
