@@ -185,6 +185,74 @@ def test_every_mutating_request_leaves_exactly_one_event(
         assert audit.verify_chain(session).ok
 
 
+def test_every_mutating_catalog_request_leaves_exactly_one_event(
+    client: TestClient, world: World, db: Database
+) -> None:
+    """The Iceberg catalog's changes are recorded by its service (with the table's snapshot), its
+    refusals by the safety net; an accepted metrics report changes nothing and is not recorded."""
+    base = "/iceberg/v1/alpha"
+    editor, viewer = world.headers("ws_editor"), world.headers("ws_viewer")
+    schema = {
+        "type": "struct",
+        "schema-id": 0,
+        "fields": [{"id": 1, "name": "id", "type": "long", "required": False}],
+    }
+    readings = f"{base}/namespaces/alpha/tables/readings"
+    set_property = {"requirements": [], "updates": [{"action": "set-properties", "updates": {"k": "v"}}]}
+    stale = {
+        **set_property,
+        "requirements": [{"type": "assert-ref-snapshot-id", "ref": "main", "snapshot-id": 1}],
+    }
+    calls: list[tuple[str, str, dict[str, Any], dict[str, str]]] = [
+        ("POST", f"{base}/namespaces", {"json": {"namespace": ["alpha", "raw"]}}, editor),
+        ("POST", f"{base}/namespaces", {"json": {"namespace": ["alpha", "raw"]}}, editor),  # 409
+        ("POST", f"{base}/namespaces/alpha%1Fraw/properties", {"json": {"updates": {"k": "v"}}}, editor),
+        ("POST", f"{base}/namespaces/alpha/tables", {"json": {"name": "readings", "schema": schema}}, editor),
+        ("POST", readings, {"json": set_property}, editor),
+        ("POST", readings, {"json": stale}, editor),  # 409: the requirement does not hold
+        ("POST", readings, {"json": set_property}, viewer),  # 403
+        ("POST", readings, {"json": set_property}, {}),  # 401
+        ("POST", readings, {"json": {"updates": [{"action": "explode"}]}}, editor),  # 400
+        ("DELETE", readings, {}, editor),  # 403: dropping needs an admin
+        ("DELETE", f"{base}/namespaces/alpha%1Fraw", {}, world.headers("ws_admin")),
+    ]
+    responses = [
+        client.request(method, url, headers=headers, **kwargs) for method, url, kwargs, headers in calls
+    ]
+    assert [r.status_code for r in responses] == [200, 409, 200, 200, 200, 409, 403, 401, 400, 403, 204]
+    for response in responses:
+        event = one_event_of(db, response)
+        status = response.status_code
+        expected = "success" if status < 400 else "denied" if status in (401, 403) else "failure"
+        assert event.outcome == expected, (response.request.method, response.request.url, status)
+    created, committed = one_event_of(db, responses[3]), one_event_of(db, responses[4])
+    assert (created.action, created.target_type, created.target_id, created.workspace) == (
+        "create_table",
+        "table",
+        "alpha.readings",
+        "alpha",
+    )
+    assert committed.details["snapshot_id"] is None and committed.details["updates"] == ["set-properties"]
+    assert committed.details["table_uuid"] == created.details["table_uuid"]
+
+    metrics = {
+        "report-type": "commit-report",
+        "table-name": "alpha.readings",
+        "snapshot-id": 1,
+        "sequence-number": 1,
+        "operation": "append",
+        "metrics": {},
+    }
+    accepted = client.post(f"{readings}/metrics", json=metrics, headers=viewer)
+    assert accepted.status_code == 204, accepted.text
+    assert events_of(db, accepted) == []
+    refused = client.post(f"{readings}/metrics", json=metrics, headers=world.headers("outsider"))
+    assert refused.status_code == 403
+    assert one_event_of(db, refused).outcome == "denied"
+    with db.reads() as session:
+        assert audit.verify_chain(session).ok
+
+
 def test_refused_requests_with_unstorable_values_are_still_recorded(
     client: TestClient, world: World, db: Database
 ) -> None:

@@ -199,6 +199,9 @@ CATALOG_CASES: list[tuple[str, str, str, str, dict[str, Any], int, str]] = [
     ("NUL in a rename", "ws_editor", "POST", f"{CAT}/tables/rename",
      {"json": {"source": {"namespace": ["alpha"], "name": "readings"},
                "destination": {"namespace": ["alpha"], "name": "r\x00"}}}, 400, "BadRequestException"),
+    ("NUL in a metrics report", "ws_viewer", "POST", f"{READINGS}/metrics",
+     {"json": {"report-type": "commit-report", "table-name": "alpha.readings\x00", "snapshot-id": 1,
+               "sequence-number": 1, "operation": "append", "metrics": {}}}, 400, "BadRequestException"),
     ("NUL in a registration", "ws_editor", "POST", f"{CAT}/namespaces/alpha/register",
      {"json": {"name": "r", "metadata-location": "file:///x\x00"}}, 400, "BadRequestException"),
     ("NUL in the namespace path", "ws_admin", "DELETE", f"{CAT}/namespaces/al%00pha", {}, 400, "BadRequestException"),
@@ -288,20 +291,24 @@ def test_bad_catalog_input_is_refused_in_the_spec_shape_and_changes_nothing(
     assert snapshot(db) == before
 
 
+VALID_FORM = {"grant_type": "client_credentials", "client_id": "abc", "client_secret": "s"}
+
+
 @pytest.mark.parametrize(
-    "form",
+    ("query", "form"),
     [
-        {"grant_type": "client_credentials", "client_id": "abc", "client_secret": "s\x00"},
-        {"grant_type": "client_credentials\x00", "client_id": "abc", "client_secret": "s"},
+        ("", {**VALID_FORM, "client_secret": "s\x00"}),
+        ("", {**VALID_FORM, "grant_type": "client_credentials\x00"}),
+        ("?scope=%00", VALID_FORM),
     ],
-    ids=["secret", "grant-type"],
+    ids=["secret", "grant-type", "query"],
 )
 def test_nul_in_an_oauth_token_request_is_a_400(
-    client: TestClient, db: Database, form: dict[str, str]
+    client: TestClient, db: Database, query: str, form: dict[str, str]
 ) -> None:
     """The token endpoint answers in the spec's OAuth error shape, not the catalog's."""
     before = snapshot(db)
-    response = client.post("/iceberg/v1/oauth/tokens", data=form)
+    response = client.post(f"/iceberg/v1/oauth/tokens{query}", data=form)
     assert response.status_code == 400, response.text
     assert_matches("OAuthError", response.json(), "oauth")
     assert response.json()["error"] == "invalid_request"

@@ -43,6 +43,7 @@ class Forbidden(PermissionDenied):
     iceberg_type = "ForbiddenException"
 
 
+OAUTH_ENDPOINT = "/v1/oauth/tokens"
 # The spec's type for each status when the error carries none of its own.
 _TYPE_BY_STATUS = {
     400: "BadRequestException",
@@ -68,6 +69,14 @@ def render_iceberg_error(
 ) -> Response:
     if status == 422:  # the spec has no 422: a request that does not parse is a bad request
         status = 400
+    if request.url.path.endswith(OAUTH_ENDPOINT) and status < 500:
+        # The token endpoint's errors are OAuth2's (RFC 6749 §5.2), as the spec's `OAuthError`.
+        error = "invalid_client" if status == 401 else "invalid_request"
+        return JSONResponse(
+            {"error": error, "error_description": detail},
+            status_code=status,
+            headers=dict(headers or {}) or None,
+        )
     kind = getattr(exc, "iceberg_type", None) or _TYPE_BY_STATUS.get(status, "RESTException")
     body = {"error": {"message": detail, "type": kind, "code": status}}
     if status >= 500 and code != "state-unknown":

@@ -1,4 +1,4 @@
-"""The Iceberg REST catalog API (../shared/specs/iceberg-rest-catalog-open-api.yaml), under
+"""The Iceberg REST catalog API (specs/iceberg-rest-catalog-open-api.yaml, a copy of ../shared/specs), under
 `/iceberg`. Thin routes: parse with pyiceberg's own models, decide and commit in service.py.
 
 These routes are left out of Sadeem's own OpenAPI document: their contract is the official spec
@@ -393,11 +393,12 @@ def report_metrics(
     ctx: Ctx,
     namespace: NamespacePath,
     table: TablePath,
-    _report: Annotated[dict[str, Any], Body()],
+    report: Annotated[dict[str, Any], Body()],
 ) -> Response:
     """Clients report scan and commit metrics here; Sadeem accepts them (reading the table is
     enough to send them) and keeps nothing yet, so an accepted report is not an audit event (Spark
     sends one per scan); a refused one is."""
+    _no_nul(report)
     service.table_exists(db, scope, parse_namespace(namespace), table)
     ctx.changes_nothing = True
     return Response(status_code=204)
