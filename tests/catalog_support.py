@@ -8,15 +8,17 @@ import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import httpx
 import pytest
 from fastapi import FastAPI
 from pyiceberg.catalog.rest import RestCatalog
 
 from sadeem.config import Settings
 from sadeem.db.engine import Database
-from tests.conftest import World, live_uvicorn
+from tests.conftest import World, bearer, live_uvicorn
 
 DUCKDB_EXTENSIONS = ("avro", "httpfs", "iceberg")  # avro before iceberg: iceberg loads it
 
@@ -35,6 +37,17 @@ class CatalogServer:
     def pyiceberg(self, who: str, warehouse: str | None = "alpha", **properties: str) -> RestCatalog:
         extra = {"warehouse": warehouse} if warehouse else {}
         return RestCatalog("sadeem", uri=self.uri, token=self.world.tokens[who], **extra, **properties)
+
+    def audit_events(self, **filters: str) -> list[dict[str, Any]]:
+        """Audit events (newest first) as the platform admin sees them."""
+        response = httpx.get(
+            f"{self.base_url}/api/v1/audit/events",
+            params={"limit": "500", **filters},
+            headers=bearer(self.world.tokens["root"]),
+        )
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
 
     def duckdb(self, who: str, warehouse: str = "alpha", alias: str = "lake") -> duckdb.DuckDBPyConnection:
         connection = duckdb_with_iceberg()

@@ -70,14 +70,7 @@ def _files_under(path: Path) -> list[Path]:
 
 
 def _audit(server: CatalogServer, **filters: str) -> list[dict[str, Any]]:
-    response = httpx.get(
-        f"{server.base_url}/api/v1/audit/events",
-        params={"limit": "500", **filters},
-        headers=bearer(server.world.tokens["root"]),
-    )
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+    return server.audit_events(**filters)
 
 
 def _change(table: Table, requirements: list[TableRequirement], updates: list[TableUpdate]) -> dict[str, Any]:

@@ -20,12 +20,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pyarrow as pa
 import pytest
 
 from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
-from tests.conftest import bearer
 from tests.connection_doubles import closed_port
 from tests.spark_support import rest_catalog_conf, spark_jars, spark_session
 
@@ -104,14 +102,7 @@ def _snapshots(spark: SparkSession, table: str) -> list[tuple[int, str]]:
 
 
 def _audit(server: CatalogServer, **filters: str) -> list[dict[str, Any]]:
-    response = httpx.get(
-        f"{server.base_url}/api/v1/audit/events",
-        params={"limit": "500", **filters},
-        headers=bearer(server.world.tokens["root"]),
-    )
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
+    return server.audit_events(**filters)
 
 
 def _files_under(path: Path) -> list[Path]:

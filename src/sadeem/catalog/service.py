@@ -11,7 +11,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, cast
 from urllib.parse import unquote
 
 from pyiceberg.catalog.sql import IcebergNamespaceProperties, IcebergTables
@@ -741,6 +741,3 @@ def register_table(
     )
     session.commit()
     return LoadedTable(table.metadata, table.metadata_location)
-
-
-SnapshotsMode = Literal["all", "refs"]
