@@ -50,6 +50,9 @@ bench: venv
 	$(BIN)/python -m bench.list_endpoint
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.ingest_csv
+	$(BIN)/python -m bench.dispatch
+	$(BIN)/python -m bench.statements
+	$(BIN)/python -m bench.schema_tree
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/spark-jars

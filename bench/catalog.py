@@ -68,12 +68,13 @@ def timed(action: Callable[[], object], times: int) -> list[float]:
 
 
 @contextmanager
-def database(backend: str) -> Iterator[str]:
+def database(backend: str, purpose: str = "catalog") -> Iterator[str]:
+    """A scratch database for one benchmark run: a SQLite file, or a new PostgreSQL database."""
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as directory:
             yield f"sqlite:///{directory}/sadeem.db"
         return
-    name = f"sadeem_bench_catalog_{os.getpid()}"
+    name = f"sadeem_bench_{purpose}_{os.getpid()}"
     admin = build_engine(PG_URL, pool_size=None).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -104,11 +105,15 @@ def prepare(settings: Settings) -> str:
 
 @contextmanager
 def server(settings: Settings, home: Path) -> Iterator[str]:
+    """Sadeem's API served by uvicorn in its own process (`sadeem api`); engines it runs reach its
+    catalog on loopback (SADEEM_PORT)."""
     port = free_port()
     env = {
         **os.environ,
         "SADEEM_HOME": str(home),
         "SADEEM_DATABASE_URL": settings.resolved_database_url,
+        "SADEEM_DEMO": "false",
+        "SADEEM_PORT": str(port),
         "SADEEM_LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(
@@ -129,7 +134,7 @@ def server(settings: Settings, home: Path) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
+        for _ in range(400):
             try:
                 httpx.get(f"{base}/health", timeout=1)
                 break
@@ -138,7 +143,7 @@ def server(settings: Settings, home: Path) -> Iterator[str]:
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)
 
 
 def append_with_retry(catalog: Catalog, identifier: tuple[str, ...], row: pa.Table) -> int:

@@ -199,6 +199,10 @@ class World:
 
 @pytest.fixture
 def world(db: Database, settings: Settings) -> World:
+    return make_world(db, settings)
+
+
+def make_world(db: Database, settings: Settings) -> World:
     make_user(db, "root", PlatformRole.admin)
     for name in ("ws_admin", "ws_editor", "ws_viewer", "outsider"):
         make_user(db, name)

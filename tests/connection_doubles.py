@@ -161,7 +161,7 @@ class Double:
 
 @contextmanager
 def serve(app: App, tls: Tls | None = None) -> Iterator[Double]:
-    """Serve `app` (request -> (status, JSON body)) on 127.0.0.1, over TLS when given."""
+    """Serve `app` (request -> (status, JSON body or text)) on 127.0.0.1, over TLS when given."""
     double = Double(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -179,9 +179,10 @@ def serve(app: App, tls: Tls | None = None) -> Iterator[Double]:
             )
             double.requests.append(request)
             status, body = app(request)
-            payload = json.dumps(body).encode()
+            text = isinstance(body, str)  # a log, say; anything else goes as JSON
+            payload = body.encode() if text else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/plain" if text else "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)

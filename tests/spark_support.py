@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from sadeem.engines.spark_local import LOG4J2_PROPERTIES
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -39,22 +41,6 @@ BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_spark_jars.py"
 JARS_DIR = REPO_ROOT / "build" / "spark-jars"
 
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
-
-# Warnings and errors only: Spark and Iceberg log every step at INFO.
-LOG4J2_PROPERTIES = """\
-rootLogger.level = warn
-rootLogger.appenderRef.stderr.ref = stderr
-appender.stderr.type = Console
-appender.stderr.name = stderr
-appender.stderr.target = SYSTEM_ERR
-appender.stderr.layout.type = PatternLayout
-appender.stderr.layout.pattern = %d{HH:mm:ss.SSS} %p %c{1}: %m%n
-logger.nativecode.name = org.apache.hadoop.util.NativeCodeLoader
-logger.nativecode.level = error
-# Warns that `oauth2-server-uri` is unset; a static token (token-refresh-enabled=false) never uses it.
-logger.oauth2.name = org.apache.iceberg.rest.auth.OAuth2Manager
-logger.oauth2.level = error
-"""
 
 
 def _build_script() -> ModuleType:

@@ -101,7 +101,17 @@ def test_api_conforms_to_its_openapi(
     case: schemathesis.Case, app: FastAPI, world: World, db: Database, settings: Settings
 ) -> None:
     restore_world(db, settings)
-    case.call_and_validate(headers=world.headers("root"), app=app)
+    excluded = []
+    if (case.method, case.path) in ONE_ELEMENT_ARRAY_AMBIGUOUS:
+        excluded.append(schemathesis.checks.negative_data_rejection)
+    case.call_and_validate(headers=world.headers("root"), app=app, excluded_checks=excluded)
+
+
+# Operations where the derandomized fuzz draws a "negative" case that is not one: a nullable
+# string query parameter mutated into a one-element array, which form encoding sends as the very
+# same bytes as a string (`?q=false`), so the server rightly answers 200. (A repeated value,
+# `?q=a&q=b`, is refused with a 422 app-wide: tests/test_statements_api.py pins it.)
+ONE_ELEMENT_ARRAY_AMBIGUOUS = {("GET", "/api/v1/statements")}
 
 
 # --- what the fuzz found, pinned (fast, on both backends) --------------------------------------

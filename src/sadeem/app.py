@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from sadeem import __version__
 from sadeem.api.admission import AdmissionControl
 from sadeem.api.openapi import install_openapi
+from sadeem.api.parameters import reject_repeated_scalar_parameters
 from sadeem.api.problems import install_problem_handlers, register_error_renderer
 from sadeem.api.text import reject_nul_in_parameters
 from sadeem.audit.middleware import AuditSafetyNet
@@ -27,8 +28,14 @@ from sadeem.datasets.routes import router as datasets_router
 from sadeem.db.engine import Database
 from sadeem.health.routes import router as health_router
 from sadeem.ingest.routes import router as ingest_router
+from sadeem.jobs.routes import router as jobs_router
 from sadeem.observability.metrics import HttpMetrics
 from sadeem.observability.middleware import RequestObservability
+from sadeem.queries.routes import router as queries_router
+from sadeem.runs.routes import router as runs_router
+from sadeem.statements.executor import StatementExecutor
+from sadeem.statements.routes import admin_router as statements_admin_router
+from sadeem.statements.routes import router as statements_router
 from sadeem.ui.routes import router as ui_router
 from sadeem.workspaces.provisioning import WorkspaceProvisioner
 from sadeem.workspaces.routes import router as workspaces_router
@@ -41,6 +48,11 @@ ROUTERS = (
     datasets_router,
     audit_router,
     ingest_router,
+    jobs_router,
+    runs_router,
+    queries_router,
+    statements_router,
+    statements_admin_router,
     iceberg_router,
     health_router,
     ui_router,
@@ -61,6 +73,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.statements.close()
         if db is None:  # we opened it, we close it
             database.dispose()
 
@@ -70,7 +83,7 @@ def create_app(
         description="Control plane of Sadeem, the on-prem lakehouse. All errors are RFC 9457 problem+json.",
         lifespan=lifespan,
         # Before any route's own dependencies, so no handler or permission check sees a NUL.
-        dependencies=[Depends(reject_nul_in_parameters)],
+        dependencies=[Depends(reject_nul_in_parameters), Depends(reject_repeated_scalar_parameters)],
     )
     app.state.settings = settings
     app.state.db = database
@@ -78,6 +91,7 @@ def create_app(
     app.state.identity_provider = identity_provider or LocalIdentityProvider()
     app.state.keyring = Keyring.from_settings(settings)  # built once: may create the key file
     app.state.metrics = HttpMetrics() if settings.metrics_enabled else None
+    app.state.statements = StatementExecutor(database, settings)
 
     install_problem_handlers(app)
     for router in ROUTERS:

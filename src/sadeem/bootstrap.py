@@ -41,6 +41,7 @@ class BootstrapResult:
     generated_password: str | None
     demo_created: bool
     demo_data: str | None = None  # what loading the demo data set did, when the workspace was new
+    demo_jobs: str | None = None  # the sample jobs created, likewise
 
 
 def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisioner) -> BootstrapResult:
@@ -81,7 +82,8 @@ def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisione
             )
             demo_created = True
     demo_data = load_demo_data(settings, db) if demo_created else None
-    return BootstrapResult(admin_created, generated, demo_created, demo_data)
+    demo_jobs = create_demo_jobs(settings, db) if demo_created else None
+    return BootstrapResult(admin_created, generated, demo_created, demo_data, demo_jobs)
 
 
 def load_demo_data(settings: Settings, db: Database) -> str:
@@ -100,3 +102,20 @@ def load_demo_data(settings: Settings, db: Database) -> str:
     if result is None:
         return "demo data already present"
     return f"loaded {result.rows:,} rows into {result.table}"
+
+
+def create_demo_jobs(settings: Settings, db: Database) -> str:
+    """The demo workspace's sample jobs, with a first run queued. A failure is reported, not raised."""
+    from sadeem.jobs.demo import create_demo_jobs as create
+    from sadeem.queries.demo import create_demo_queries
+
+    ctx = system_context("bootstrap.create_demo_jobs", actor="system")
+    with db.write_session() as session:
+        workspace = session.scalars(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE)).one()
+        admin = auth_service.get_user(session, ADMIN_USERNAME)
+        try:
+            names = create(session, ctx, settings, workspace, admin)
+            queries = create_demo_queries(session, ctx, settings, workspace, admin)
+        except Exception as exc:
+            return f"demo jobs not created: {type(exc).__name__}: {exc}"
+    return f"jobs {', '.join(names)}, first runs queued; saved query {', '.join(queries)}"

@@ -7,10 +7,12 @@ each of their changes is an audit event with the actor `cli`.
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import click
@@ -42,6 +44,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(secrets_app, name="secrets")
+runs_app = typer.Typer(help="Submit runs and follow their logs (through the API).", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 
 out = Console()
 err = Console(stderr=True)
@@ -69,16 +73,43 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, embedded_dispatch: bool = False) -> None:
+    """Serve the API; with `embedded_dispatch`, also a worker and the scheduler in this process,
+    started once the server listens (DuckDB and Spark runs reach the catalog through it)."""
+    import threading
+
     import uvicorn
 
     from sadeem.app import create_app
     from sadeem.observability.logging import configure_logging
+    from sadeem.scheduler.scheduler import Scheduler
+    from sadeem.worker.worker import Worker
 
     configure_logging(settings.log_format, settings.log_level)
     application = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(application, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    )
+    worker = scheduler = None
+    if embedded_dispatch and settings.embedded_workers:
+        worker = Worker(application.state.db, settings)
+        scheduler = Scheduler(application.state.db, settings.reaper_interval_seconds)
+
+        def start_when_listening() -> None:
+            while not server.started and not server.should_exit:
+                time.sleep(0.05)
+            if server.started and worker is not None and scheduler is not None:
+                worker.start()
+                scheduler.start()
+
+        threading.Thread(target=start_when_listening, daemon=True).start()
     out.print(f"Sadeem is at [bold]http://{settings.host}:{settings.port}[/bold]  (API docs: /docs)")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    try:
+        server.run()
+    finally:
+        if worker is not None and scheduler is not None:
+            scheduler.stop()
+            worker.stop()
 
 
 @app.command()
@@ -104,8 +135,8 @@ def up(host: HostOption = None, port: PortOption = None) -> None:
     elif result.admin_created:
         out.print(f"Created the first admin [bold]{ADMIN_USERNAME}[/bold] with SADEEM_ADMIN_PASSWORD.")
     if result.demo_created:
-        out.print(f"Created the demo workspace [bold]demo[/bold] ({result.demo_data}).")
-    _serve(settings)
+        out.print(f"Created the demo workspace [bold]demo[/bold] ({result.demo_data}; {result.demo_jobs}).")
+    _serve(settings, embedded_dispatch=True)
 
 
 @app.command()
@@ -392,3 +423,220 @@ def ingest(
         f"{result['mode']} [bold]{result['table']}[/bold]: {result['rows']:,} rows in {result['data_files']} "
         f"file(s), snapshot {result['snapshot_id']}, {result['duration_s']} s"
     )
+
+
+def _run_until_signalled(stop: Callable[[], None]) -> None:
+    """Block until SIGINT or SIGTERM, then call `stop`."""
+    import threading
+
+    done = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
+    done.wait()
+    stop()
+
+
+@app.command()
+def worker(
+    slots: Annotated[
+        int | None, typer.Option(help="Runs executed at once (default SADEEM_WORKER_SLOTS).")
+    ] = None,
+) -> None:
+    """Run a worker: claim queued runs, execute them, renew leases, reap lost ones."""
+    from sadeem.observability.logging import configure_logging
+    from sadeem.worker.worker import Worker
+
+    settings = _settings()
+    if slots is not None:
+        settings = settings.model_copy(update={"worker_slots": slots})
+    configure_logging(settings.log_format, settings.log_level)
+    runner = Worker(_database(settings), settings)
+    runner.start()
+    out.print(
+        f"Worker [bold]{runner.worker_id}[/bold] started ({settings.worker_slots} slots); Ctrl-C stops it."
+    )
+    _run_until_signalled(runner.stop)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler: queue a run for each due schedule slot, exactly once."""
+    from sadeem.observability.logging import configure_logging
+    from sadeem.scheduler.scheduler import Scheduler
+
+    settings = _settings()
+    configure_logging(settings.log_format, settings.log_level)
+    runner = Scheduler(_database(settings), settings.reaper_interval_seconds)
+    runner.start()
+    out.print("Scheduler started; Ctrl-C stops it.")
+    _run_until_signalled(runner.stop)
+
+
+WorkspaceOption = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")]
+UrlOption = Annotated[
+    str | None, typer.Option(help="Sadeem's URL (default: http://SADEEM_HOST:SADEEM_PORT).")
+]
+TokenOption = Annotated[
+    str | None, typer.Option(envvar="SADEEM_TOKEN", help="A personal access token (or SADEEM_TOKEN).")
+]
+
+
+def _api(url: str | None, token: str | None) -> httpx.Client:
+    import httpx
+
+    if not token:
+        raise _fail("a token is needed: --token or SADEEM_TOKEN (create one with `sadeem tokens create`).")
+    settings = _settings()
+    base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    import httpx
+
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise _fail(escape(f"could not reach {client.base_url}: {type(exc).__name__}: {exc}")) from exc
+    if response.status_code >= 400:
+        raise _fail(escape(f"{response.status_code}: {_error_detail(response)}"))
+    return response.json()
+
+
+ParamOption = Annotated[
+    list[str] | None, typer.Option("--param", "-p", help='name=value (JSON values: 5, true, "text").')
+]
+
+
+def _parameters(items: list[str] | None) -> dict[str, Any]:
+    import json
+
+    parameters: dict[str, Any] = {}
+    for item in items or []:
+        name, sep, raw = item.partition("=")
+        if not sep:
+            raise _fail(f"--param must be name=value, got {item!r}.")
+        try:
+            parameters[name] = json.loads(raw)
+        except ValueError:
+            parameters[name] = raw  # plain text needs no quotes
+    return parameters
+
+
+@runs_app.command("submit")
+def runs_submit(
+    job: Annotated[str, typer.Argument(help="The job's name.")],
+    workspace: WorkspaceOption,
+    param: ParamOption = None,
+    idempotency_key: Annotated[str | None, typer.Option(help="Submit at most once per key.")] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Queue a run of a job and print its id."""
+    body: dict[str, Any] = {"parameters": _parameters(param)}
+    if idempotency_key:
+        body["idempotency_key"] = idempotency_key
+    with _api(url, token) as client:
+        run = _call(
+            client,
+            "POST",
+            f"/api/v1/workspaces/{quote(workspace, safe='')}/jobs/{quote(job, safe='')}/runs",
+            json=body,
+        )
+    out.print(f"Run [bold]{run['id']}[/bold] of {run['job']} (version {run['job_version']}): {run['state']}")
+
+
+@runs_app.command("logs")
+def runs_logs(
+    run_id: Annotated[int, typer.Argument(help="The run's id.")],
+    workspace: WorkspaceOption,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing until the attempt ends.")
+    ] = False,
+    attempt: Annotated[int | None, typer.Option(help="An attempt number (default: the current one).")] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Print a run's log; with -f, follow it while the run is going, then print how it ended."""
+    path = f"/api/v1/workspaces/{quote(workspace, safe='')}/runs/{run_id}"
+    after = 0
+    with _api(url, token) as client:
+        while True:
+            params: dict[str, Any] = {"after": after, "wait": 10 if follow else 0}
+            if attempt is not None:
+                params["attempt"] = attempt
+            page = _call(client, "GET", f"{path}/logs", params=params)
+            sys.stdout.write(page["text"])
+            sys.stdout.flush()
+            after, attempt = page["next_after"], page["attempt"]
+            if page["complete"] or (not follow and not page["text"]):
+                break
+        if follow:
+            run = _call(client, "GET", path)
+            colour = "green" if run["state"] == "SUCCEEDED" else "red"
+            message = f": {run['state_message']}" if run.get("state_message") else ""
+            err.print(f"run {run_id}: [{colour}]{run['state']}[/{colour}]{escape(message)}")
+            if run["state"] != "SUCCEEDED":
+                raise typer.Exit(code=1)
+
+
+_DOWNLOAD_KINDS = {".csv": "csv", ".parquet": "parquet", ".arrow": "arrow", ".arrows": "arrow"}
+
+
+@app.command()
+def sql(
+    text: Annotated[str, typer.Argument(help="Trino-dialect SQL; `-` reads it from stdin.")],
+    workspace: WorkspaceOption,
+    engine: Annotated[str, typer.Option(help="duckdb (embedded) or trino.")] = "duckdb",
+    connection: Annotated[str | None, typer.Option(help="The Trino connection (engine trino).")] = None,
+    param: ParamOption = None,
+    rows: Annotated[int, typer.Option("--rows", "-n", help="Rows to print.")] = 50,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Save the whole result: .csv, .parquet or .arrow.")
+    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Run SQL in a workspace through the API, as yourself, and print the first rows."""
+    from rich.table import Table
+
+    if output is not None and output.suffix not in _DOWNLOAD_KINDS:
+        raise _fail("--output must end in .csv, .parquet or .arrow.")
+    body: dict[str, Any] = {
+        "sql": sys.stdin.read() if text == "-" else text,
+        "engine": engine,
+        "connection": connection,
+        "parameters": _parameters(param),
+        "wait_timeout": 10,
+        "first_page_rows": max(min(rows, 10_000), 0),
+    }
+    base = f"/api/v1/workspaces/{quote(workspace, safe='')}/statements"
+    with _api(url, token) as client:
+        statement = _call(client, "POST", base, json=body)
+        while statement["state"] in ("QUEUED", "RUNNING"):
+            statement = _call(client, "GET", f"{base}/{statement['id']}", params={"wait": 10})
+        if statement["state"] != "SUCCEEDED":
+            error = statement.get("error") or {}
+            raise _fail(escape(f"{statement['state']}: {error.get('message', '')}"))
+        result, page = statement["result"], statement.get("first_page")
+        if page is None and rows:
+            page = _call(client, "GET", f"{base}/{statement['id']}/result", params={"limit": rows})
+        table = Table(*(f"{c['name']}\n[dim]{escape(c['type'])}[/dim]" for c in result["columns"]))
+        for row in (page or {}).get("rows", [])[:rows]:
+            table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
+        out.print(table)
+        cut = " (cut at the row limit)" if result["truncated"] else ""
+        out.print(
+            f"{result['total_rows']} rows{cut} in {statement['duration_ms']} ms; statement {statement['id']}"
+        )
+        if output is not None:
+            kind = _DOWNLOAD_KINDS[output.suffix]
+            with (
+                client.stream("GET", f"{base}/{statement['id']}/result.{kind}") as response,
+                output.open("wb") as sink,
+            ):
+                if response.status_code >= 400:
+                    raise _fail(f"{response.status_code}: download failed")
+                for data in response.iter_bytes():
+                    sink.write(data)
+            out.print(f"saved to {output}")

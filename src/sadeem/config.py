@@ -11,13 +11,30 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+
+class ResultLimit(BaseModel):
+    rows: int = Field(ge=1)
+    bytes: int = Field(ge=1)
+
+
+class StatementLimits(BaseModel):
+    """Per workspace role (JSON in SADEEM_STATEMENT_LIMITS)."""
+
+    viewer: ResultLimit = ResultLimit(rows=1_000_000, bytes=1 << 30)
+    editor: ResultLimit = ResultLimit(rows=20_000_000, bytes=8 << 30)
+    admin: ResultLimit = ResultLimit(rows=100_000_000, bytes=32 << 30)
+
+    def of(self, role: str) -> ResultLimit:
+        limit: ResultLimit = getattr(self, role)
+        return limit
 
 
 def _config_file() -> Path | None:
@@ -54,6 +71,60 @@ class Settings(BaseSettings):
     # Ingest
     ingest_max_bytes: int = Field(
         default=10 * 1024**3, ge=1, description="Largest file an upload may carry, in bytes."
+    )
+
+    # Jobs and runs: workers, scheduler, engines
+    worker_slots: int = Field(
+        default=4, ge=1, le=256, description="Runs one worker process executes at once."
+    )
+    lease_seconds: float = Field(
+        default=30.0, ge=1, description="A claimed run's lease; the worker renews it every third of this."
+    )
+    reaper_interval_seconds: float = Field(
+        default=5.0, gt=0, description="How often expired leases are looked for (and schedules checked)."
+    )
+    worker_poll_seconds: float = Field(
+        default=2.0, gt=0, description="Fallback poll when no wake-up (NOTIFY / in-process signal) arrives."
+    )
+    embedded_workers: bool = Field(
+        default=True, description="`sadeem up` runs a worker and the scheduler in-process."
+    )
+    catalog_url: str | None = Field(
+        default=None,
+        description="The built-in Iceberg catalog as engines reach it; "
+        "default http://$SADEEM_HOST:$SADEEM_PORT/iceberg.",
+    )
+    spark_local_enabled: bool = Field(
+        default=True,
+        description="Allow Spark local jobs: their code runs on this host as Sadeem's own OS user.",
+    )
+    spark_jars_dir: Path = Field(
+        default=Path("build/spark-jars"),
+        description="Iceberg Spark runtime jars for Spark local runs (`make spark` builds them).",
+    )
+    run_result_preview_rows: int = Field(
+        default=100, ge=1, le=10000, description="Rows of a SQL run's result kept with the run."
+    )
+
+    # SQL worksheet (statements)
+    statement_slots: int = Field(
+        default=8, ge=1, le=256, description="Statements one server process runs at once; more wait QUEUED."
+    )
+    statement_timeout_seconds: float = Field(
+        default=900, gt=0, le=86400, description="A statement's longest run (and the most a caller may ask)."
+    )
+    statement_result_retention_hours: float = Field(
+        default=24, gt=0, description="How long a statement's result stays downloadable."
+    )
+    statement_results_dir: Path | None = Field(
+        default=None,
+        description="Where statement results are kept (Arrow chunks); default "
+        "$SADEEM_HOME/statement-results. Several API replicas must share it.",
+    )
+    statement_limits: StatementLimits = Field(
+        default_factory=lambda: StatementLimits(),
+        description="Per workspace role: the most rows and Arrow bytes a statement keeps (and so pages and "
+        "downloads); larger results are cut there and flagged `truncated`.",
     )
 
     # Secrets and bootstrap
@@ -120,6 +191,16 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_warehouse(self) -> str:
         return (self.warehouse or (self.home / "warehouse").as_uri()).rstrip("/")
+
+    @cached_property
+    def resolved_catalog_url(self) -> str:
+        # A server bound to every interface is reached on loopback by its own engines.
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return (self.catalog_url or f"http://{host}:{self.port}/iceberg").rstrip("/")
+
+    @property
+    def resolved_statement_results_dir(self) -> Path:
+        return self.statement_results_dir or self.home / "statement-results"
 
     @property
     def key_file(self) -> Path:

@@ -35,6 +35,12 @@ class Conflict(SadeemError):
     code = "conflict"
 
 
+class Gone(SadeemError):
+    """It existed, and is no more (an expired statement result)."""
+
+    code = "gone"
+
+
 class TooLarge(SadeemError):
     code = "too-large"
 

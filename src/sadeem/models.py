@@ -7,6 +7,10 @@ from sadeem.auth.models import ApiToken, User, UserSession
 from sadeem.connections.models import Connection
 from sadeem.datasets.models import Dataset, DatasetTag
 from sadeem.db.base import Base
+from sadeem.jobs.models import Job, JobVersion
+from sadeem.queries.models import SavedQuery, SavedQueryJob, SavedQueryTag, SavedQueryVersion
+from sadeem.runs.models import Run, RunAttempt, RunLogChunk, RunTransition
+from sadeem.statements.models import Statement
 from sadeem.workspaces.models import Membership, Workspace
 
 # Sadeem's own tables, and the catalog's: pyiceberg's `SqlCatalog` tables (Java's `JdbcCatalog`
@@ -23,7 +27,18 @@ __all__ = [
     "DatasetTag",
     "IcebergNamespaceProperties",
     "IcebergTables",
+    "Job",
+    "JobVersion",
     "Membership",
+    "Run",
+    "RunAttempt",
+    "RunLogChunk",
+    "RunTransition",
+    "SavedQuery",
+    "SavedQueryJob",
+    "SavedQueryTag",
+    "SavedQueryVersion",
+    "Statement",
     "User",
     "UserSession",
     "Workspace",

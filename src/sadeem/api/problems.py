@@ -30,6 +30,7 @@ STATUS_OF: dict[type[errors.SadeemError], int] = {
     errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Gone: 410,
     errors.TooLarge: 413,
     errors.TooManyAttempts: 429,
     errors.StateUnknown: 500,

@@ -55,6 +55,9 @@ def declare_no_nul(schema: Any) -> None:
         return
     if not isinstance(schema, dict) or "$ref" in schema:
         return
+    names = schema.get("propertyNames")
+    if isinstance(names, dict) and "type" not in names:
+        names["type"] = "string"  # a map's keys are strings; pydantic leaves the type out
     if schema.get("type") == "string" and not {"pattern", "enum", "const"} & schema.keys():
         schema["pattern"] = NO_NUL_PATTERN
     for key in ("anyOf", "oneOf", "allOf", "prefixItems"):

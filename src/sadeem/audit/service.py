@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
@@ -74,21 +74,26 @@ def _make_storable(event: AuditEvent) -> None:
             setattr(event, column.key, value.replace("\x00", "\ufffd")[:length])
 
 
+# Built once: every audited change runs both (run transitions several per run).
+_NEXT_SEQ = (
+    update(AuditChainHead)
+    .where(AuditChainHead.id == 1)
+    .values(last_seq=AuditChainHead.last_seq + 1)
+    .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
+)
+_SET_LAST_HASH = update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=bindparam("hash"))
+
+
 def append(session: Session, event: AuditEvent) -> AuditEvent:
     """Give `event` the next sequence number and chain hash, inside the caller's transaction."""
     _make_storable(event)
-    seq = session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(last_seq=AuditChainHead.last_seq + 1)
-        .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
-    ).one()
+    seq = session.execute(_NEXT_SEQ).one()
     event.seq, event.prev_hash = seq.last_seq, seq.last_hash
     event.occurred_at = event.occurred_at or utcnow()
     event.details = redact(event.details or {})
     event.hash = event_hash(event)
     session.add(event)
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=event.hash))
+    session.execute(_SET_LAST_HASH, {"hash": event.hash})
     return event
 
 

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -361,6 +361,22 @@ def create_token(
     return NewToken(token, f"{TOKEN_PREFIX}_{public_id}_{secret}")
 
 
+def issue_run_token(session: Session, user_id: int, name: str, lifetime: timedelta) -> NewToken:
+    """A short-lived personal access token for engine work done as `user_id` (a run's catalog
+    access), in the caller's transaction; the run's audit events name it, and the worker revokes
+    it when the attempt ends."""
+    public_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    token = ApiToken(
+        public_id=public_id,
+        user_id=user_id,
+        name=name,
+        secret_hash=_digest(secret),
+        expires_at=utcnow() + lifetime,
+    )
+    session.add(token)
+    return NewToken(token, f"{TOKEN_PREFIX}_{public_id}_{secret}")
+
+
 def list_tokens(session: Session, user_id: int, page: PageRequest) -> tuple[Sequence[ApiToken], str | None]:
     return keyset_page(session, select(ApiToken).where(ApiToken.user_id == user_id), ApiToken.id, page)
 
@@ -418,3 +434,9 @@ def touch_token(session: Session, public_id: str) -> None:
     if token is not None:
         token.last_used_at = utcnow()
         session.commit()
+
+
+def usernames(session: Session, ids: Iterable[int | None]) -> dict[int | None, str]:
+    """Usernames by user id, in one query (None ids are skipped)."""
+    wanted = {i for i in ids if i is not None}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())

@@ -98,11 +98,11 @@ def _dotted(namespace: Namespace) -> str:
     return ".".join(namespace)
 
 
-def _in_workspace(column: Any, workspace: Workspace) -> Any:
+def in_workspace(column: Any, workspace: Workspace) -> Any:
     return or_(column == workspace.namespace, column.startswith(workspace.namespace + ".", autoescape=True))
 
 
-def _is_table() -> Any:
+def is_table() -> Any:
     return (IcebergTables.iceberg_type == "TABLE") | IcebergTables.iceberg_type.is_(None)
 
 
@@ -129,7 +129,7 @@ def require_table(session: Session, workspace: Workspace, dotted_namespace: str,
             IcebergTables.catalog_name == CATALOG_NAME,
             IcebergTables.table_namespace == dotted_namespace,
             IcebergTables.table_name == name,
-            _is_table(),
+            is_table(),
         )
     )
     if found is None:
@@ -173,7 +173,7 @@ def namespace_tree(session: Session, workspace: Workspace) -> NamespaceNode:
         .distinct()
         .where(
             IcebergNamespaceProperties.catalog_name == CATALOG_NAME,
-            _in_workspace(IcebergNamespaceProperties.namespace, workspace),
+            in_workspace(IcebergNamespaceProperties.namespace, workspace),
         )
     ).all()
     if workspace.namespace not in names:
@@ -186,8 +186,8 @@ def namespace_tree(session: Session, workspace: Workspace) -> NamespaceNode:
             select(IcebergTables.table_namespace, func.count())
             .where(
                 IcebergTables.catalog_name == CATALOG_NAME,
-                _in_workspace(IcebergTables.table_namespace, workspace),
-                _is_table(),
+                in_workspace(IcebergTables.table_namespace, workspace),
+                is_table(),
             )
             .group_by(IcebergTables.table_namespace)
         ).all()
@@ -254,8 +254,8 @@ def list_tables(
         .outerjoin(Dataset, on_dataset)
         .where(
             IcebergTables.catalog_name == CATALOG_NAME,
-            _in_workspace(IcebergTables.table_namespace, workspace),
-            _is_table(),
+            in_workspace(IcebergTables.table_namespace, workspace),
+            is_table(),
         )
     )
     if filters.namespace is not None:

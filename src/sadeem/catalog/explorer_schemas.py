@@ -190,3 +190,40 @@ class Preview(ResponseModel):
     rows: list[list[Any]]
     row_count: int
     truncated: bool = Field(description="Whether the table has more rows than returned.")
+
+
+# --- the SQL editor's autocomplete (catalog/schema_tree.py) ------------------------------------
+
+
+class TreeColumn(ResponseModel):
+    name: str
+    type: str = Field(
+        description="The Iceberg type, nested types in full.", examples=["long", "struct<x: double>"]
+    )
+    nullable: bool
+    doc: str | None = None
+
+
+class TreeTable(ResponseModel):
+    name: str
+    columns: list[TreeColumn] = Field(description="Top-level columns of the current schema, in order.")
+
+
+class TreeNamespace(ResponseModel):
+    name: str = Field(description="The full namespace, dotted (`alpha.sales`).", examples=["alpha.sales"])
+    sql_name: str = Field(
+        description="How SQL names this namespace as a schema: the root as is, a nested one quoted "
+        'as one identifier (`"alpha.sales"`), as DuckDB resolves it.',
+        examples=["alpha", '"alpha.sales"'],
+    )
+    tables: list[TreeTable]
+
+
+class SchemaTree(ResponseModel):
+    """Everything the SQL editor completes, in one response: catalog → namespace → table →
+    columns. Tables resolve as `table`, `namespace.table` or `catalog.namespace.table`."""
+
+    catalog: str = Field(description="The catalog alias statements use.", examples=["iceberg"])
+    default_namespace: str = Field(description="The namespace in force (`USE`): the workspace's root.")
+    namespaces: list[TreeNamespace] = Field(description="The root and every namespace under it, by name.")
+    fingerprint: str = Field(description="Changes whenever the tree does; also the response's ETag.")

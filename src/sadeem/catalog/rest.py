@@ -399,7 +399,7 @@ def report_metrics(
     enough to send them) and keeps nothing yet, so an accepted report is not an audit event (Spark
     sends one per scan); a refused one is."""
     _no_nul(report)
-    service.table_exists(db, scope, parse_namespace(namespace), table)
+    service.accept_metrics(db, scope, parse_namespace(namespace))
     ctx.changes_nothing = True
     return Response(status_code=204)
 

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pyiceberg.table import Table
 
 from sadeem.api.pagination import Page, PageParams
 from sadeem.api.responses import errors
 from sadeem.api.schemas import IsoDateTime
 from sadeem.auth.permissions import WorkspaceAccess, WorkspaceViewer
-from sadeem.catalog import explorer
-from sadeem.catalog.explorer_schemas import DataFiles, NamespaceNode, Preview, TableDetail, TableListItem
+from sadeem.catalog import explorer, schema_tree
+from sadeem.catalog.explorer_schemas import (
+    DataFiles,
+    NamespaceNode,
+    Preview,
+    SchemaTree,
+    TableDetail,
+    TableListItem,
+)
 from sadeem.config import Settings
 from sadeem.datasets.schemas import OwnerQuery, TagQuery
 from sadeem.db.session import DbSession
@@ -49,6 +56,34 @@ def _table(request: Request, db: DbSession, access: WorkspaceAccess, namespace: 
 def get_namespace_tree(access: WorkspaceViewer, db: DbSession) -> NamespaceNode:
     """The workspace's namespace and all namespaces under it, nested, with table counts."""
     return explorer.namespace_tree(db, access.workspace)
+
+
+_ETAG_HEADER = {"ETag": {"description": "The tree's fingerprint, quoted.", "schema": {"type": "string"}}}
+
+
+@router.get(
+    "/schema-tree",
+    response_model=SchemaTree,
+    responses={
+        200: {"headers": _ETAG_HEADER},
+        304: {"description": "Unchanged since the `If-None-Match` version.", "headers": _ETAG_HEADER},
+    },
+)
+def get_schema_tree(
+    access: WorkspaceViewer,
+    request: Request,
+    db: DbSession,
+    if_none_match: Annotated[
+        str | None, Header(max_length=1024, description="An ETag from an earlier answer.")
+    ] = None,
+) -> Response:
+    """Catalog → namespaces → tables → columns, all at once, for the SQL editor's autocomplete.
+    Cached per workspace until the catalog changes; revalidate with `If-None-Match`."""
+    tree = schema_tree.schema_tree(db, _settings(request), access.workspace)
+    headers = {"ETag": schema_tree.etag(tree), "Cache-Control": "private, no-cache"}
+    if schema_tree.matches(if_none_match, tree):
+        return Response(status_code=304, headers=headers)
+    return Response(content=tree.body, media_type="application/json", headers=headers)
 
 
 @router.get("/tables")

@@ -287,6 +287,13 @@ def table_exists(session: Session, scope: CatalogScope, namespace: Namespace, na
         raise NoSuchTable(f"Table does not exist: {_dotted(namespace)}.{name}")
 
 
+def accept_metrics(session: Session, scope: CatalogScope, namespace: Namespace) -> None:
+    """A metrics report is accepted from whoever may read the namespace, also for a table that
+    does not exist (yet): Spark reports on a staged table (CREATE/REPLACE TABLE … AS SELECT)
+    before the commit that creates it, and Iceberg's own server does not look either."""
+    scope.require(session, namespace, WorkspaceRole.viewer)
+
+
 def referenced_snapshots_only(metadata: TableMetadata) -> TableMetadata:
     """The `snapshots=refs` view: only snapshots that a branch or tag points at."""
     referenced = {ref.snapshot_id for ref in metadata.refs.values()}

@@ -56,7 +56,7 @@ class MetadataCache:
                 self._items.popitem(last=False)
 
 
-_metadata_cache = MetadataCache()
+metadata_cache = MetadataCache()
 
 
 def file_io_properties(settings: Settings) -> dict[str, str]:
@@ -99,11 +99,11 @@ class PlatformCatalog(SqlCatalog):
             raise NoSuchTableError(
                 f"Table {orm_table.table_namespace}.{orm_table.table_name} has no metadata"
             )
-        metadata = _metadata_cache.get(location)
+        metadata = metadata_cache.get(location)
         if metadata is None:
             io = load_file_io(properties=self.properties, location=location)
             metadata = FromInputFile.table_metadata(io.new_input(location))
-            _metadata_cache.put(location, metadata)
+            metadata_cache.put(location, metadata)
         return Table(
             identifier=(*Catalog.identifier_to_tuple(orm_table.table_namespace), orm_table.table_name),
             metadata=metadata,
@@ -122,4 +122,4 @@ class PlatformCatalog(SqlCatalog):
     @staticmethod
     def _write_metadata(metadata: TableMetadata, io: Any, metadata_path: str) -> None:
         SqlCatalog._write_metadata(metadata, io, metadata_path)
-        _metadata_cache.put(metadata_path, metadata)
+        metadata_cache.put(metadata_path, metadata)

@@ -63,6 +63,13 @@ def stored_config(keyring: Keyring, connection: Connection) -> ConnectionConfigB
         ) from None
 
 
+def engine_config(keyring: Keyring, connection: Connection) -> dict[str, object]:
+    """What an engine gets: the config with its secrets in plain text (engines pass them to their
+    clients, never to logs or responses)."""
+    config = stored_config(keyring, connection)
+    return config.model_dump(by_alias=False) | config.secret_values()
+
+
 def _refuse_plain_text_credentials(config: ConnectionConfigBase) -> None:
     problems = config.plain_text_problems()
     if problems:

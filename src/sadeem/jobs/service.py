@@ -1,0 +1,387 @@
+"""Jobs: versioned definitions. Every edit (and a rollback) appends an immutable version; runs
+name the version they execute."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sadeem.api.context import RequestContext
+from sadeem.api.pagination import PageRequest, keyset_page
+from sadeem.audit import service as audit
+from sadeem.auth import service as auth_service
+from sadeem.auth.principal import Principal
+from sadeem.config import Settings
+from sadeem.connections.models import Connection, ConnectionType
+from sadeem.db.base import utcnow
+from sadeem.db.unique import add_unique
+from sadeem.engines import sql_text
+from sadeem.engines.duckdb import check_statement
+from sadeem.errors import Conflict, InvalidInput, NotFound
+from sadeem.jobs import parameters
+from sadeem.jobs.models import Job, JobVersion
+from sadeem.jobs.schemas import JobDefinition, NotificationEvent, SparkTaskSpec, SqlTaskSpec
+from sadeem.runs.models import TERMINAL_STATES, Run
+from sadeem.scheduler import slots
+from sadeem.workspaces.models import Workspace
+from sadeem.workspaces.provisioning import register_blocker
+
+SPARK_LOCAL_DISABLED = (
+    "Spark local jobs are disabled on this server (SADEEM_SPARK_LOCAL_ENABLED=false): "
+    "their code would run on the server's host. Use a spark_k8s connection."
+)
+_SPARK_CONF_KEY = re.compile(r"spark\.[A-Za-z0-9._-]+")
+# The connection type each engine needs; None: embedded, no connection needed (one may be given
+# for spark_local, to pick a Spark installation).
+_ENGINE_CONNECTION: dict[str, tuple[ConnectionType, bool]] = {
+    "trino": (ConnectionType.trino, True),
+    "spark_local": (ConnectionType.spark_local, False),
+    "spark_k8s": (ConnectionType.spark_k8s, True),
+}
+
+
+@dataclass(frozen=True)
+class JobView:
+    job: Job
+    definition: dict[str, Any]
+    run_as: str
+    created_by: str | None
+
+
+def _views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
+    ids: set[int | None] = {j.created_by for j in jobs}
+    ids |= {j.run_as_id for j in jobs}
+    names = auth_service.usernames(session, ids)
+    definitions: dict[int, dict[str, Any]] = dict(
+        session.execute(
+            select(JobVersion.job_id, JobVersion.definition).where(
+                JobVersion.job_id.in_([j.id for j in jobs]),
+                JobVersion.version
+                == select(Job.current_version).where(Job.id == JobVersion.job_id).scalar_subquery(),
+            )
+        ).all()
+    )
+    return [JobView(j, definitions[j.id], names[j.run_as_id], names.get(j.created_by)) for j in jobs]
+
+
+def view(session: Session, job: Job) -> JobView:
+    (found,) = _views(session, [job])
+    return found
+
+
+def _canonical(definition: JobDefinition) -> dict[str, Any]:
+    return definition.model_dump(mode="json")
+
+
+def validate_definition(
+    session: Session, settings: Settings, workspace: Workspace, definition: JobDefinition
+) -> None:
+    """Everything knowable before a run: SQL syntax and parameter use, cron and time zone,
+    parameter defaults, the engine's connection, a local Spark program's file."""
+    if definition.task.engine == "spark_local" and not settings.spark_local_enabled:
+        raise InvalidInput(SPARK_LOCAL_DISABLED)
+    parameters.check_declarations(definition.parameters)
+    declared = {p.name for p in definition.parameters}
+    task = definition.task
+    if isinstance(task, SqlTaskSpec):
+        sql_text.check_job_sql(task.sql, declared)
+        if task.engine == "duckdb":  # what the fenced engine would refuse, refused now (400)
+            for statement in sql_text.parse_statements(task.sql):
+                check_statement(statement)
+    else:
+        _check_spark_task(task, declared)
+    check_engine_connection(session, workspace, task.engine, task.connection)
+    if definition.schedule is not None:
+        slots.validate(definition.schedule)
+        # Scheduled runs are given no values: a run the scheduler cannot make would fail its pass.
+        without_default = [p.name for p in definition.parameters if p.default is None]
+        if without_default:
+            raise InvalidInput(
+                "Scheduled runs are given no parameter values; declare a default for: "
+                f"{', '.join(without_default)}."
+            )
+    for notification in definition.notifications:
+        if (NotificationEvent.duration_exceeded in notification.on) != (
+            notification.duration_threshold_seconds is not None
+        ):
+            raise InvalidInput(
+                "A notification's `duration_threshold_seconds` goes with the `duration_exceeded` event, "
+                "and only with it."
+            )
+
+
+def check_engine_connection(
+    session: Session, workspace: Workspace, engine: str, connection: str | None
+) -> None:
+    """The engine's connection exists in the workspace and is of the type the engine needs."""
+    if engine not in _ENGINE_CONNECTION:
+        if connection is not None:
+            raise InvalidInput(f"Engine '{engine}' is embedded and takes no connection.")
+        return
+    kind, required = _ENGINE_CONNECTION[engine]
+    if connection is None:
+        if required:
+            raise InvalidInput(f"Engine '{engine}' needs `connection`: the name of a '{kind}' connection.")
+        return
+    found = session.scalar(
+        select(Connection.type).where(Connection.workspace_id == workspace.id, Connection.name == connection)
+    )
+    if found is None:
+        raise InvalidInput(f"No connection '{connection}' in workspace '{workspace.slug}'.")
+    if found != kind:
+        raise InvalidInput(
+            f"Connection '{connection}' is a '{found}' connection; engine '{engine}' needs '{kind}'."
+        )
+
+
+def _check_spark_task(task: SparkTaskSpec, declared: set[str]) -> None:
+    # Rules across fields are checked here, not in the schema, so breaking one is a 400 that says
+    # which rule (a 422 is for a body that does not match the schema).
+    if (task.source is None) == (task.file is None):
+        raise InvalidInput("A Spark task gives exactly one of `source` (the program text) and `file`.")
+    if task.kind == "jar" and (task.file is None or task.main_class is None):
+        raise InvalidInput("A jar task needs `file` (the jar) and `main_class`.")
+    if task.kind != "jar" and task.main_class is not None:
+        raise InvalidInput("`main_class` is for jar tasks only.")
+    not_spark = sorted(key for key in task.conf if not _SPARK_CONF_KEY.fullmatch(key))
+    if not_spark:
+        raise InvalidInput(
+            f"Spark conf keys are `spark.*` properties; these are not: {', '.join(not_spark)}."
+        )
+    undeclared = sorted(parameters.arg_names(task.args) - declared)
+    if undeclared:
+        raise InvalidInput(f"Spark args use undeclared parameters: {', '.join(undeclared)}.")
+    # Spark SQL is checked by Spark's own parser when it runs (Trino's would refuse `USING iceberg`).
+    if task.kind == "sql" and task.args:
+        raise InvalidInput("A Spark SQL task takes no args; use `:name` parameters in the SQL.")
+    if task.file is not None and task.engine == "spark_local":
+        path = Path(task.file.removeprefix("file://"))
+        if not path.is_absolute():
+            raise InvalidInput(f"A Spark local program file must be an absolute path; '{task.file}' is not.")
+        if not path.is_file():
+            raise InvalidInput(f"The program file '{task.file}' does not exist.")
+
+
+def list_jobs(
+    session: Session, workspace: Workspace, text: str | None, page: PageRequest
+) -> tuple[list[JobView], str | None]:
+    stmt = select(Job).where(Job.workspace_id == workspace.id)
+    if text:
+        stmt = stmt.where(func.lower(Job.name).contains(text.lower(), autoescape=True))
+    rows, cursor = keyset_page(session, stmt, Job.id, page)
+    return _views(session, rows), cursor
+
+
+def get_job(session: Session, workspace: Workspace, name: str, *, for_update: bool = False) -> Job:
+    stmt = select(Job).where(Job.workspace_id == workspace.id, Job.name == name)
+    found = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if found is None:
+        raise NotFound(f"No job '{name}' in workspace '{workspace.slug}'.")
+    return found
+
+
+def get_version(session: Session, job: Job, version: int) -> JobVersion:
+    found = session.scalar(
+        select(JobVersion).where(JobVersion.job_id == job.id, JobVersion.version == version)
+    )
+    if found is None:
+        raise NotFound(f"Job '{job.name}' has no version {version}; its latest is {job.current_version}.")
+    return found
+
+
+def definition_of(version: JobVersion) -> JobDefinition:
+    return JobDefinition.model_validate(version.definition)
+
+
+def _schedule_next(job: Job, definition: JobDefinition) -> None:
+    schedule = definition.schedule
+    job.next_fire_at = None if schedule is None or job.paused else slots.next_after(schedule, utcnow())
+
+
+def _audit(session: Session, ctx: RequestContext, workspace: Workspace, job: Job, **details: Any) -> None:
+    audit.record(
+        session, ctx, target_type="job", target_id=job.name, workspace=workspace.slug, details=details
+    )
+
+
+def create_job(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    principal: Principal,
+    workspace: Workspace,
+    name: str,
+    definition: JobDefinition,
+) -> JobView:
+    validate_definition(session, settings, workspace, definition)
+    if session.scalar(select(Job.id).where(Job.workspace_id == workspace.id, Job.name == name)) is not None:
+        raise Conflict(f"Workspace '{workspace.slug}' already has a job '{name}'.")
+    job = Job(
+        workspace_id=workspace.id,
+        name=name,
+        current_version=1,
+        run_as_id=principal.user_id,
+        created_by=principal.user_id,
+    )
+    _schedule_next(job, definition)
+    add_unique(session, job, f"Workspace '{workspace.slug}' already has a job '{name}'.")
+    session.add(
+        JobVersion(job_id=job.id, version=1, definition=_canonical(definition), created_by=principal.user_id)
+    )
+    _audit(
+        session, ctx, workspace, job, version=1, task_type=definition.task.type, engine=definition.task.engine
+    )
+    session.commit()
+    return view(session, job)
+
+
+def _append_version(
+    session: Session, principal: Principal, job: Job, definition: JobDefinition, message: str
+) -> int:
+    job.current_version += 1
+    session.add(
+        JobVersion(
+            job_id=job.id,
+            version=job.current_version,
+            definition=_canonical(definition),
+            message=message,
+            created_by=principal.user_id,
+        )
+    )
+    _schedule_next(job, definition)
+    job.updated_at = utcnow()
+    return job.current_version
+
+
+def update_job(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    principal: Principal,
+    workspace: Workspace,
+    name: str,
+    definition: JobDefinition,
+    message: str,
+) -> JobView:
+    """A new version when the definition changed; an identical definition changes nothing."""
+    job = get_job(session, workspace, name, for_update=True)
+    validate_definition(session, settings, workspace, definition)
+    current = get_version(session, job, job.current_version)
+    if current.definition == _canonical(definition):
+        ctx.changes_nothing = True
+        return view(session, job)
+    version = _append_version(session, principal, job, definition, message)
+    _audit(session, ctx, workspace, job, version=version, message=message)
+    session.commit()
+    return view(session, job)
+
+
+def rollback(
+    session: Session,
+    ctx: RequestContext,
+    settings: Settings,
+    principal: Principal,
+    workspace: Workspace,
+    name: str,
+    version: int,
+    message: str,
+) -> JobView:
+    """A new version with the definition of an earlier one (history is never rewritten)."""
+    job = get_job(session, workspace, name, for_update=True)
+    earlier = definition_of(get_version(session, job, version))
+    validate_definition(session, settings, workspace, earlier)  # a connection it names may be gone since
+    new = _append_version(session, principal, job, earlier, message or f"Rollback to version {version}")
+    _audit(session, ctx, workspace, job, version=new, rolled_back_to=version)
+    session.commit()
+    return view(session, job)
+
+
+def set_paused(
+    session: Session, ctx: RequestContext, workspace: Workspace, name: str, paused: bool
+) -> JobView:
+    job = get_job(session, workspace, name, for_update=True)
+    definition = definition_of(get_version(session, job, job.current_version))
+    if definition.schedule is None:
+        raise InvalidInput(f"Job '{name}' has no schedule to pause or resume.")
+    if job.paused != paused:
+        job.paused = paused
+        _schedule_next(job, definition)  # resuming starts from now: paused slots are not caught up
+        _audit(session, ctx, workspace, job, paused=paused)
+        session.commit()
+    else:
+        ctx.changes_nothing = True
+    return view(session, job)
+
+
+def delete_job(session: Session, ctx: RequestContext, workspace: Workspace, name: str) -> None:
+    job = get_job(session, workspace, name, for_update=True)
+    active = session.scalar(
+        select(func.count()).select_from(Run).where(Run.job_id == job.id, Run.state.not_in(TERMINAL_STATES))
+    )
+    if active:
+        raise Conflict(f"Job '{name}' has {active} unfinished runs; stop them first.")
+    _audit(session, ctx, workspace, job)
+    session.delete(job)
+    session.commit()
+
+
+def list_versions(
+    session: Session, job: Job, page: PageRequest
+) -> tuple[list[tuple[JobVersion, str | None]], str | None]:
+    rows, cursor = keyset_page(
+        session,
+        select(JobVersion).where(JobVersion.job_id == job.id),
+        JobVersion.version,
+        page,
+        descending=True,
+    )
+    names = auth_service.usernames(session, {v.created_by for v in rows})
+    return [(v, names.get(v.created_by)) for v in rows], cursor
+
+
+def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    changes: list[tuple[str, Any, Any]]
+    unified: str
+
+
+def diff(before: JobVersion, after: JobVersion) -> VersionDiff:
+    old, new = _flatten(before.definition), _flatten(after.definition)
+    changes = [
+        (path, old.get(path), new.get(path))
+        for path in sorted(old.keys() | new.keys())
+        if old.get(path) != new.get(path)
+    ]
+    unified = "".join(
+        difflib.unified_diff(
+            json.dumps(before.definition, indent=2, sort_keys=True).splitlines(keepends=True),
+            json.dumps(after.definition, indent=2, sort_keys=True).splitlines(keepends=True),
+            fromfile=f"version {before.version}",
+            tofile=f"version {after.version}",
+        )
+    )
+    return VersionDiff(changes, unified)
+
+
+@register_blocker
+def _jobs_blocker(session: Session, workspace: Workspace) -> list[str]:
+    """A workspace with jobs is deleted only with purge (which deletes the jobs and their runs)."""
+    count = session.scalar(select(func.count()).select_from(Job).where(Job.workspace_id == workspace.id))
+    return [f"{count} jobs"] if count else []

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import StreamingResponse
+
+from sadeem.api.context import Ctx
+from sadeem.api.pagination import Page, PageParams
+from sadeem.api.responses import errors
+from sadeem.api.schemas import IsoDateTime
+from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
+from sadeem.config import Settings
+from sadeem.db.session import DbSession
+from sadeem.runs import service
+from sadeem.runs.models import RunState, RunTrigger
+from sadeem.runs.schemas import (
+    AttemptOut,
+    LogPageOut,
+    ResultColumn,
+    RunDetailOut,
+    RunOut,
+    RunResultOut,
+    TransitionOut,
+)
+from sadeem.worker import results
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/runs", tags=["runs"])
+
+RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The run's id.")]
+AttemptQuery = Annotated[
+    int | None, Query(ge=1, le=10_000, description="An attempt number; default: the current attempt.")
+]
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+
+
+def run_out(view: service.RunView) -> RunOut:
+    run = view.run
+    return RunOut(
+        id=run.id,
+        job=view.job_name,
+        job_version=run.job_version,
+        state=run.state,
+        state_reason=run.state_reason,
+        state_message=run.state_message,
+        trigger=run.trigger,
+        owner=view.owner,
+        parameters=run.parameters,
+        idempotency_key=run.idempotency_key,
+        scheduled_for=run.scheduled_for,
+        attempt=run.attempt,
+        max_attempts=run.max_attempts,
+        next_attempt_at=run.not_before if run.state is RunState.WAITING_FOR_RETRY else None,
+        created_at=run.created_at,
+        started_at=run.started_at,
+        ended_at=run.ended_at,
+    )
+
+
+@router.get("")
+def list_runs(
+    access: WorkspaceViewer,
+    db: DbSession,
+    page: PageParams,
+    job: Annotated[str | None, Query(max_length=100, description="Only this job's runs.")] = None,
+    state: Annotated[RunState | None, Query(description="Only runs in this state.")] = None,
+    trigger: Annotated[RunTrigger | None, Query(description="Only runs started this way.")] = None,
+    since: Annotated[
+        IsoDateTime | None, Query(description="Only runs created at or after this time.")
+    ] = None,
+) -> Page[RunOut]:
+    """Newest first."""
+    filters = service.RunFilters(job=job, state=state, trigger=trigger, since=since)
+    views, cursor = service.list_runs(db, access.workspace, filters, page)
+    return Page(items=[run_out(v) for v in views], next_cursor=cursor)
+
+
+@router.get("/{run_id}", responses=errors(404))
+def get_run(run_id: RunId, access: WorkspaceViewer, db: DbSession) -> RunDetailOut:
+    """The run with its attempts and its timeline (every state change, when and by whom)."""
+    found = service.detail(db, access.workspace, run_id)
+    return RunDetailOut(
+        **run_out(found.view).model_dump(),
+        attempts=[AttemptOut.model_validate(a) for a in found.attempts],
+        transitions=[TransitionOut.model_validate(t) for t in found.transitions],
+    )
+
+
+@router.post("/{run_id}/stop", responses=errors(404))
+def stop_run(run_id: RunId, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> RunOut:
+    """Queued or waiting for a retry: CANCELLED at once. Running: CANCELLING until the worker has
+    stopped the engine work, then CANCELLED. A finished run is returned unchanged."""
+    return run_out(service.stop(db, ctx, access.workspace, run_id))
+
+
+@router.post("/{run_id}/retry", responses=errors(404, 409))
+def retry_run(run_id: RunId, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> RunOut:
+    """Queue a new attempt of a FAILED, CANCELLED or TIMED_OUT run (same version, same parameters)."""
+    return run_out(service.retry(db, ctx, access.workspace, run_id))
+
+
+@router.get("/{run_id}/logs", responses=errors(404))
+def run_logs(
+    run_id: RunId,
+    access: WorkspaceViewer,
+    db: DbSession,
+    attempt: AttemptQuery = None,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="`next_after` of the previous call.")] = 0,
+    wait: Annotated[
+        float,
+        Query(ge=0, le=30, description="Seconds to wait for new lines when there are none (long poll)."),
+    ] = 0,
+    tail: Annotated[int | None, Query(ge=1, le=10_000, description="Only the last N lines.")] = None,
+) -> LogPageOut:
+    """The attempt's log from `after` on. To follow a running attempt, call again with
+    `after=next_after` and `wait` until `complete` (what `sadeem runs logs -f` does)."""
+    page = service.read_logs(db, access.workspace, run_id, attempt, after, wait)
+    text = page.text
+    if tail is not None:
+        text = "".join(text.splitlines(keepends=True)[-tail:])
+    return LogPageOut(attempt=page.attempt, text=text, next_after=page.next_seq, complete=page.complete)
+
+
+@router.get("/{run_id}/result", responses=errors(404))
+def run_result(
+    run_id: RunId, access: WorkspaceViewer, db: DbSession, attempt: AttemptQuery = None
+) -> RunResultOut:
+    """A SQL run's first rows (the full result: `…/result.parquet`)."""
+    found = service.result_attempt(db, access.workspace, run_id, attempt)
+    rows = found.result_preview or []
+    return RunResultOut(
+        attempt=found.number,
+        columns=[ResultColumn(**c) for c in found.result_columns or []],
+        rows=rows,
+        total_rows=found.result_rows or 0,
+        truncated=len(rows) < (found.result_rows or 0),
+        size_bytes=found.result_bytes or 0,
+    )
+
+
+@router.get(
+    "/{run_id}/result.parquet",
+    responses={
+        200: {"content": {"application/vnd.apache.parquet": {}}, "description": "The full result."},
+        **errors(404),
+    },
+    response_class=StreamingResponse,
+)
+def download_result(
+    run_id: RunId, access: WorkspaceViewer, db: DbSession, request: Request, attempt: AttemptQuery = None
+) -> StreamingResponse:
+    """The full result of a SQL run as one Parquet file, streamed from the workspace's storage."""
+    found = service.result_attempt(db, access.workspace, run_id, attempt)
+    assert found.result_location is not None
+    settings: Settings = request.app.state.settings
+    filesystem, path = results.filesystem(settings, found.result_location)
+    source = filesystem.open_input_stream(path)
+
+    def chunks() -> Iterator[bytes]:
+        with source:
+            while chunk := source.read(DOWNLOAD_CHUNK_BYTES):
+                yield chunk
+
+    name = f"run-{run_id}-attempt-{found.number}.parquet"
+    return StreamingResponse(
+        chunks(),
+        media_type="application/vnd.apache.parquet",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(found.result_bytes or 0),
+        },
+    )

@@ -1,0 +1,320 @@
+"""Runs from the API's side: submitting (idempotently), finding, stopping, retrying, repairing,
+and reading a run's timeline, logs and result. Workers execute them (sadeem.worker)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sadeem.api.context import RequestContext
+from sadeem.api.pagination import PageRequest, keyset_page
+from sadeem.auth import service as auth_service
+from sadeem.auth.principal import Principal
+from sadeem.errors import Conflict, NotFound
+from sadeem.jobs import parameters
+from sadeem.jobs import service as jobs
+from sadeem.jobs.models import Job
+from sadeem.runs.models import (
+    TERMINAL_STATES,
+    Run,
+    RunAttempt,
+    RunLogChunk,
+    RunState,
+    RunTransition,
+    RunTrigger,
+)
+from sadeem.runs.transitions import transition
+from sadeem.worker import wakeup
+from sadeem.workspaces.models import Workspace
+
+RETRYABLE = frozenset({RunState.FAILED, RunState.CANCELLED, RunState.TIMED_OUT})
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: Run
+    job_name: str
+    owner: str
+
+
+def _views(session: Session, runs: Sequence[Run]) -> list[RunView]:
+    jobs_by_id = dict(
+        session.execute(select(Job.id, Job.name).where(Job.id.in_({r.job_id for r in runs}))).all()
+    )
+    users = auth_service.usernames(session, {r.owner_id for r in runs})
+    return [RunView(r, jobs_by_id[r.job_id], users[r.owner_id]) for r in runs]
+
+
+def view(session: Session, run: Run) -> RunView:
+    (found,) = _views(session, [run])
+    return found
+
+
+def new_run(
+    session: Session,
+    ctx: RequestContext,
+    workspace: Workspace,
+    job: Job,
+    *,
+    version: int,
+    owner_id: int,
+    given_parameters: dict[str, Any],
+    trigger: RunTrigger,
+    idempotency_key: str | None = None,
+    scheduled_for: datetime | None = None,
+) -> Run:
+    """Queue a run of `job` at `version`, in the caller's transaction."""
+    definition = jobs.definition_of(jobs.get_version(session, job, version))
+    run = Run(
+        workspace_id=workspace.id,
+        job_id=job.id,
+        job_version=version,
+        trigger=trigger,
+        owner_id=owner_id,
+        parameters=parameters.resolve(definition.parameters, given_parameters),
+        idempotency_key=idempotency_key,
+        scheduled_for=scheduled_for,
+        attempt=1,
+        max_attempts=definition.retry.max_attempts,
+        max_concurrent_runs=definition.max_concurrent_runs,
+        created_by=owner_id if trigger is RunTrigger.manual else None,
+    )
+    transition(session, ctx, run, RunState.QUEUED, workspace=workspace.slug, reason=trigger)
+    wakeup.signal(session)
+    return run
+
+
+def _by_key(session: Session, job: Job, key: str) -> Run | None:
+    return session.scalar(select(Run).where(Run.job_id == job.id, Run.idempotency_key == key))
+
+
+def submit(
+    session: Session,
+    ctx: RequestContext,
+    principal: Principal,
+    workspace: Workspace,
+    job_name: str,
+    version: int | None,
+    given_parameters: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[RunView, bool]:
+    """The new run and True, or — for an idempotency key already used on this job — the run that
+    key created and False (nothing new is queued, whatever the other fields say)."""
+    job = jobs.get_job(session, workspace, job_name)
+    if idempotency_key is not None:
+        existing = _by_key(session, job, idempotency_key)
+        if existing is not None:
+            ctx.changes_nothing = True
+            return view(session, existing), False
+    try:
+        run = new_run(
+            session,
+            ctx,
+            workspace,
+            job,
+            version=version or job.current_version,
+            owner_id=principal.user_id,
+            given_parameters=given_parameters,
+            trigger=RunTrigger.manual,
+            idempotency_key=idempotency_key,
+        )
+        session.commit()
+    except IntegrityError:
+        # A concurrent submission with the same key won the race: answer with its run.
+        session.rollback()
+        if idempotency_key is None:
+            raise
+        won = _by_key(session, job, idempotency_key)
+        if won is None:
+            raise
+        ctx.changes_nothing = True
+        return view(session, won), False
+    return view(session, run), True
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    job: str | None = None
+    state: RunState | None = None
+    trigger: RunTrigger | None = None
+    since: datetime | None = None
+
+
+def list_runs(
+    session: Session, workspace: Workspace, filters: RunFilters, page: PageRequest
+) -> tuple[list[RunView], str | None]:
+    """Newest first."""
+    stmt: Select[Any] = select(Run).where(Run.workspace_id == workspace.id)
+    if filters.job is not None:
+        stmt = stmt.where(
+            Run.job_id
+            == select(Job.id)
+            .where(Job.workspace_id == workspace.id, Job.name == filters.job)
+            .scalar_subquery()
+        )
+    if filters.state is not None:
+        stmt = stmt.where(Run.state == filters.state)
+    if filters.trigger is not None:
+        stmt = stmt.where(Run.trigger == filters.trigger)
+    if filters.since is not None:
+        stmt = stmt.where(Run.created_at >= filters.since)
+    rows, cursor = keyset_page(session, stmt, Run.id, page, descending=True)
+    return _views(session, rows), cursor
+
+
+def get_run(session: Session, workspace: Workspace, run_id: int, *, for_update: bool = False) -> Run:
+    stmt = select(Run).where(Run.id == run_id, Run.workspace_id == workspace.id)
+    found = session.scalar(stmt.with_for_update() if for_update else stmt)
+    if found is None:
+        raise NotFound(f"No run {run_id} in workspace '{workspace.slug}'.")
+    return found
+
+
+@dataclass(frozen=True)
+class RunDetail:
+    view: RunView
+    attempts: list[RunAttempt]
+    transitions: list[RunTransition]
+
+
+def detail(session: Session, workspace: Workspace, run_id: int) -> RunDetail:
+    run = get_run(session, workspace, run_id)
+    attempts = list(
+        session.scalars(select(RunAttempt).where(RunAttempt.run_id == run.id).order_by(RunAttempt.number))
+    )
+    timeline = list(
+        session.scalars(
+            select(RunTransition).where(RunTransition.run_id == run.id).order_by(RunTransition.id)
+        )
+    )
+    return RunDetail(view(session, run), attempts, timeline)
+
+
+def stop(session: Session, ctx: RequestContext, workspace: Workspace, run_id: int) -> RunView:
+    """Queued or waiting: cancelled at once. Running: CANCELLING, and the worker holding it stops
+    the engine work and reports CANCELLED. Already stopping or finished: nothing changes."""
+    run = get_run(session, workspace, run_id, for_update=True)
+    if run.state in (RunState.QUEUED, RunState.WAITING_FOR_RETRY):
+        transition(session, ctx, run, RunState.CANCELLED, workspace=workspace.slug, reason="stopped")
+    elif run.state is RunState.RUNNING:
+        transition(session, ctx, run, RunState.CANCELLING, workspace=workspace.slug, reason="stopped")
+        wakeup.signal(session)
+    else:
+        ctx.changes_nothing = True
+        return view(session, run)
+    session.commit()
+    return view(session, run)
+
+
+def _requeue(
+    session: Session, ctx: RequestContext, workspace: Workspace, run: Run, trigger: RunTrigger
+) -> None:
+    """A new attempt of a finished run, with the same version and parameters; it gets the job
+    version's automatic retries afresh."""
+    if run.state not in RETRYABLE:
+        raise Conflict(
+            f"Run {run.id} is {run.state}; only a failed, cancelled or timed-out run can be retried."
+        )
+    job = session.get(Job, run.job_id)
+    assert job is not None
+    definition = jobs.definition_of(jobs.get_version(session, job, run.job_version))
+    transition(session, ctx, run, RunState.QUEUED, workspace=workspace.slug, reason=trigger)
+    run.max_attempts = run.attempt + definition.retry.max_attempts - 1
+    wakeup.signal(session)
+
+
+def retry(session: Session, ctx: RequestContext, workspace: Workspace, run_id: int) -> RunView:
+    run = get_run(session, workspace, run_id, for_update=True)
+    _requeue(session, ctx, workspace, run, RunTrigger.retry)
+    session.commit()
+    return view(session, run)
+
+
+def repair(
+    session: Session, ctx: RequestContext, workspace: Workspace, job_name: str, since: datetime | None
+) -> list[RunView]:
+    """Rerun every failed or timed-out run of a job (each as a new attempt of the same run)."""
+    job = jobs.get_job(session, workspace, job_name)
+    stmt = (
+        select(Run)
+        .where(Run.job_id == job.id, Run.state.in_([RunState.FAILED, RunState.TIMED_OUT]))
+        .order_by(Run.id)
+        .with_for_update()
+    )
+    if since is not None:
+        stmt = stmt.where(Run.created_at >= since)
+    runs = list(session.scalars(stmt))
+    if not runs:
+        ctx.changes_nothing = True
+        return []
+    for run in runs:
+        _requeue(session, ctx, workspace, run, RunTrigger.repair)
+    session.commit()
+    return _views(session, runs)
+
+
+def _attempt_number(run: Run, attempt: int | None) -> int:
+    number = run.attempt if attempt is None else attempt
+    if not 1 <= number <= run.attempt:
+        raise NotFound(f"Run {run.id} has no attempt {number}; it has {run.attempt}.")
+    return number
+
+
+@dataclass(frozen=True)
+class LogPage:
+    attempt: int
+    text: str
+    next_seq: int
+    complete: bool  # the attempt has ended: no more lines will come
+
+
+LOG_CHUNKS_PER_PAGE = 200
+LOG_POLL_SECONDS = 0.25
+
+
+def read_logs(
+    session: Session, workspace: Workspace, run_id: int, attempt: int | None, after: int, wait: float = 0
+) -> LogPage:
+    """Log chunks after `after`; with `wait`, up to that long for some to arrive (long poll). The
+    session's transaction is ended between polls so no connection is held while waiting."""
+    run = get_run(session, workspace, run_id)
+    number = _attempt_number(run, attempt)
+    deadline = time.monotonic() + wait
+    while True:
+        # Read the state first: lines flushed before the attempt ended are then surely visible.
+        state = session.scalar(
+            select(RunAttempt.state).where(RunAttempt.run_id == run.id, RunAttempt.number == number)
+        )
+        chunks = session.execute(
+            select(RunLogChunk.seq, RunLogChunk.text)
+            .where(RunLogChunk.run_id == run.id, RunLogChunk.attempt == number, RunLogChunk.seq > after)
+            .order_by(RunLogChunk.seq)
+            .limit(LOG_CHUNKS_PER_PAGE)
+        ).all()
+        ended = state in TERMINAL_STATES and len(chunks) < LOG_CHUNKS_PER_PAGE
+        session.commit()
+        if chunks or ended or time.monotonic() >= deadline:
+            break
+        time.sleep(LOG_POLL_SECONDS)
+    last = chunks[-1].seq if chunks else after
+    return LogPage(number, "".join(chunk.text for chunk in chunks), last, ended)
+
+
+def result_attempt(session: Session, workspace: Workspace, run_id: int, attempt: int | None) -> RunAttempt:
+    run = get_run(session, workspace, run_id)
+    number = _attempt_number(run, attempt)
+    found = session.scalars(
+        select(RunAttempt).where(RunAttempt.run_id == run.id, RunAttempt.number == number)
+    ).one()
+    if found.result_columns is None:
+        if found.state is RunState.SUCCEEDED:
+            raise NotFound(f"Attempt {number} of run {run.id} has no result (only SQL runs keep one).")
+        raise NotFound(f"Attempt {number} of run {run.id} is {found.state} and has no result.")
+    return found

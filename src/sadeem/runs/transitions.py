@@ -1,0 +1,121 @@
+"""The one gate every run-state change passes (Prefect's orchestration-policy idea, smaller):
+an explicit transition table, and `transition()`, which checks it, timestamps the change on the
+run and its attempt, starts a new attempt when a run is queued again, releases the lease when
+the run leaves a leased state, and writes the timeline row and the audit event, all in the
+caller's transaction. Nothing else assigns `Run.state`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sadeem.api.context import RequestContext
+from sadeem.audit import service as audit
+from sadeem.db.base import utcnow
+from sadeem.errors import Conflict
+from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunState, RunTransition
+
+S = RunState
+ALLOWED: dict[RunState | None, frozenset[RunState]] = {
+    None: frozenset({S.QUEUED}),
+    S.QUEUED: frozenset({S.RUNNING, S.CANCELLED}),
+    S.WAITING_FOR_RETRY: frozenset({S.QUEUED, S.CANCELLED}),
+    S.RUNNING: frozenset({S.SUCCEEDED, S.FAILED, S.TIMED_OUT, S.CANCELLING, S.WAITING_FOR_RETRY}),
+    # The engine may finish on its own before the cancel reaches it.
+    S.CANCELLING: frozenset({S.CANCELLED, S.SUCCEEDED, S.FAILED, S.TIMED_OUT}),
+    # A manual retry or a repair queues a new attempt of a finished run.
+    S.SUCCEEDED: frozenset(),
+    S.FAILED: frozenset({S.QUEUED}),
+    S.CANCELLED: frozenset({S.QUEUED}),
+    S.TIMED_OUT: frozenset({S.QUEUED}),
+}
+
+
+def current_attempt(session: Session, run: Run) -> RunAttempt:
+    return session.scalars(
+        select(RunAttempt).where(RunAttempt.run_id == run.id, RunAttempt.number == run.attempt)
+    ).one()
+
+
+def transition(
+    session: Session,
+    ctx: RequestContext,
+    run: Run,
+    to: RunState,
+    *,
+    workspace: str,
+    reason: str | None = None,
+    message: str | None = None,
+    not_before: datetime | None = None,
+    worker_id: str | None = None,
+    lease_expires_at: datetime | None = None,
+    attempt: RunAttempt | None = None,
+) -> RunAttempt:
+    """Move `run` to `to`; its current attempt (new when `to` is QUEUED; `attempt`, when given,
+    is the current one). Raises Conflict when the table does not allow it."""
+    before = run.state if run.id is not None else None
+    if to not in ALLOWED[before]:
+        raise Conflict(f"Run {run.id} is {before}; it cannot become {to}.")
+    now = utcnow()
+    if before is None:
+        # The same instant as the first timeline entry (the column default would come later).
+        run.state, run.state_reason, run.created_at = to, reason, now
+        session.add(run)
+        session.flush()  # the run's id, for the attempt and the timeline
+    new_attempt = to is S.QUEUED
+    if new_attempt and before is not None:
+        run.attempt += 1
+    if new_attempt:
+        attempt = RunAttempt(run_id=run.id, number=run.attempt, state=to, queued_at=now)
+    elif attempt is None:  # callers that already hold the current attempt pass it in
+        attempt = current_attempt(session, run)
+    if new_attempt:
+        session.add(attempt)
+        run.ended_at = None
+        run.not_before = now
+    run.state, run.state_reason, run.state_message = to, reason, message
+    # An attempt ends FAILED when the run only waits for the next one.
+    attempt.state = S.FAILED if to is S.WAITING_FOR_RETRY else to
+    if reason is not None or message is not None:
+        attempt.reason, attempt.message = reason, message
+    if to is S.RUNNING:
+        run.worker_id, run.lease_expires_at = worker_id, lease_expires_at
+        attempt.worker_id, attempt.started_at = worker_id, now
+        run.started_at = run.started_at or now
+    elif before in LEASED_STATES and to not in LEASED_STATES:
+        run.worker_id = run.lease_expires_at = None
+    if to is S.WAITING_FOR_RETRY:
+        run.not_before = not_before or now
+    if to.terminal or to is S.WAITING_FOR_RETRY:
+        attempt.ended_at = attempt.ended_at or now
+    if to.terminal:
+        run.ended_at = now
+    session.add(
+        RunTransition(
+            run_id=run.id,
+            attempt=run.attempt,
+            from_state=before,
+            to_state=to,
+            reason=reason,
+            actor=_actor(ctx),
+            at=now,
+        )
+    )
+    audit.record(
+        session,
+        ctx,
+        action="run.transition",
+        target_type="run",
+        target_id=str(run.id),
+        workspace=workspace,
+        details={"from": before, "to": to, "attempt": run.attempt, "reason": reason},
+    )
+    return attempt
+
+
+def _actor(ctx: RequestContext) -> str:
+    if ctx.principal is not None:
+        return ctx.principal.username
+    return ctx.system_actor or "system"

@@ -1,0 +1,385 @@
+"""A statement's result on disk, as Arrow: written once, batch by batch, then read many ways.
+
+Layout of `<results dir>/<statement id>/`:
+
+    schema.arrow                     the IPC stream's schema message
+    000000000000-1000.batch          one record-batch message each, named by first row and row
+    000000001000-64536.batch         count, renamed into place only once complete
+
+Because every chunk is an encapsulated IPC message, the Arrow stream of the whole result is just
+`schema.arrow` + every chunk + the end-of-stream marker, copied from disk without decoding; a
+JSON page memory-maps only the chunks it touches; CSV and Parquet downloads convert one chunk at
+a time, so memory stays one chunk whatever the result's size. Chunks become visible as they are
+written: the first page can be served while the engine is still producing the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from sadeem.worker.results import json_value
+
+SCHEMA_FILE = "schema.arrow"
+_CHUNK_SUFFIX = ".batch"
+# The first chunk is small so the first page is on disk as soon as the engine has produced it.
+FIRST_CHUNK_ROWS = 1_000
+CHUNK_ROWS = 65_536
+# IPC end-of-stream: a continuation marker and a zero length.
+END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
+_SAFE_INTEGER = 2**53
+_SEND_BYTES = 4 << 20  # per write to the client
+
+
+@dataclass(frozen=True)
+class Chunk:
+    first_row: int
+    rows: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class WrittenResult:
+    columns: list[dict[str, str]]
+    rows: int
+    bytes: int
+    truncated: bool
+
+
+def column_types(schema: pa.Schema) -> list[dict[str, str]]:
+    return [{"name": field.name, "type": str(field.type)} for field in schema]
+
+
+class ResultWriter:
+    """Writes an engine's RecordBatchReader into chunks, stopping at a row or byte limit."""
+
+    def __init__(
+        self, directory: Path, max_rows: int, max_bytes: int, on_chunk: Callable[[], None] | None = None
+    ) -> None:
+        self.directory = directory
+        self._on_chunk = on_chunk
+        self.max_rows, self.max_bytes = max_rows, max_bytes
+        self.rows = 0
+        self.bytes = 0
+        self.truncated = False
+        self._schema: pa.Schema | None = None
+
+    def start(self, schema: pa.Schema) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._schema = _plain_schema(schema)
+        _write_atomically(self.directory / SCHEMA_FILE, self._schema.serialize().to_pybytes())
+
+    def write(self, batch: pa.RecordBatch) -> bool:
+        """Append `batch`; False once a limit is reached (the caller stops reading then)."""
+        assert self._schema is not None, "start() first"
+        batch = _plain_batch(batch, self._schema)
+        offset = 0
+        while offset < batch.num_rows:
+            size = FIRST_CHUNK_ROWS if self.rows == 0 else CHUNK_ROWS
+            piece = batch.slice(offset, min(size, batch.num_rows - offset))
+            if self.rows + piece.num_rows > self.max_rows:
+                piece = piece.slice(0, self.max_rows - self.rows)
+                self.truncated = True
+            message = piece.serialize()
+            if self.bytes + message.size > self.max_bytes:
+                self.truncated = True
+                return False
+            if piece.num_rows:
+                name = f"{self.rows:012d}-{piece.num_rows}{_CHUNK_SUFFIX}"
+                _write_atomically(self.directory / name, message)
+                self.rows += piece.num_rows
+                self.bytes += message.size
+                if self._on_chunk is not None:
+                    self._on_chunk()
+            if self.truncated:
+                return False
+            offset += size
+        return True
+
+    def finish(self) -> WrittenResult:
+        assert self._schema is not None
+        return WrittenResult(column_types(self._schema), self.rows, self.bytes, self.truncated)
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """Dictionary-encoded columns as their values: a chunk then never needs a dictionary message."""
+    fields = [
+        field.with_type(field.type.value_type) if pa.types.is_dictionary(field.type) else field
+        for field in schema
+    ]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _plain_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    if batch.schema.equals(schema):
+        return batch
+    columns = [
+        column.dictionary_decode() if pa.types.is_dictionary(column.type) else column
+        for column in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _write_atomically(path: Path, data: bytes | pa.Buffer) -> None:
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("wb") as out:
+        out.write(data)
+    partial.replace(path)
+
+
+class StoredResult:
+    """Reads a result written by ResultWriter, complete or still being written."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.schema = pa.ipc.read_schema(pa.py_buffer((directory / SCHEMA_FILE).read_bytes()))
+
+    @staticmethod
+    def exists(directory: Path) -> bool:
+        return (directory / SCHEMA_FILE).is_file()
+
+    def chunks(self) -> list[Chunk]:
+        found = []
+        for entry in os.scandir(self.directory):
+            if entry.name.endswith(_CHUNK_SUFFIX):
+                first, _, rows = entry.name.removesuffix(_CHUNK_SUFFIX).partition("-")
+                found.append(Chunk(int(first), int(rows), Path(entry.path)))
+        found.sort(key=lambda chunk: chunk.first_row)
+        return found
+
+    def available_rows(self) -> int:
+        chunks = self.chunks()
+        return chunks[-1].first_row + chunks[-1].rows if chunks else 0
+
+    def read_chunk(self, chunk: Chunk) -> pa.RecordBatch:
+        # Memory-mapped: the batch's buffers point into the page cache, nothing is copied.
+        return pa.ipc.read_record_batch(pa.memory_map(str(chunk.path)), self.schema)
+
+    def batches(self, start: int = 0, count: int | None = None) -> Iterator[pa.RecordBatch]:
+        """Rows [start, start + count) as batches, one chunk's worth at a time."""
+        end = None if count is None else start + count
+        for chunk in self.chunks():
+            if chunk.first_row + chunk.rows <= start:
+                continue
+            if end is not None and chunk.first_row >= end:
+                break
+            batch = self.read_chunk(chunk)
+            lo = max(start - chunk.first_row, 0)
+            hi = chunk.rows if end is None else min(end - chunk.first_row, chunk.rows)
+            yield batch.slice(lo, hi - lo)
+
+    def arrow_stream(self, chunks: Iterable[Chunk] | None = None) -> Iterator[bytes | memoryview]:
+        """The whole result as one Arrow IPC stream, straight from the files (`chunks`: as they
+        are written, for a statement still running)."""
+        yield (self.directory / SCHEMA_FILE).read_bytes()
+        for chunk in self.chunks() if chunks is None else chunks:
+            with chunk.path.open("rb") as source:
+                while data := source.read(_SEND_BYTES):
+                    yield data
+        yield END_OF_STREAM
+
+
+def json_rows_text(batches: Iterator[pa.RecordBatch]) -> bytes:
+    """The rows of `batches` as the inside of a JSON array (`[…],[…]`), by the rules of
+    `json_rows`. Flat columns are formatted by DuckDB after Arrow has turned the values JSON would
+    lose into text (twice as fast as building Python lists); a batch with nested or binary columns,
+    non-finite doubles or integers beyond 2^53 goes through `json_rows`."""
+    parts = []
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        prepared = _flat_json_ready(batch)
+        if prepared is None:
+            parts.append(orjson.dumps(json_rows(iter([batch])))[1:-1])
+        else:
+            parts.append(_duckdb_json_rows(prepared))
+    return b",".join(parts)
+
+
+def _flat_json_ready(batch: pa.RecordBatch) -> pa.Table | None:
+    columns = []
+    for column in batch.columns:
+        kind = column.type
+        text = _as_text(column)
+        if text is not None:
+            column = text
+        elif pa.types.is_floating(kind):
+            if pc.all(pc.or_kleene(pc.is_finite(column), pc.is_null(column))).as_py() is False:
+                return None
+        elif pa.types.is_integer(kind) and kind.bit_width == 64:
+            low, high = pc.min_max(column).values()
+            if low.as_py() is not None and not (
+                low.as_py() > -_SAFE_INTEGER and high.as_py() < _SAFE_INTEGER
+            ):
+                return None
+        elif not (
+            pa.types.is_integer(kind)
+            or pa.types.is_boolean(kind)
+            or pa.types.is_string(kind)
+            or pa.types.is_large_string(kind)
+        ):
+            return None
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=[f"c{i}" for i in range(len(columns))])
+
+
+# One converter for the process: no files, no network, locked; one thread keeps the rows' order.
+_converter = duckdb.connect(
+    ":memory:",
+    config={
+        "threads": 1,
+        "enable_external_access": "false",
+        "autoload_known_extensions": "false",
+        "autoinstall_known_extensions": "false",
+        "lock_configuration": "true",
+    },
+)
+_converter_lock = threading.Lock()
+
+
+def _duckdb_json_rows(table: pa.Table) -> bytes:
+    names = ", ".join(table.column_names)
+    with _converter_lock:
+        converted = _converter.from_arrow(table).project(f"json_array({names})::VARCHAR").arrow()
+    texts = converted.read_all() if isinstance(converted, pa.RecordBatchReader) else converted
+    return ",".join(texts.column(0).to_pylist()).encode()
+
+
+def json_rows(batches: Iterator[pa.RecordBatch]) -> list[list[Any]]:
+    """Rows as JSON-ready lists: integers beyond 2^53, decimals and 64-bit unsigned values as text
+    (JavaScript would round them), temporal values in ISO 8601, binary as base64."""
+    rows: list[list[Any]] = []
+    for batch in batches:
+        if batch.num_rows:
+            rows.extend(map(list, zip(*(_json_column(column) for column in batch.columns), strict=True)))
+    return rows
+
+
+def _json_column(column: pa.Array) -> list[Any]:
+    kind = column.type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_boolean(kind):
+        return column.to_pylist()
+    if pa.types.is_integer(kind) and kind.bit_width <= 32:
+        return column.to_pylist()
+    if pa.types.is_floating(kind):
+        if pc.all(pc.or_kleene(pc.is_finite(column), pc.is_null(column))).as_py() is False:
+            return [json_value(value) for value in column.to_pylist()]  # NaN, infinities as text
+        return column.to_pylist()
+    if pa.types.is_integer(kind):
+        low, high = pc.min_max(column).values()
+        if (low.as_py() is None) or (low.as_py() > -_SAFE_INTEGER and high.as_py() < _SAFE_INTEGER):
+            return column.to_pylist()
+    text = _as_text(column)
+    if text is not None:
+        return text.to_pylist()
+    try:
+        return [json_value(value) for value in column.to_pylist()]
+    except (OverflowError, ValueError):
+        # A nested date beyond Python's range (year 9999): the temporal values as Arrow's text.
+        return [json_value(value) for value in pc.cast(column, _temporal_as_text(kind)).to_pylist()]
+
+
+def _as_text(column: pa.Array) -> pa.Array | None:
+    """Decimal and temporal values as the text JSON carries them, by Arrow (no Python object per
+    value, no year-9999 limit); None for other types."""
+    kind = column.type
+    if pa.types.is_decimal(kind):
+        return _decimal_text(column)
+    if pa.types.is_date(kind) or pa.types.is_time(kind):
+        return pc.cast(column, pa.string())
+    if pa.types.is_timestamp(kind):  # 2026-01-02T03:04:05.000123, with a Z when it has a time zone
+        return pc.replace_substring(pc.cast(column, pa.string()), " ", "T", max_replacements=1)
+    return None
+
+
+def _decimal_text(column: pa.Array) -> pa.Array:
+    """Exact decimal text by Arrow (no Python Decimal per value), in plain digits: Arrow writes
+    tiny values as 1E-10, which those few are rewritten from."""
+    text = pc.cast(column, pa.string())
+    if not pc.any(pc.match_substring(text, "E")).as_py():
+        return text
+    values = [v if v is None or "E" not in v else format(Decimal(v), "f") for v in text.to_pylist()]
+    return pa.array(values, pa.string())
+
+
+def _temporal_as_text(kind: pa.DataType) -> pa.DataType:
+    """`kind` with every date, time and timestamp inside it (lists, structs, maps) as string."""
+    if pa.types.is_date(kind) or pa.types.is_time(kind) or pa.types.is_timestamp(kind):
+        return pa.string()
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        inner = kind.value_field.with_type(_temporal_as_text(kind.value_type))
+        if pa.types.is_large_list(kind):
+            return pa.large_list(inner)
+        if pa.types.is_fixed_size_list(kind):
+            return pa.list_(inner, kind.list_size)
+        return pa.list_(inner)
+    if pa.types.is_struct(kind):
+        return pa.struct([field.with_type(_temporal_as_text(field.type)) for field in kind])
+    if pa.types.is_map(kind):
+        return pa.map_(_temporal_as_text(kind.key_type), _temporal_as_text(kind.item_type))
+    return kind
+
+
+def csv_chunks(result: StoredResult) -> Iterator[bytes]:
+    """CSV with a header row, one chunk at a time."""
+    header = True
+    for batch in result.batches():
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(batch, sink, pa_csv.WriteOptions(include_header=header))
+        header = False
+        yield sink.getvalue().to_pybytes()
+    if header:  # an empty result still has its header
+        sink = pa.BufferOutputStream()
+        pa_csv.write_csv(result.schema.empty_table(), sink)
+        yield sink.getvalue().to_pybytes()
+
+
+class _Drain:
+    """A write-only file for ParquetWriter whose bytes are taken out after each row group."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def take(self) -> bytes:
+        data, self.parts = b"".join(self.parts), []
+        return data
+
+
+def parquet_chunks(result: StoredResult) -> Iterator[bytes]:
+    """One Parquet file, written and sent one row group (chunk) at a time."""
+    drain = _Drain()
+    with pq.ParquetWriter(drain, result.schema, compression="zstd") as writer:
+        for batch in result.batches():
+            writer.write_batch(batch)
+            if data := drain.take():
+                yield data
+    if data := drain.take():
+        yield data
+
+
+def remove(directory: Path) -> None:
+    shutil.rmtree(directory, ignore_errors=True)

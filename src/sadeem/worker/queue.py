@@ -1,0 +1,338 @@
+"""The durable run queue's database side: claiming with a lease, renewing it, finishing, and
+reaping expired leases. Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never wait
+for each other's candidate rows; on SQLite the write transaction (BEGIN IMMEDIATE) is the single
+writer. Each lease write names the worker and the attempt: a worker that lost its lease (the
+reaper moved the run on) can no longer change the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from sadeem.api.context import RequestContext
+from sadeem.auth import service as auth_service
+from sadeem.auth.models import ApiToken, User
+from sadeem.bootstrap import system_context
+from sadeem.db.base import utcnow
+from sadeem.db.engine import Database
+from sadeem.jobs import service as jobs
+from sadeem.jobs.models import Job
+from sadeem.jobs.schemas import JobDefinition
+from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunLogChunk, RunState
+from sadeem.runs.transitions import current_attempt, transition
+from sadeem.worker import wakeup
+from sadeem.workspaces.models import Workspace
+
+# Failures another attempt would repeat exactly: an engine refusing the task (EngineRefused).
+NOT_RETRIED = frozenset({"refused"})
+# A run without a timeout still gets a catalog token that expires (a day, plus the grace below).
+_NO_TIMEOUT_TOKEN_SECONDS = 86400
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed attempt and everything needed to execute it, read in the claiming transaction."""
+
+    run_id: int
+    attempt: int
+    workspace: str
+    namespace: str
+    location: str
+    owner: str
+    definition: JobDefinition
+    parameters: dict[str, Any]
+    catalog_token: str  # the owner's short-lived token; revoked when the attempt ends
+
+
+def worker_context(worker_id: str) -> RequestContext:
+    return system_context("run.transition", actor=f"worker:{worker_id}")
+
+
+def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> list[Claim]:
+    """Claim up to `limit` due runs whose job is below its max concurrent runs."""
+    now = utcnow()
+    # Leased runs per job, counted once (a correlated count per due run makes the query quadratic in
+    # the queue's length when PostgreSQL has no statistics yet, e.g. after a burst of submissions).
+    leased = (
+        select(Run.job_id, func.count().label("runs"))
+        .where(Run.state.in_(LEASED_STATES))
+        .group_by(Run.job_id)
+        .subquery()
+    )
+    claimed: list[Claim] = []
+    ctx = worker_context(worker_id)
+    with db.write_session() as session:
+        candidates = session.scalars(
+            select(Run)
+            .outerjoin(leased, leased.c.job_id == Run.job_id)
+            .where(
+                Run.state.in_([RunState.QUEUED, RunState.WAITING_FOR_RETRY]),
+                Run.not_before <= now,
+                func.coalesce(leased.c.runs, 0) < Run.max_concurrent_runs,
+            )
+            .order_by(Run.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Run)
+        ).all()
+        # Per job: its leased runs, counted once under the job's lock; per job version: its definition.
+        running: dict[int, int] = {}
+        definitions: dict[tuple[int, int], JobDefinition] = {}
+        for run in candidates:
+            if run.job_id not in running:
+                # Serialize claims per job, then count again: another worker may have claimed a run
+                # of the same job since our SELECT (its rows were skipped, not waited for).
+                session.execute(select(Job.id).where(Job.id == run.job_id).with_for_update())
+                running[run.job_id] = (
+                    session.scalar(
+                        select(func.count())
+                        .select_from(Run)
+                        .where(Run.job_id == run.job_id, Run.state.in_(LEASED_STATES))
+                    )
+                    or 0
+                )
+            if running[run.job_id] >= run.max_concurrent_runs:
+                continue
+            running[run.job_id] += 1
+            workspace = session.get(Workspace, run.workspace_id)
+            job = session.get(Job, run.job_id)
+            owner = session.get(User, run.owner_id)
+            assert workspace is not None and job is not None and owner is not None
+            slug = workspace.slug
+            if run.state is RunState.WAITING_FOR_RETRY:
+                transition(session, ctx, run, RunState.QUEUED, workspace=slug, reason="retry")
+            attempt = transition(
+                session,
+                ctx,
+                run,
+                RunState.RUNNING,
+                workspace=slug,
+                worker_id=worker_id,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+            )
+            version = (run.job_id, run.job_version)
+            if version not in definitions:
+                definitions[version] = jobs.definition_of(jobs.get_version(session, job, run.job_version))
+            definition = definitions[version]
+            token = auth_service.issue_run_token(
+                session,
+                run.owner_id,
+                f"run {run.id} attempt {run.attempt}",
+                timedelta(seconds=(definition.timeout_seconds or _NO_TIMEOUT_TOKEN_SECONDS) + 900),
+            )
+            attempt.token_id = token.token.public_id
+            claimed.append(
+                Claim(
+                    run.id,
+                    run.attempt,
+                    slug,
+                    workspace.namespace,
+                    workspace.storage_location,
+                    owner.username,
+                    definition,
+                    dict(run.parameters),
+                    token.secret,
+                )
+            )
+        session.commit()
+    return claimed
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    held: bool
+    cancelling: bool
+
+
+def renew(db: Database, worker_id: str, held: dict[int, int], lease_seconds: float) -> dict[int, LeaseState]:
+    """Extend the leases of the runs this worker holds (`run id -> attempt`); say which are
+    still held and which were asked to stop."""
+    if not held:
+        return {}
+    with db.write_session() as session:
+        rows = session.execute(
+            update(Run)
+            .where(Run.id.in_(held), Run.worker_id == worker_id, Run.state.in_(LEASED_STATES))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
+            .returning(Run.id, Run.attempt, Run.state)
+        ).all()
+        session.commit()
+    found = {row.id: row for row in rows}
+    return {
+        run_id: LeaseState(
+            held=run_id in found and found[run_id].attempt == attempt,
+            cancelling=run_id in found and found[run_id].state is RunState.CANCELLING,
+        )
+        for run_id, attempt in held.items()
+    }
+
+
+def cancelling(db: Database, worker_id: str) -> set[int]:
+    with db.reads() as session:
+        return set(
+            session.scalars(
+                select(Run.id).where(Run.worker_id == worker_id, Run.state == RunState.CANCELLING)
+            )
+        )
+
+
+def retry_delay(session: Session, run: Run) -> float | None:
+    """Seconds before the next automatic attempt, or None when the attempts are used up."""
+    if run.attempt >= run.max_attempts:
+        return None
+    job = session.get(Job, run.job_id)
+    assert job is not None
+    policy = jobs.definition_of(jobs.get_version(session, job, run.job_version)).retry
+    first_of_series = run.max_attempts - policy.max_attempts + 1
+    return policy.delay(run.attempt - first_of_series + 1)
+
+
+def fail_or_retry(
+    session: Session,
+    ctx: RequestContext,
+    run: Run,
+    workspace: str,
+    reason: str,
+    message: str | None,
+    attempt: RunAttempt | None = None,
+) -> RunState:
+    delay = retry_delay(session, run)
+    if delay is None:
+        transition(
+            session,
+            ctx,
+            run,
+            RunState.FAILED,
+            workspace=workspace,
+            reason=reason,
+            message=message,
+            attempt=attempt,
+        )
+        return RunState.FAILED
+    transition(
+        session,
+        ctx,
+        run,
+        RunState.WAITING_FOR_RETRY,
+        workspace=workspace,
+        reason=reason,
+        message=message,
+        not_before=utcnow() + timedelta(seconds=delay),
+        attempt=attempt,
+    )
+    wakeup.signal(session)
+    return RunState.WAITING_FOR_RETRY
+
+
+def revoke_attempt_token(session: Session, attempt: RunAttempt) -> None:
+    token_id = attempt.token_id
+    if token_id is not None:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.public_id == token_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: RunState  # SUCCEEDED, FAILED, CANCELLED or TIMED_OUT, as the worker saw it
+    reason: str | None = None
+    message: str | None = None
+
+
+def finish(
+    db: Database,
+    worker_id: str,
+    claim_: Claim,
+    outcome: Outcome,
+    record: dict[str, object] | None = None,
+    last_log: RunLogChunk | None = None,
+) -> RunState | None:
+    """Record how the attempt ended (with its result and its last log lines), if this worker
+    still holds its lease; the state the run went to, or None when the lease was lost (the reaper
+    already decided; nothing is written)."""
+    ctx = worker_context(worker_id)
+    with db.write_session() as session:
+        run = session.scalar(
+            select(Run)
+            .where(
+                Run.id == claim_.run_id,
+                Run.worker_id == worker_id,
+                Run.attempt == claim_.attempt,
+                Run.state.in_(LEASED_STATES),
+            )
+            .with_for_update()
+        )
+        if run is None:
+            return None
+        attempt = current_attempt(session, run)
+        for key, value in (record or {}).items():
+            setattr(attempt, key, value)
+        if last_log is not None:
+            session.add(last_log)
+        revoke_attempt_token(session, attempt)
+        to = outcome.state
+        if run.state is RunState.CANCELLING and to is RunState.FAILED:
+            to = RunState.CANCELLED  # the failure is the cancel taking effect
+        if to is RunState.FAILED and run.state is RunState.RUNNING and outcome.reason not in NOT_RETRIED:
+            to = fail_or_retry(
+                session, ctx, run, claim_.workspace, outcome.reason or "failed", outcome.message, attempt
+            )
+        else:
+            reason = outcome.reason or ("stopped" if to is RunState.CANCELLED else None)
+            transition(
+                session,
+                ctx,
+                run,
+                to,
+                workspace=claim_.workspace,
+                reason=reason,
+                message=outcome.message,
+                attempt=attempt,
+            )
+        session.commit()
+        return to
+
+
+def reap(db: Database, reaper_id: str, now: datetime | None = None) -> list[tuple[int, RunState]]:
+    """Resolve every run whose lease expired: its worker is gone (killed, partitioned, hung).
+    A stopping run becomes CANCELLED; a running one is retried per its policy or FAILED, with
+    reason `worker_lost`."""
+    moment = now or utcnow()
+    ctx = system_context("run.transition", actor=f"reaper:{reaper_id}")
+    resolved: list[tuple[int, RunState]] = []
+    with db.write_session() as session:
+        expired = session.execute(
+            select(Run, Workspace.slug)
+            .join(Workspace, Workspace.id == Run.workspace_id)
+            .where(
+                Run.state.in_(LEASED_STATES),
+                and_(Run.lease_expires_at.is_not(None), Run.lease_expires_at < moment),
+            )
+            .order_by(Run.id)
+            .limit(100)
+            .with_for_update(skip_locked=True, of=Run)
+        ).all()
+        for run, slug in expired:
+            revoke_attempt_token(session, current_attempt(session, run))
+            expired_at = f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC"
+            message = f"The lease of worker {run.worker_id} expired at {expired_at}."
+            if run.state is RunState.CANCELLING:
+                transition(
+                    session,
+                    ctx,
+                    run,
+                    RunState.CANCELLED,
+                    workspace=slug,
+                    reason="worker_lost",
+                    message=message,
+                )
+                resolved.append((run.id, RunState.CANCELLED))
+            else:
+                resolved.append((run.id, fail_or_retry(session, ctx, run, slug, "worker_lost", message)))
+        session.commit()
+    return resolved
