@@ -256,7 +256,9 @@ def test_worker_cut_off_from_database_stops_engine_before_its_lease_expires(
     the next attempt, which starts only after the lease expired."""
     p = platform
     p.create_job("cut_off", {**SQL_TASK, "sql": ENDLESS_SQL}, retry={"max_attempts": 2, "backoff_seconds": 0})
-    cut_worker = p.start_worker(worker_slots=1)
+    # A longer lease than the suite's 3 s: its last fifth (the margin to stop the engine in) is then
+    # 1.6 s, against 0.65 s measured from "lease lost" to "engine closed" on a loaded CI machine.
+    cut_worker = p.start_worker(worker_slots=1, lease_seconds=8.0)
     run_id = p.submit("cut_off")["id"]
     eventually(lambda: engine_running(p, run_id, 1), "attempt 1 querying")
     other = p.start_worker()
