@@ -23,12 +23,13 @@ Each API sample is split into "statement" (POST until SUCCEEDED: engine + result
 
 First page (target: within 50 ms of the engine's own time):
 - engine: in-process, `connect_fenced` + execute + the first 1,000-row batch of
-  `to_arrow_reader(1000)` in hand (also with 65,536-row batches, what the executor reads);
+  `to_arrow_reader(1000)` in hand (also with 65,536-row batches, what the executor read before
+  2026-11-22; it reads 2,048-row batches now);
 - API: `POST` (wait_timeout 0) then `GET …/result?limit=1000&wait=10` until it has rows; the
   statement is cancelled afterwards.
 
     .venv/bin/python -m bench.statements [--backend sqlite|postgresql|both] [--rows 1000000]
-        [--repeats 5] [--first-page-samples 3]
+        [--repeats 5] [--first-page-samples 3] [--first-page-only]
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ from sadeem.workspaces.models import Workspace
 HERE = Path(__file__).resolve().parent
 SQL = "SELECT * FROM lineitem"
 WORKSPACE = "bench"
-BATCH_ROWS = 65_536  # the DuckDB engine's to_arrow_reader batch size
+BATCH_ROWS = 2_048  # the DuckDB engine's to_arrow_reader batch size
+LARGE_BATCH_ROWS = 65_536  # what it was before 2026-11-22
 LINES_PER_SF = 6_001_215  # lineitem rows at scale factor 1
 
 
@@ -335,7 +337,9 @@ def line(name: str, samples: list[float], base: float | None = None, note: str =
     return f"  {name:<40} {median:9.0f} {percentile(samples, 0.9):9.0f} {ratio}  {note}"
 
 
-def run(backend: str, table: pa.Table, source: str, repeats: int, first_samples: int) -> None:
+def run(
+    backend: str, table: pa.Table, source: str, repeats: int, first_samples: int, first_page_only: bool
+) -> None:
     rows = table.num_rows
     with database(backend, "statements") as url, tempfile.TemporaryDirectory() as home_dir:
         home = Path(home_dir)
@@ -381,6 +385,8 @@ def run(backend: str, table: pa.Table, source: str, repeats: int, first_samples:
                 ("c1k", api_step("c1k", lambda: api.json_pages(rows, 1_000))),
                 ("d", api_step("d", lambda: api.csv(rows))),
             ]
+            if first_page_only:
+                steps = []
             for step_name, step in steps:  # warm-up: every path once, not counted
                 step()
                 print(f"  (warm-up {step_name} done)", flush=True)
@@ -390,35 +396,40 @@ def run(backend: str, table: pa.Table, source: str, repeats: int, first_samples:
                     step()
                 for _ in range(first_samples):
                     add("first engine 1k", local.first_rows(1000))
-                    add("first engine 64k", local.first_rows(BATCH_ROWS))
+                    add("first engine 64k", local.first_rows(LARGE_BATCH_ROWS))
                     add("first api", api.first_page())
                 print(f"  (round {round_number + 1}/{repeats} done)", flush=True)
 
-            a = statistics.median(samples["a"])
-            print(f"\n{'':2}{'ms':<40} {'median':>9} {'p90':>9} {'/ (a)':>7}")
-            print(line("(a) in-process DuckDB -> Arrow", samples["a"], a))
-            print(line("    of which connect_fenced", samples["a connect"], a))
-            print(line("(a') in-process -> ResultWriter files", samples["a'"], a))
-            labels = {
-                "b": "(b) API Arrow IPC (result.arrow)",
-                "b-stream": "(b) same, streamed while it runs",
-                "c10k": "(c) API JSON pages of 10,000",
-                "c1k": "(c) API JSON pages of 1,000",
-                "d": "(d) API CSV download",
-            }
-            for key, label in labels.items():
-                print(line(label, samples[key], a))
-                print(line("    POST until SUCCEEDED", samples[f"{key} statement"], a))
-                print(line("    fetch", samples[f"{key} fetch"], a))
+            if not first_page_only:
+                report_bulk(samples)
             engine = statistics.median(samples["first engine 1k"])
             api_first = statistics.median(samples["first api"])
             print(f"\n  first 1,000 rows ({repeats * first_samples} samples each)")
-            print(line("engine: connect+execute+first batch(1000)", samples["first engine 1k"]))
+            print(line("engine: connect+execute+first batch(1,000)", samples["first engine 1k"]))
             print(line("engine: same, batches of 65,536", samples["first engine 64k"]))
             print(line("API: POST wait 0 + GET result?limit=1000", samples["first api"]))
             print(f"  API - engine (medians): {api_first - engine:.0f} ms (target <= 50 ms)")
             api.close()
             print(json.dumps({"backend": backend, "rows": rows, "samples": samples}), file=sys.stderr)
+
+
+def report_bulk(samples: dict[str, list[float]]) -> None:
+    a = statistics.median(samples["a"])
+    print(f"\n{'':2}{'ms':<40} {'median':>9} {'p90':>9} {'/ (a)':>7}")
+    print(line("(a) in-process DuckDB -> Arrow", samples["a"], a))
+    print(line("    of which connect_fenced", samples["a connect"], a))
+    print(line("(a') in-process -> ResultWriter files", samples["a'"], a))
+    labels = {
+        "b": "(b) API Arrow IPC (result.arrow)",
+        "b-stream": "(b) same, streamed while it runs",
+        "c10k": "(c) API JSON pages of 10,000",
+        "c1k": "(c) API JSON pages of 1,000",
+        "d": "(d) API CSV download",
+    }
+    for key, label in labels.items():
+        print(line(label, samples[key], a))
+        print(line("    POST until SUCCEEDED", samples[f"{key} statement"], a))
+        print(line("    fetch", samples[f"{key} fetch"], a))
 
 
 def main() -> None:
@@ -429,6 +440,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--first-page-samples", type=int, default=3, help="per round")
+    parser.add_argument("--first-page-only", action="store_true", help="skip (a)-(d): first page only")
     args = parser.parse_args()
     started = time.perf_counter()
     table, source = lineitem(args.rows)
@@ -437,7 +449,7 @@ def main() -> None:
         f"({time.perf_counter() - started:.1f} s)"
     )
     for backend in ("sqlite", "postgresql") if args.backend == "both" else (args.backend,):
-        run(backend, table, source, args.repeats, args.first_page_samples)
+        run(backend, table, source, args.repeats, args.first_page_samples, args.first_page_only)
 
 
 if __name__ == "__main__":

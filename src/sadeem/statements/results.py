@@ -3,14 +3,17 @@
 Layout of `<results dir>/<statement id>/`:
 
     schema.arrow                     the IPC stream's schema message
-    000000000000-1000.batch          one record-batch message each, named by first row and row
-    000000001000-64536.batch         count, renamed into place only once complete
+    000000000000-1000.batch          consecutive record-batch messages (the engine's batches,
+    000000001000-65536.batch         as they came), named by first row and row count, renamed
+                                     into place only once complete
 
-Because every chunk is an encapsulated IPC message, the Arrow stream of the whole result is just
-`schema.arrow` + every chunk + the end-of-stream marker, copied from disk without decoding; a
-JSON page memory-maps only the chunks it touches; CSV and Parquet downloads convert one chunk at
-a time, so memory stays one chunk whatever the result's size. Chunks become visible as they are
-written: the first page can be served while the engine is still producing the rest.
+Because every chunk is a run of encapsulated IPC messages, the Arrow stream of the whole result
+is just `schema.arrow` + every chunk + the end-of-stream marker, copied from disk without
+decoding; a JSON page memory-maps only the chunks it touches; CSV and Parquet downloads convert
+one chunk at a time, so memory stays one chunk whatever the result's size. Chunks become visible
+as they are written: the first page can be served while the engine is still producing the rest.
+Engines hand over small batches (the first rows sooner); the writer groups them into chunks
+without copying them.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 import orjson
@@ -76,6 +79,8 @@ class ResultWriter:
         self.bytes = 0
         self.truncated = False
         self._schema: pa.Schema | None = None
+        self._chunk: BinaryIO | None = None  # the chunk being written, as `<its first row>.partial`
+        self._chunk_rows = 0
 
     def start(self, schema: pa.Schema) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -88,8 +93,9 @@ class ResultWriter:
         batch = _plain_batch(batch, self._schema)
         offset = 0
         while offset < batch.num_rows:
-            size = FIRST_CHUNK_ROWS if self.rows == 0 else CHUNK_ROWS
-            piece = batch.slice(offset, min(size, batch.num_rows - offset))
+            room = (FIRST_CHUNK_ROWS if self.rows == self._chunk_rows else CHUNK_ROWS) - self._chunk_rows
+            piece = batch.slice(offset, min(room, batch.num_rows - offset))
+            offset += piece.num_rows
             if self.rows + piece.num_rows > self.max_rows:
                 piece = piece.slice(0, self.max_rows - self.rows)
                 self.truncated = True
@@ -98,19 +104,35 @@ class ResultWriter:
                 self.truncated = True
                 return False
             if piece.num_rows:
-                name = f"{self.rows:012d}-{piece.num_rows}{_CHUNK_SUFFIX}"
-                _write_atomically(self.directory / name, message)
-                self.rows += piece.num_rows
-                self.bytes += message.size
-                if self._on_chunk is not None:
-                    self._on_chunk()
+                self._append(piece.num_rows, message)
             if self.truncated:
                 return False
-            offset += size
         return True
+
+    def _append(self, rows: int, message: pa.Buffer) -> None:
+        if self._chunk is None:
+            self._chunk = (self.directory / f"{self.rows:012d}.partial").open("wb")
+        self._chunk.write(message)
+        self.rows += rows
+        self.bytes += message.size
+        self._chunk_rows += rows
+        if self._chunk_rows == (FIRST_CHUNK_ROWS if self.rows == self._chunk_rows else CHUNK_ROWS):
+            self._close_chunk()
+
+    def _close_chunk(self) -> None:
+        if self._chunk is None:
+            return
+        self._chunk.close()
+        partial, self._chunk = Path(self._chunk.name), None
+        first = self.rows - self._chunk_rows
+        partial.replace(self.directory / f"{first:012d}-{self._chunk_rows}{_CHUNK_SUFFIX}")
+        self._chunk_rows = 0
+        if self._on_chunk is not None:
+            self._on_chunk()
 
     def finish(self) -> WrittenResult:
         assert self._schema is not None
+        self._close_chunk()
         return WrittenResult(column_types(self._schema), self.rows, self.bytes, self.truncated)
 
 
@@ -164,22 +186,32 @@ class StoredResult:
         chunks = self.chunks()
         return chunks[-1].first_row + chunks[-1].rows if chunks else 0
 
-    def read_chunk(self, chunk: Chunk) -> pa.RecordBatch:
-        # Memory-mapped: the batch's buffers point into the page cache, nothing is copied.
-        return pa.ipc.read_record_batch(pa.memory_map(str(chunk.path)), self.schema)
+    def read_chunk(self, chunk: Chunk) -> list[pa.RecordBatch]:
+        # Memory-mapped: the batches' buffers point into the page cache, nothing is copied.
+        messages = pa.ipc.MessageReader.open_stream(pa.memory_map(str(chunk.path)))
+        return [pa.ipc.read_record_batch(message, self.schema) for message in messages]
 
-    def batches(self, start: int = 0, count: int | None = None) -> Iterator[pa.RecordBatch]:
-        """Rows [start, start + count) as batches, one chunk's worth at a time."""
+    def chunk_batches(self, start: int = 0, count: int | None = None) -> Iterator[list[pa.RecordBatch]]:
+        """Rows [start, start + count), one chunk's batches at a time."""
         end = None if count is None else start + count
         for chunk in self.chunks():
             if chunk.first_row + chunk.rows <= start:
                 continue
             if end is not None and chunk.first_row >= end:
                 break
-            batch = self.read_chunk(chunk)
-            lo = max(start - chunk.first_row, 0)
-            hi = chunk.rows if end is None else min(end - chunk.first_row, chunk.rows)
-            yield batch.slice(lo, hi - lo)
+            wanted, first_row = [], chunk.first_row
+            for batch in self.read_chunk(chunk):
+                lo = max(start - first_row, 0)
+                hi = batch.num_rows if end is None else min(end - first_row, batch.num_rows)
+                if hi > lo:
+                    wanted.append(batch.slice(lo, hi - lo))
+                first_row += batch.num_rows
+            yield wanted
+
+    def batches(self, start: int = 0, count: int | None = None) -> Iterator[pa.RecordBatch]:
+        """Rows [start, start + count) as batches, one chunk's worth in memory at a time."""
+        for batches in self.chunk_batches(start, count):
+            yield from batches
 
     def arrow_stream(self, chunks: Iterable[Chunk] | None = None) -> Iterator[bytes | memoryview]:
         """The whole result as one Arrow IPC stream, straight from the files (`chunks`: as they
@@ -192,26 +224,23 @@ class StoredResult:
         yield END_OF_STREAM
 
 
-def json_rows_text(batches: Iterator[pa.RecordBatch]) -> bytes:
+def json_rows_text(batches: Iterable[pa.RecordBatch]) -> bytes:
     """The rows of `batches` as the inside of a JSON array (`[…],[…]`), by the rules of
     `json_rows`. Flat columns are formatted by DuckDB after Arrow has turned the values JSON would
-    lose into text (twice as fast as building Python lists); a batch with nested or binary columns,
-    non-finite doubles or integers beyond 2^53 goes through `json_rows`."""
-    parts = []
-    for batch in batches:
-        if not batch.num_rows:
-            continue
-        prepared = _flat_json_ready(batch)
-        if prepared is None:
-            parts.append(orjson.dumps(json_rows(iter([batch])))[1:-1])
-        else:
-            parts.append(_duckdb_json_rows(prepared))
-    return b",".join(parts)
+    lose into text (twice as fast as building Python lists), all batches in one call; rows with
+    nested or binary columns, non-finite doubles or integers beyond 2^53 go through `json_rows`."""
+    rows = [batch for batch in batches if batch.num_rows]
+    if not rows:
+        return b""
+    prepared = _flat_json_ready(pa.Table.from_batches(rows))
+    if prepared is None:
+        return orjson.dumps(json_rows(iter(rows)))[1:-1]
+    return _duckdb_json_rows(prepared)
 
 
-def _flat_json_ready(batch: pa.RecordBatch) -> pa.Table | None:
+def _flat_json_ready(rows: pa.Table) -> pa.Table | None:
     columns = []
-    for column in batch.columns:
+    for column in rows.columns:
         kind = column.type
         text = _as_text(column)
         if text is not None:
@@ -292,7 +321,7 @@ def _json_column(column: pa.Array) -> list[Any]:
         return [json_value(value) for value in pc.cast(column, _temporal_as_text(kind)).to_pylist()]
 
 
-def _as_text(column: pa.Array) -> pa.Array | None:
+def _as_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
     """Decimal and temporal values as the text JSON carries them, by Arrow (no Python object per
     value, no year-9999 limit); None for other types."""
     kind = column.type
@@ -305,7 +334,7 @@ def _as_text(column: pa.Array) -> pa.Array | None:
     return None
 
 
-def _decimal_text(column: pa.Array) -> pa.Array:
+def _decimal_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Exact decimal text by Arrow (no Python Decimal per value), in plain digits: Arrow writes
     tiny values as 1E-10, which those few are rewritten from."""
     text = pc.cast(column, pa.string())
@@ -373,8 +402,8 @@ def parquet_chunks(result: StoredResult) -> Iterator[bytes]:
     """One Parquet file, written and sent one row group (chunk) at a time."""
     drain = _Drain()
     with pq.ParquetWriter(drain, result.schema, compression="zstd") as writer:
-        for batch in result.batches():
-            writer.write_batch(batch)
+        for batches in result.chunk_batches():
+            writer.write_table(pa.Table.from_batches(batches, result.schema))
             if data := drain.take():
                 yield data
     if data := drain.take():

@@ -20,6 +20,7 @@ from sadeem.config import Settings
 
 # JavaScript loses integers beyond 2^53: such values travel as text.
 _SAFE_INTEGER = 2**53
+ROW_GROUP_ROWS = 65_536  # at least; engines hand over smaller batches
 
 
 def json_value(value: Any) -> Any:
@@ -82,19 +83,27 @@ class StoredResult:
 
 
 def store(settings: Settings, reader: pa.RecordBatchReader, location: str, preview_rows: int) -> StoredResult:
-    """Stream `reader` into Parquet at `location` (memory stays one batch), keeping the first rows."""
+    """Stream `reader` into Parquet at `location` (memory stays one row group), keeping the first rows."""
     filesystem_, path = filesystem(settings, location)
     filesystem_.create_dir(path.rsplit("/", 1)[0], recursive=True)
     preview: list[list[Any]] = []
     rows = 0
+    group: list[pa.RecordBatch] = []  # the batches of the next row group
+    group_rows = 0
     with pq.ParquetWriter(path, reader.schema, filesystem=filesystem_) as writer:
         for batch in reader:
-            writer.write_batch(batch)
+            group.append(batch)
+            group_rows += batch.num_rows
             rows += batch.num_rows
+            if group_rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_batches(group, reader.schema))
+                group, group_rows = [], 0
             if len(preview) < preview_rows:
                 head = batch.slice(0, preview_rows - len(preview))
                 columns = [column.to_pylist() for column in head.columns]
                 preview.extend([json_value(value) for value in row] for row in zip(*columns, strict=True))
+        if group:
+            writer.write_table(pa.Table.from_batches(group, reader.schema))
     size = filesystem_.get_file_info(path).size or 0
     columns = [{"name": field.name, "type": str(field.type)} for field in reader.schema]
     return StoredResult(columns, preview, rows, size, location)
