@@ -93,7 +93,7 @@ class ResultWriter:
         batch = _plain_batch(batch, self._schema)
         offset = 0
         while offset < batch.num_rows:
-            room = (FIRST_CHUNK_ROWS if self.rows == self._chunk_rows else CHUNK_ROWS) - self._chunk_rows
+            room = self._chunk_target() - self._chunk_rows
             piece = batch.slice(offset, min(room, batch.num_rows - offset))
             offset += piece.num_rows
             if self.rows + piece.num_rows > self.max_rows:
@@ -116,8 +116,12 @@ class ResultWriter:
         self.rows += rows
         self.bytes += message.size
         self._chunk_rows += rows
-        if self._chunk_rows == (FIRST_CHUNK_ROWS if self.rows == self._chunk_rows else CHUNK_ROWS):
+        if self._chunk_rows == self._chunk_target():
             self._close_chunk()
+
+    def _chunk_target(self) -> int:
+        """Rows the chunk being written holds when complete: the first chunk is small."""
+        return FIRST_CHUNK_ROWS if self.rows == self._chunk_rows else CHUNK_ROWS
 
     def _close_chunk(self) -> None:
         if self._chunk is None:
