@@ -75,6 +75,7 @@ from sadeem.catalog.explorer_schemas import (
 from sadeem.catalog.store import CATALOG_NAME
 from sadeem.config import Settings
 from sadeem.datasets.models import Dataset, DatasetTag
+from sadeem.db.search import contains_text
 from sadeem.errors import InvalidInput, NotFound
 from sadeem.workspaces.models import Workspace
 
@@ -261,9 +262,7 @@ def list_tables(
     if filters.namespace is not None:
         stmt = stmt.where(IcebergTables.table_namespace == filters.namespace)
     if filters.name_contains:
-        stmt = stmt.where(
-            func.lower(IcebergTables.table_name).contains(filters.name_contains.lower(), autoescape=True)
-        )
+        stmt = stmt.where(contains_text(filters.name_contains, IcebergTables.table_name))
     if filters.tag is not None:
         stmt = stmt.where(Dataset.id.in_(select(DatasetTag.dataset_id).where(DatasetTag.tag == filters.tag)))
     if filters.owner is not None:

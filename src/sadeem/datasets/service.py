@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
@@ -19,6 +19,7 @@ from sadeem.catalog import explorer
 from sadeem.config import Settings
 from sadeem.datasets.models import Dataset, DatasetTag
 from sadeem.db.base import utcnow
+from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 from sadeem.errors import Conflict, InvalidInput, NotFound
 from sadeem.workspaces.models import Membership, Workspace
@@ -95,13 +96,8 @@ def list_datasets(
     """Registration order; `text` matches part of the namespace, table name or description."""
     stmt: Select[Any] = select(Dataset).where(Dataset.workspace_id == workspace.id)
     if filters.text:
-        needle = filters.text.lower()
         stmt = stmt.where(
-            or_(
-                func.lower(Dataset.table_name).contains(needle, autoescape=True),
-                func.lower(Dataset.namespace).contains(needle, autoescape=True),
-                func.lower(Dataset.description).contains(needle, autoescape=True),
-            )
+            contains_text(filters.text, Dataset.table_name, Dataset.namespace, Dataset.description)
         )
     if filters.tag is not None:
         stmt = stmt.where(Dataset.id.in_(select(DatasetTag.dataset_id).where(DatasetTag.tag == filters.tag)))

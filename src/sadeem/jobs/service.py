@@ -22,6 +22,7 @@ from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.connections.models import Connection, ConnectionType
 from sadeem.db.base import utcnow
+from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 from sadeem.engines import sql_text
 from sadeem.engines.duckdb import check_statement
@@ -175,7 +176,7 @@ def list_jobs(
 ) -> tuple[list[JobView], str | None]:
     stmt = select(Job).where(Job.workspace_id == workspace.id)
     if text:
-        stmt = stmt.where(func.lower(Job.name).contains(text.lower(), autoescape=True))
+        stmt = stmt.where(contains_text(text, Job.name))
     rows, cursor = keyset_page(session, stmt, Job.id, page)
     return _views(session, rows), cursor
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
@@ -24,6 +24,7 @@ from sadeem.auth.models import User
 from sadeem.auth.permissions import WorkspaceAccess
 from sadeem.config import Settings
 from sadeem.db.base import utcnow
+from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 from sadeem.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sadeem.jobs import parameters
@@ -179,13 +180,8 @@ def list_queries(
     description or the SQL, case-insensitively."""
     stmt = _visible(select(SavedQuery).where(SavedQuery.workspace_id == access.workspace.id), access)
     if filters.text:
-        needle = filters.text.lower()
         stmt = stmt.where(
-            or_(
-                func.lower(SavedQuery.name).contains(needle, autoescape=True),
-                func.lower(SavedQuery.description).contains(needle, autoescape=True),
-                func.lower(SavedQuery.sql).contains(needle, autoescape=True),
-            )
+            contains_text(filters.text, SavedQuery.name, SavedQuery.description, SavedQuery.sql)
         )
     if filters.tag is not None:
         stmt = stmt.where(

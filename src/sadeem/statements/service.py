@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
@@ -37,6 +37,7 @@ from sadeem.connections.models import Connection
 from sadeem.connections.service import engine_config
 from sadeem.db.base import utcnow
 from sadeem.db.engine import Database
+from sadeem.db.search import contains_text
 from sadeem.engines import sql_text
 from sadeem.engines.base import WorkspaceStorage
 from sadeem.engines.duckdb import check_statement
@@ -249,7 +250,7 @@ def history(
         if not all_users:
             stmt = stmt.where(Statement.user_id == access.principal.user_id)
     if filters.text:
-        stmt = stmt.where(func.lower(Statement.sql).contains(filters.text.lower(), autoescape=True))
+        stmt = stmt.where(contains_text(filters.text, Statement.sql))
     if filters.state is not None:
         stmt = stmt.where(Statement.state == filters.state)
     if filters.engine is not None:
