@@ -25,7 +25,8 @@ from sadeem.engines.base import (
     SqlTask,
     WorkspaceStorage,
 )
-from sadeem.engines.duckdb import DuckDBEngine, DuckDBExecution, refuse_unfenced
+from sadeem.engines.duckdb import DuckDBEngine, DuckDBExecution
+from sadeem.engines.duckdb_fence import refuse_unfenced
 from sadeem.engines.sql_text import SqlProblem
 from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
 from tests.connection_doubles import S3Server, seaweedfs, weed_binary

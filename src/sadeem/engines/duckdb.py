@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,10 +23,7 @@ from urllib.parse import unquote, urlparse
 
 import duckdb
 import pyarrow as pa
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import TokenError
-from sqlglot.tokens import TokenType
 
 from sadeem.config import Settings
 from sadeem.engines.base import (
@@ -41,9 +37,9 @@ from sadeem.engines.base import (
     SqlTask,
     WorkspaceStorage,
 )
+from sadeem.engines.duckdb_fence import fenced_statement_type, first_words
 from sadeem.engines.sql_text import (
     SqlProblem,
-    explained,
     parameter_names,
     parse_statements,
     statement_line,
@@ -59,24 +55,6 @@ _RESULT_BATCH_ROWS = 2_048
 _SECRET_NAME = "sadeem_catalog"  # noqa: S105 - a name, not a secret
 _S3_SECRET_NAME = "sadeem_storage"  # noqa: S105 - a name, not a secret
 
-# What a Sadeem SQL statement may be, by DuckDB's own classification and by its first keyword
-# (the first keyword catches what DuckDB files under an allowed type: PRAGMA → SELECT/SET,
-# CREATE SECRET → CREATE, and is checked before DuckDB parses anything, since parsing IMPORT
-# DATABASE already reads files).
-_ALLOWED_TYPES = frozenset(
-    {
-        duckdb.StatementType.SELECT,
-        duckdb.StatementType.INSERT,
-        duckdb.StatementType.UPDATE,
-        duckdb.StatementType.DELETE,
-        duckdb.StatementType.MERGE_INTO,
-        duckdb.StatementType.CREATE,
-        duckdb.StatementType.DROP,
-        duckdb.StatementType.ALTER,
-        duckdb.StatementType.EXPLAIN,
-        duckdb.StatementType.TRANSACTION,
-    }
-)
 # Statements whose result is the number of rows they changed.
 _CHANGES_ROWS = frozenset(
     {
@@ -86,120 +64,6 @@ _CHANGES_ROWS = frozenset(
         duckdb.StatementType.MERGE_INTO,
     }
 )
-
-
-_ALLOWED_FIRST_WORDS = frozenset(
-    {
-        "SELECT", "WITH", "FROM", "VALUES", "TABLE", "(", "INSERT", "UPDATE", "DELETE", "TRUNCATE",
-        "MERGE", "CREATE", "DROP", "ALTER", "DESCRIBE", "SHOW", "SUMMARIZE",
-        "BEGIN", "START", "COMMIT", "ROLLBACK", "ABORT", "END",
-    }
-)  # fmt: skip
-_TWO_WORD_NAMES = frozenset(
-    {
-        ("CREATE", "SECRET"),
-        ("UPDATE", "EXTENSIONS"),
-        ("EXPORT", "DATABASE"),
-        ("IMPORT", "DATABASE"),
-        ("FORCE", "INSTALL"),
-        ("FORCE", "CHECKPOINT"),
-    }
-)
-# Words that may stand between CREATE and the kind of object it creates.
-_CREATE_MODIFIERS = frozenset({"OR", "REPLACE", "TEMP", "TEMPORARY", "PERSISTENT"})
-_DUCKDB = sqlglot.Dialect.get_or_raise("duckdb")
-
-
-def refuse_unfenced(statement: str | exp.Expr) -> None:
-    """Refuse (SqlProblem) a statement DuckDB's own settings do not fence: ATTACH (another
-    endpoint is an SSRF path), DETACH, CREATE SECRET, INSTALL/LOAD, SET/RESET, PRAGMA, COPY
-    (it may write into the allowed warehouse directory), EXPORT/IMPORT DATABASE, USE, CALL,
-    PREPARE/EXECUTE and anything else that is not plain query, DML, DDL or a transaction.
-    `statement` is DuckDB SQL text or a parsed (Trino dialect) statement."""
-    _fenced_statement_type(to_duckdb(statement) if isinstance(statement, exp.Expr) else statement)
-
-
-# Table functions that read files or URLs, or reveal the session's secrets. DuckDB's fence
-# (allowed_directories, no external access) already stops them outside the workspace's storage;
-# SQL written in Sadeem never needs them at all, so they are refused before DuckDB sees them.
-# `query`/`query_table` run SQL from a string, which no check of the outer statement would see;
-# `duckdb_*`, `pragma_*` and `current_setting` reveal host paths and settings.
-_FILE_FUNCTION = re.compile(
-    r"(read_\w+|\w+_scan|glob|sniff_csv|parquet_\w+|iceberg_\w+|delta_\w+|duckdb_\w+|which_secret"
-    r"|pragma_\w+|current_setting|getenv|query|query_table|json_execute_serialized_sql"
-    r"|load_aws_credentials|httpfs_\w+)",
-    re.IGNORECASE,
-)
-# A table named like a file (`FROM "/etc/passwd"`, `FROM "x.parquet"`): DuckDB would read the file.
-_FILE_LIKE_NAME = re.compile(
-    r"[/\\:~]|\.\.|\.(csv|tsv|txt|parquet|json|jsonl|ndjson|arrow|avro|orc|xlsx|db|duckdb|sqlite|gz|zst)$",
-    re.IGNORECASE,
-)
-
-
-def refuse_file_access(statement: exp.Expr) -> None:
-    """Refuse (SqlProblem) a parsed statement that names a file-reading table function or a
-    table whose name is a path: the worksheet and jobs reach data through the catalog only."""
-    inner = explained(statement)
-    if inner is not None:
-        refuse_file_access(inner)
-        return
-    for function in statement.find_all(exp.Func):
-        name = function.name if isinstance(function, exp.Anonymous) else function.sql_name()
-        if name and _FILE_FUNCTION.fullmatch(name):
-            raise SqlProblem(
-                f"{name}() is not allowed in Sadeem SQL: read tables through the catalog "
-                "(files and URLs are out of reach).",
-                line=statement_line(statement),
-            )
-    for table in statement.find_all(exp.Table):
-        for part in (table.name, table.text("db"), table.text("catalog")):
-            if part and _FILE_LIKE_NAME.search(part):
-                raise SqlProblem(
-                    f"'{part}' looks like a file path: tables are read through the catalog, files are "
-                    "out of reach.",
-                    line=statement_line(statement),
-                )
-
-
-def check_statement(statement: exp.Expr) -> duckdb.StatementType:
-    """Everything the host refuses before DuckDB runs a (Trino-dialect, parsed) statement; its
-    DuckDB statement type otherwise."""
-    refuse_file_access(statement)
-    text = to_duckdb(statement)
-    kind = _fenced_statement_type(text)  # first: it names the refused statement (LOAD, COPY…)
-    _refuse_file_tokens(text, raw=isinstance(statement, exp.Command))
-    return kind
-
-
-def _refuse_file_tokens(text: str, raw: bool = False) -> None:
-    """The same refusals on the DuckDB text's tokens: what sqlglot keeps as raw text (SHOW …, a
-    statement it falls back to parsing as a command) has no syntax tree to look into, so there
-    (`raw`) every name or string that looks like a path is refused, wherever it stands."""
-    try:
-        tokens = _DUCKDB.tokenize(text)
-    except TokenError as error:
-        raise SqlProblem("The statement could not be read.") from error
-    previous = None
-    for token, following in zip(tokens, [*tokens[1:], None], strict=True):
-        if token.token_type is TokenType.COMMAND and following is not None:
-            _refuse_file_tokens(following.text, raw=True)  # sqlglot keeps a command's rest as one token
-        if following is not None and following.token_type is TokenType.L_PAREN:
-            if _FILE_FUNCTION.fullmatch(token.text):
-                raise SqlProblem(
-                    f"{token.text}() is not allowed in Sadeem SQL: read tables through the catalog "
-                    "(files and URLs are out of reach)."
-                )
-        elif (
-            (raw or previous in (TokenType.FROM, TokenType.JOIN))
-            and token.token_type in (TokenType.VAR, TokenType.IDENTIFIER, TokenType.STRING)
-            and _FILE_LIKE_NAME.search(token.text)
-        ):
-            raise SqlProblem(
-                f"'{token.text}' looks like a file path: tables are read through the catalog, files are out "
-                "of reach."
-            )
-        previous = token.token_type
 
 
 def connect_fenced(
@@ -349,7 +213,7 @@ def _plan(sql: str, parameters: Mapping[str, ParameterValue]) -> list[_Statement
     planned: list[_Statement] = []
     for number, statement in enumerate(parsed, start=1):
         text = to_duckdb(statement)
-        kind = _fenced_statement_type(text)
+        kind = fenced_statement_type(text)
         values: dict[str, ParameterValue] = {}
         for name in sorted(parameter_names([statement])):
             if name not in parameters:
@@ -476,7 +340,7 @@ class DuckDBExecution:
                 current = statement
                 result = self._execute(connection, statement, in_transaction)
                 if statement.kind is duckdb.StatementType.TRANSACTION:
-                    in_transaction = _first_words(statement.sql)[0] in {"BEGIN", "START"}
+                    in_transaction = first_words(statement.sql)[0] in {"BEGIN", "START"}
                 with self._lock:
                     if statement.number == len(self._statements) and self._state is ExecutionState.RUNNING:
                         self._result = result
@@ -584,63 +448,6 @@ class DuckDBExecution:
             self._result = None
         if connection is not None:
             connection.close()
-
-
-def _fenced_statement_type(text: str) -> duckdb.StatementType:
-    words = _first_words(text)
-    while words and words[0] == "EXPLAIN":  # EXPLAIN ANALYZE runs its statement: check that one
-        words = words[2:] if words[1:2] in (["ANALYZE"], ["ANALYSE"]) else words[1:]
-    if not words:
-        raise SqlProblem("The statement is empty.")
-    refused = _refused_name(words)
-    if refused is not None:
-        raise SqlProblem(f"{refused} is not allowed in Sadeem SQL.")
-    try:
-        with _parser_lock:
-            kinds = [parsed.type for parsed in _parser.extract_statements(text)]
-    except duckdb.ParserException as error:
-        # sqlglot's DuckDB text that DuckDB's own parser refuses: a construct without a DuckDB form.
-        raise SqlProblem(f"This cannot run on DuckDB ({text}): {error}") from None
-    for kind in kinds:
-        if kind not in _ALLOWED_TYPES:
-            raise SqlProblem(f"{kind.name.replace('_', ' ')} statements are not allowed in Sadeem SQL.")
-    if len(kinds) != 1:
-        raise SqlProblem("Each statement must be one DuckDB statement.")
-    return kinds[0]
-
-
-_PARSE_ONLY: dict[str, str | bool | int | float | list[str]] = {
-    "enable_external_access": "false",
-    "autoinstall_known_extensions": "false",
-    "autoload_known_extensions": "false",
-    "lock_configuration": "true",
-}
-# One parse-only connection for the process (opening a database costs ~40 ms): locked, with no
-# file or network access, since parsing some statements already touches files.
-_parser = duckdb.connect(":memory:", config=_PARSE_ONLY)
-_parser_lock = threading.Lock()
-
-
-def _refused_name(words: list[str]) -> str | None:
-    first, second = words[0], words[1] if len(words) > 1 else ""
-    if first == "CREATE":
-        kind = next((word for word in words[1:] if word not in _CREATE_MODIFIERS), "")
-        return "CREATE SECRET" if kind == "SECRET" else None
-    if (first, second) in _TWO_WORD_NAMES:
-        return f"{first} {second}"
-    return None if first in _ALLOWED_FIRST_WORDS else first
-
-
-def _first_words(text: str, count: int = 8) -> list[str]:
-    """The statement's first keywords, upper-cased, comments skipped."""
-    try:
-        tokens = _DUCKDB.tokenize(text)
-    except TokenError as error:
-        raise SqlProblem("The statement could not be read.") from error
-    if len(tokens) > 1 and tokens[0].token_type is TokenType.COMMAND:
-        # sqlglot keeps the rest of a statement it treats as a command (EXPLAIN, CALL) as one raw token.
-        return [tokens[0].text.upper(), *_first_words(tokens[1].text, count - 1)]
-    return [token.text.upper() for token in tokens[:count]]
 
 
 def _table_exists(connection: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -25,7 +25,7 @@ from sadeem.db.base import utcnow
 from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 from sadeem.engines import sql_text
-from sadeem.engines.duckdb import check_statement
+from sadeem.engines.duckdb_fence import check_statement
 from sadeem.errors import Conflict, InvalidInput, NotFound
 from sadeem.jobs import parameters
 from sadeem.jobs.models import Job, JobVersion

@@ -40,7 +40,7 @@ from sadeem.db.engine import Database
 from sadeem.db.search import contains_text
 from sadeem.engines import sql_text
 from sadeem.engines.base import WorkspaceStorage
-from sadeem.engines.duckdb import check_statement
+from sadeem.engines.duckdb_fence import check_statement
 from sadeem.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied
 from sadeem.jobs.service import check_engine_connection
 from sadeem.statements import results
