@@ -24,14 +24,16 @@ import httpx
 import pyarrow as pa
 import pytest
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sadeem.app import create_app
-from sadeem.auth.models import User
+from sadeem.auth import service as auth_service
+from sadeem.auth.models import ApiToken, User
 from sadeem.config import Settings
 from sadeem.db.base import utcnow
 from sadeem.db.engine import Database
-from sadeem.statements.executor import ORPHAN_AFTER_SECONDS, reap_orphans
+from sadeem.statements.executor import reap_orphans
 from sadeem.statements.models import Statement, StatementState
 from sadeem.workspaces.models import Workspace
 from tests.conftest import World, bearer, live_uvicorn
@@ -289,10 +291,14 @@ def test_cancel_through_another_server_stops_it_at_the_next_heartbeat(two_server
 
 
 def _orphan_row(db: Database, state: StatementState, heartbeat_age: float) -> str:
+    """A statement of a server process that is gone, with its catalog token, last heartbeat
+    `heartbeat_age` seconds ago."""
     public_id = secrets.token_hex(16)
     with db.writes() as session:
         workspace_id = session.scalars(select(Workspace.id).where(Workspace.slug == "alpha")).one()
         owner = session.scalars(select(User.id).where(User.username == "ws_editor")).one()
+        token = auth_service.issue_run_token(session, owner, f"statement {public_id}", timedelta(hours=1))
+        session.flush()
         started = utcnow() - timedelta(seconds=heartbeat_age + 5)
         session.add(
             Statement(
@@ -308,26 +314,74 @@ def _orphan_row(db: Database, state: StatementState, heartbeat_age: float) -> st
                 created_at=started,
                 started_at=started if state is StatementState.RUNNING else None,
                 heartbeat_at=utcnow() - timedelta(seconds=heartbeat_age),
+                token_id=token.token.id,
             )
         )
         session.commit()
     return public_id
 
 
-def test_orphans_of_a_dead_server_are_failed(platform: Platform) -> None:  # noqa: F811
-    stale = ORPHAN_AFTER_SECONDS + 30
-    dead_running = _orphan_row(platform.db, StatementState.RUNNING, stale)
-    dead_queued = _orphan_row(platform.db, StatementState.QUEUED, stale)
-    alive = _orphan_row(platform.db, StatementState.RUNNING, 1)
+def token_revoked(db: Database, public_id: str) -> bool:
+    with db.reads() as session:
+        token_id = session.scalars(select(Statement.token_id).where(Statement.public_id == public_id)).one()
+        token = session.get(ApiToken, token_id)
+        return token is not None and token.revoked_at is not None
 
-    assert reap_orphans(platform.db) == 2
+
+ORPHANED = "The server process running this statement stopped; run it again."
+
+
+def test_orphans_of_a_dead_server_are_failed(world: World, settings: Settings, db: Database) -> None:
+    after = settings.statement_orphan_after_seconds
+    dead_running = _orphan_row(db, StatementState.RUNNING, after + 30)
+    dead_queued = _orphan_row(db, StatementState.QUEUED, after + 30)
+    alive = _orphan_row(db, StatementState.RUNNING, 1)
+
+    assert reap_orphans(db, after) == 2
     for public_id in (dead_running, dead_queued):
-        found = statement(platform, public_id)
-        assert found["state"] == "FAILED", found
-        assert "server process running this statement stopped" in found["error"]["message"]
-        assert found["ended_at"] is not None
-    assert statement(platform, alive)["state"] == "RUNNING"
-    assert reap_orphans(platform.db) == 0  # nothing twice
+        found = statement_row(db, public_id)
+        assert found.state is StatementState.FAILED and found.error_message == ORPHANED
+        assert found.ended_at is not None
+        assert token_revoked(db, public_id)
+    assert statement_row(db, alive).state is StatementState.RUNNING
+    assert not token_revoked(db, alive)
+    assert reap_orphans(db, after) == 0  # nothing twice
+
+
+def test_a_starting_server_fails_orphans_on_its_own_schedule(
+    world: World, settings: Settings, db: Database
+) -> None:
+    """Issue #10 item 8: nothing is submitted to the new server, yet what a dead server left
+    RUNNING is failed once its heartbeat is older than the cutoff, within one reap interval."""
+    after, every = 3.0, 1.0
+    quick = settings.model_copy(
+        update={"statement_orphan_after_seconds": after, "statement_reap_interval_seconds": every}
+    )
+    long_dead = _orphan_row(db, StatementState.RUNNING, 60)
+    just_died = _orphan_row(db, StatementState.RUNNING, 0)
+    began = time.monotonic()
+    with TestClient(create_app(quick, db)):
+        # The first watchdog round (after a heartbeat interval) reaps; a little slack for a busy machine.
+        wait_until(
+            lambda: statement_row(db, long_dead).state is StatementState.FAILED, 1 + every + 2, "long dead"
+        )
+        wait_until(
+            lambda: statement_row(db, just_died).state is StatementState.FAILED,
+            after + every + 2,
+            "just died",
+        )
+        took = time.monotonic() - began
+    print(
+        f"orphan failed {took:.2f} s after its last heartbeat (cutoff {after:g} s, reaped every {every:g} s)"
+    )
+    for public_id in (long_dead, just_died):
+        found = statement_row(db, public_id)
+        assert found.error_message == ORPHANED and found.ended_at is not None
+        assert token_revoked(db, public_id)
+    row = statement_row(db, just_died)
+    assert row.heartbeat_at is not None and row.ended_at is not None
+    silent = (row.ended_at - row.heartbeat_at).total_seconds()
+    assert after <= silent < after + every + 1.5, f"failed after {silent:.2f} s without a heartbeat"
 
 
 # --- 4. admins ---------------------------------------------------------------------------------

@@ -72,6 +72,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # From the start, not at the first statement: a server that died mid-statement leaves it
+        # RUNNING until some server's watchdog fails it.
+        app.state.statements.open()
         yield
         app.state.statements.close()
         if db is None:  # we opened it, we close it

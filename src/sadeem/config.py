@@ -126,6 +126,19 @@ class Settings(BaseSettings):
         description="Per workspace role: the most rows and Arrow bytes a statement keeps (and so pages and "
         "downloads); larger results are cut there and flagged `truncated`.",
     )
+    statement_orphan_after_seconds: float = Field(
+        default=30,
+        ge=3,  # at least three missed heartbeats (one a second), so a slow round fails nothing alive
+        le=3600,
+        description="A queued or running statement whose server process has not heartbeated for this "
+        "long is failed (that process died) and its catalog token revoked.",
+    )
+    statement_reap_interval_seconds: float = Field(
+        default=5,
+        ge=1,
+        le=600,
+        description="How often every API process, from its start, looks for such orphaned statements.",
+    )
 
     # Secrets and bootstrap
     secret_key: SecretStr | None = Field(

@@ -7,9 +7,9 @@ its rows are written to the results directory (ResultWriter), then SUCCEEDED, FA
 or TIMED_OUT. The engine is the jobs' engine (same fence, same transpiling), given a catalog
 token of the caller that is revoked when the statement ends.
 
-A watchdog thread keeps the statements of this process alive in the database (heartbeat),
-picks up cancel requests made through another process, fails statements whose process died
-(no heartbeat), and removes results older than the retention period.
+A watchdog thread, running from the server's start (`open`), keeps the statements of this process
+alive in the database (heartbeat), picks up cancel requests made through another process, fails
+statements whose process died (no heartbeat), and removes results older than the retention period.
 """
 
 from __future__ import annotations
@@ -54,9 +54,6 @@ from sadeem.statements.models import ACTIVE_STATES, Statement, StatementState
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
-# A statement whose process has not said "still running" for this long is failed by any other.
-ORPHAN_AFTER_SECONDS = 30.0
-_REAP_EVERY_SECONDS = 10.0
 _PURGE_EVERY_SECONDS = 600.0
 
 
@@ -122,15 +119,23 @@ class StatementExecutor:
         self._closed = threading.Event()
         self._watchdog: threading.Thread | None = None
 
-    # --- used by the service ------------------------------------------------------------------
-
-    def start(self, job: StatementJob) -> None:
-        active = _Active(job)
+    def open(self) -> None:
+        """Start the watchdog (server start). Orphans of a server that died are failed on this
+        schedule whether or not anything is submitted here."""
         with self._lock:
-            self._active[job.public_id] = active
             if self._watchdog is None:
                 self._watchdog = threading.Thread(target=self._watch, name="statement-watchdog", daemon=True)
                 self._watchdog.start()
+
+    # --- used by the service ------------------------------------------------------------------
+
+    def start(self, job: StatementJob) -> None:
+        # A statement nobody heartbeats is failed as an orphan: an executor used without a server
+        # start (no lifespan) starts its watchdog here.
+        self.open()
+        active = _Active(job)
+        with self._lock:
+            self._active[job.public_id] = active
         threading.Thread(target=self._run, args=(active,), name=f"statement-{job.id}", daemon=True).start()
 
     def wait(self, public_id: str, seconds: float) -> bool:
@@ -178,6 +183,9 @@ class StatementExecutor:
             active.stop(StatementState.CANCELLED)
         for active in running:
             active.done.wait(5)
+        # The database is disposed after this: no watchdog round may still be using it.
+        if self._watchdog is not None:
+            self._watchdog.join(5)
 
     # --- one statement ------------------------------------------------------------------------
 
@@ -314,9 +322,9 @@ class StatementExecutor:
             try:
                 self._beat()
                 now = time.monotonic()
-                if now - last_reap >= _REAP_EVERY_SECONDS:
+                if now - last_reap >= self.settings.statement_reap_interval_seconds:
                     last_reap = now
-                    reap_orphans(self.db)
+                    reap_orphans(self.db, self.settings.statement_orphan_after_seconds)
                 if now - last_purge >= _PURGE_EVERY_SECONDS:
                     last_purge = now
                     self.purge_expired()
@@ -368,33 +376,29 @@ def _discard(_line: str) -> None:
     pass
 
 
-def reap_orphans(db: Database) -> int:
-    """Fail the statements whose server process stopped saying it runs them, and revoke their
-    catalog tokens."""
-    cutoff = utcnow() - timedelta(seconds=ORPHAN_AFTER_SECONDS)
+def reap_orphans(db: Database, after_seconds: float) -> int:
+    """Fail the statements whose server process has not said it runs them for `after_seconds`,
+    and revoke their catalog tokens; how many were failed."""
+    cutoff = utcnow() - timedelta(seconds=after_seconds)
     with db.writes() as session:
-        orphans = session.execute(
-            select(Statement.id, Statement.token_id).where(
-                Statement.state.in_(ACTIVE_STATES), Statement.heartbeat_at < cutoff
+        # One UPDATE that re-checks the heartbeat as it writes: a statement whose process beat
+        # meanwhile (or that another server reaped first) is not touched, nor its token revoked.
+        reaped = session.execute(
+            update(Statement)
+            .where(Statement.state.in_(ACTIVE_STATES), Statement.heartbeat_at < cutoff)
+            .values(
+                state=StatementState.FAILED,
+                ended_at=utcnow(),
+                error_message="The server process running this statement stopped; run it again.",
             )
+            .returning(Statement.token_id)
+            .execution_options(synchronize_session=False)
         ).all()
-        if orphans:
-            session.execute(
-                update(Statement)
-                .where(Statement.id.in_([o.id for o in orphans]), Statement.state.in_(ACTIVE_STATES))
-                .values(
-                    state=StatementState.FAILED,
-                    ended_at=utcnow(),
-                    error_message="The server process running this statement stopped; run it again.",
-                )
-            )
-            session.execute(
-                update(ApiToken)
-                .where(ApiToken.id.in_([o.token_id for o in orphans if o.token_id is not None]))
-                .values(revoked_at=utcnow())
-            )
+        tokens = [row.token_id for row in reaped if row.token_id is not None]
+        if tokens:
+            session.execute(update(ApiToken).where(ApiToken.id.in_(tokens)).values(revoked_at=utcnow()))
         session.commit()
-    return len(orphans)
+    return len(reaped)
 
 
 # The DuckDB engine names the failed statement's first line: "Statement 2 of 3 (line 7 of the SQL)".
