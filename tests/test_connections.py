@@ -25,6 +25,7 @@ from sadeem.app import create_app
 from sadeem.audit.models import AuditEvent
 from sadeem.config import Settings
 from sadeem.connections import checks
+from sadeem.connections.egress import EgressPolicy
 from sadeem.connections.keyring import Keyring, KeyringError
 from sadeem.connections.models import ConnectionType
 from sadeem.connections.schemas import SparkLocalConfig, TrinoConfig
@@ -45,6 +46,7 @@ from tests.connection_doubles import (
 )
 
 BASE = "/api/v1/workspaces/alpha/connections"
+UNLIMITED = EgressPolicy(denied_networks=(), allowed_networks=(), own_ports=frozenset())
 TESTS = "/api/v1/workspaces/alpha/connection-tests"  # of unsaved configs
 
 VALID: dict[str, dict[str, Any]] = {
@@ -246,20 +248,21 @@ def test_secrets_are_write_only_and_kept_unless_given(
         return keyring.decrypt(row["secrets_encrypted"]) if row["secrets_encrypted"] else {}
 
     assert stored() == {"password": "pg-password-value-1"}
-    moved = {**VALID["postgres"], "port": 6432}
-    del moved["password"]
-    response = client.patch(f"{BASE}/pg", json={"config": moved}, headers=h)
+    # Not where it points (that drops the secrets, see test_connection_security.py).
+    edited = {**VALID["postgres"], "database": "archive"}
+    del edited["password"]
+    response = client.patch(f"{BASE}/pg", json={"config": edited}, headers=h)
     assert response.status_code == 200, response.text
-    assert response.json()["config"]["port"] == 6432
+    assert response.json()["config"]["database"] == "archive"
     assert response.json()["secrets_set"] == ["password"]
     assert stored() == {"password": "pg-password-value-1"}  # omitted: kept
 
-    response = client.patch(f"{BASE}/pg", json={"config": {**moved, "password": "rotated-pw-2"}}, headers=h)
+    response = client.patch(f"{BASE}/pg", json={"config": {**edited, "password": "rotated-pw-2"}}, headers=h)
     assert response.status_code == 200
     assert "rotated-pw-2" not in response.text
     assert stored() == {"password": "rotated-pw-2"}  # given: replaced
 
-    response = client.patch(f"{BASE}/pg", json={"config": {**moved, "password": None}}, headers=h)
+    response = client.patch(f"{BASE}/pg", json={"config": {**edited, "password": None}}, headers=h)
     assert response.json()["secrets_set"] == []
     assert stored() == {}  # null: cleared
     assert raw_rows(db)[0]["secrets_encrypted"] is None
@@ -270,7 +273,7 @@ def test_secrets_are_write_only_and_kept_unless_given(
     assert client.get(f"{BASE}/pg", headers=h).json()["type"] == "postgres"
 
     changes = [e.details.get("changed") for e in audit_events(db) if e.action == "update_connection"]
-    assert changes == [["port"], ["password"], ["password"]]
+    assert changes == [["database"], ["password"], ["password"]]
 
 
 def test_secrets_are_encrypted_at_rest(client: TestClient, world: World, app: FastAPI, db: Database) -> None:
@@ -570,7 +573,7 @@ def test_check_failures_are_redacted_single_lines(monkeypatch: pytest.MonkeyPatc
         )
 
     monkeypatch.setitem(checks.CHECKS, ConnectionType.trino, leaky)
-    result = checks.run_check(config, 1.0)
+    result = checks.run_check(config, 1.0, UNLIMITED)
     assert result.ok is False
     assert result.detail.startswith(
         "RuntimeError: server said: Basic [REDACTED] password=[REDACTED] or [REDACTED]"
@@ -586,7 +589,7 @@ def test_a_hanging_check_is_abandoned(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setitem(checks.CHECKS, ConnectionType.spark_local, hangs)
     started = time.monotonic()
-    result = checks.run_check(SparkLocalConfig(type="spark_local"), 0.2)
+    result = checks.run_check(SparkLocalConfig(type="spark_local"), 0.2, UNLIMITED)
     assert time.monotonic() - started < 1
     assert (result.ok, result.detail) == (False, "no answer within 0.4 s")
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -163,6 +164,27 @@ class Settings(BaseSettings):
 
     # Connections
     connection_test_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    connection_test_denied_networks: tuple[IPvAnyNetwork, ...] = Field(
+        # Link-local holds the metadata service of AWS, GCP, Azure and OCI (169.254.169.254);
+        # then AWS's and GCP's IPv6 metadata, Alibaba's, and Azure's WireServer.
+        default=tuple(
+            ip_network(network)
+            for network in (
+                "169.254.0.0/16",
+                "fe80::/10",
+                "fd00:ec2::254/128",
+                "fd20:ce::254/128",
+                "100.100.100.200/32",
+                "168.63.129.16/32",
+            )
+        ),
+        description="Networks a connection test never connects to (judged after DNS resolution): "
+        "link-local and cloud metadata addresses. Sadeem's own port on this host is refused too.",
+    )
+    connection_test_allowed_networks: tuple[IPvAnyNetwork, ...] = Field(
+        default=(),
+        description="Networks a connection test may reach even when denied (including Sadeem's own port).",
+    )
 
     # Serving
     max_concurrent_requests: int = Field(

@@ -3,7 +3,8 @@
 Each network step waits at most `timeout` seconds and a whole check is abandoned after twice
 that. A failed check is a result, not an error. Its message is one line without a traceback,
 and every secret value of the connection is removed from it, whatever the remote side or a
-client library put there.
+client library put there. A check that would connect where the egress policy refuses (see
+egress.py) is an error instead: `DestinationRefused`, and nothing is recorded.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from urllib.parse import quote
 
 import httpx
 
+from sadeem.connections.egress import DestinationRefused, EgressPolicy, Guard
 from sadeem.connections.models import ConnectionType
 from sadeem.connections.schemas import (
     ConnectionConfigBase,
@@ -333,17 +335,21 @@ CHECKS: dict[ConnectionType, Callable[[Any, float], str]] = {
 }
 
 
-def run_check(config: ConnectionConfigBase, timeout: float) -> CheckResult:
+def run_check(config: ConnectionConfigBase, timeout: float, policy: EgressPolicy) -> CheckResult:
     """Run the type's check in a worker thread that is abandoned after `2 * timeout`, so no
-    client library that ignores its timeout can hold the request."""
+    client library that ignores its timeout can hold the request. Raises `DestinationRefused`
+    when the check would connect where `policy` refuses."""
     check = CHECKS[config.connection_type]
     outcome: list[tuple[bool, str]] = []
+    guard = Guard(policy)
 
     def attempt() -> None:
-        try:
-            outcome.append((True, check(config, timeout)))
-        except Exception as exc:  # a failed check is a result: every failure becomes a message
-            outcome.append((False, _describe(exc)))
+        with guard.active():
+            try:
+                guard.vet_destinations(config.destinations())
+                outcome.append((True, check(config, timeout)))
+            except Exception as exc:  # a failed check is a result: every failure becomes a message
+                outcome.append((False, _describe(exc)))
 
     checked_at = utcnow()
     started = time.perf_counter()
@@ -351,6 +357,10 @@ def run_check(config: ConnectionConfigBase, timeout: float) -> CheckResult:
     worker.start()
     worker.join(2 * timeout)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    if guard.refusal is not None:
+        refusal = redact_secrets(guard.refusal, _sensitive_values(config))
+        log.warning("connection check (%s) refused: %s", config.type, refusal)
+        raise DestinationRefused(refusal)
     ok, detail = outcome[0] if outcome else (False, f"no answer within {2 * timeout:g} s")
     # Redacted before anything else touches it: whitespace folded or a clip could hide a secret's
     # match and leave part of it in the message.

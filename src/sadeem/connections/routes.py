@@ -10,6 +10,7 @@ from sadeem.api.responses import errors
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.connections import service
 from sadeem.connections.checks import CheckResult
+from sadeem.connections.egress import EgressPolicy
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
 from sadeem.connections.schemas import (
@@ -61,6 +62,10 @@ def _timeout(request: Request) -> float:
     return timeout
 
 
+def _egress(request: Request) -> EgressPolicy:
+    return EgressPolicy.from_settings(request.app.state.settings)
+
+
 @router.get("/connections")
 def list_connections(access: WorkspaceViewer, db: DbSession, page: PageParams) -> Page[ConnectionOut]:
     rows, cursor = service.list_connections(db, access.workspace, page)
@@ -83,8 +88,12 @@ def create_connection(
 def test_unsaved_connection(
     body: ConnectionTestRequest, access: WorkspaceEditor, request: Request, db: DbSession, ctx: Ctx
 ) -> ConnectionTestResult:
-    """Test a config without saving it. A failed check is `ok: false`, not an error status."""
-    return _result(service.check_unsaved_config(db, ctx, _timeout(request), access.workspace, body.config))
+    """Test a config without saving it. A failed check is `ok: false`, not an error status; a
+    destination the egress policy refuses (link-local, cloud metadata, Sadeem's own port) is 403."""
+    result = service.check_unsaved_config(
+        db, ctx, _timeout(request), _egress(request), access.workspace, body.config
+    )
+    return _result(result)
 
 
 @router.get("/connections/{name}")
@@ -102,7 +111,8 @@ def update_connection(
     ctx: Ctx,
 ) -> ConnectionOut:
     """Change the description and/or replace the config (same type). Omitted secrets keep
-    their stored value; a secret set to null is cleared."""
+    their stored value, unless the config moves the connection's endpoint: then the stored secrets
+    not given again are dropped (`secrets_set` shows them unset). A secret set to null is cleared."""
     connection = service.get_connection(db, access.workspace, name)
     updated = service.update_connection(
         db, ctx, _keyring(request), access.workspace, connection, body.description, body.config
@@ -120,9 +130,10 @@ def test_connection(
     name: ConnectionNameParam, access: WorkspaceEditor, request: Request, db: DbSession, ctx: Ctx
 ) -> ConnectionTestResult:
     """Run the connection's real check (bounded by SADEEM_CONNECTION_TEST_TIMEOUT_SECONDS) and
-    record the outcome. A failed check is `ok: false`, not an error status."""
+    record the outcome. A failed check is `ok: false`, not an error status; a destination the
+    egress policy refuses (link-local, cloud metadata, Sadeem's own port) is 403 and records nothing."""
     connection = service.get_connection(db, access.workspace, name)
     result = service.check_connection(
-        db, ctx, _keyring(request), _timeout(request), access.workspace, connection
+        db, ctx, _keyring(request), _timeout(request), _egress(request), access.workspace, connection
     )
     return _result(result)

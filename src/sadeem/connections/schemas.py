@@ -2,14 +2,17 @@
 
 Secret fields are `SecretStr`, write-only in the JSON schema, and never part of a response:
 a response names the secrets that are set (`secrets_set`), never their values. In an update an
-omitted secret keeps its stored value and an explicit `null` clears it.
+omitted secret keeps its stored value and an explicit `null` clears it, unless the update moves
+the connection's endpoint (see `ConnectionConfigBase.endpoint_fields`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, StrictBool, TypeAdapter
 from pydantic.config import JsonDict
@@ -30,6 +33,12 @@ _PATH = r"(/[^\x00-\x20\x7f?#]*)?"
 def _url_pattern(schemes: str) -> str:
     # No user:password@ (credentials belong in secret fields), no query, no fragment.
     return rf"^({schemes})://({_HOSTNAME}|\[{_IPV6}\])(:{_PORT})?{_PATH}$"
+
+
+def _url_destination(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)  # validated by the patterns above: a host is always there
+    assert parts.hostname is not None
+    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _without_trailing_slash(value: str) -> str:
@@ -99,6 +108,11 @@ Secret = Annotated[
 class ConnectionConfigBase(RequestModel):
     type: str  # each type narrows it to its literal, the union's discriminator
     secret_field_names: ClassVar[tuple[str, ...]] = ()
+    # The settings that decide who receives the secrets: where the connection points and how that
+    # peer is authenticated (TLS). Secrets belong to the endpoint they were entered for, so an
+    # update that changes one of these drops the stored secrets it does not supply again; otherwise
+    # whoever may edit a connection could send its secrets anywhere (issue #10).
+    endpoint_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -106,6 +120,10 @@ class ConnectionConfigBase(RequestModel):
         cls.secret_field_names = tuple(
             name for name, field in cls.model_fields.items() if SecretStr in get_args(field.annotation)
         )
+        if unknown := set(cls.endpoint_fields) - set(cls.model_fields):
+            raise TypeError(f"{cls.__name__}.endpoint_fields names no field: {sorted(unknown)}")
+        if cls.secret_field_names and not cls.endpoint_fields:
+            raise TypeError(f"{cls.__name__} has secrets, so it must name its endpoint_fields")
 
     @property
     def connection_type(self) -> ConnectionType:
@@ -125,10 +143,23 @@ class ConnectionConfigBase(RequestModel):
         values = {name: getattr(self, name) for name in self.secret_field_names}
         return {name: value.get_secret_value() for name, value in values.items() if value is not None}
 
+    def endpoint_changes(self, stored: Mapping[str, Any]) -> list[str]:
+        """The endpoint fields whose value differs from `stored` (public values, as stored)."""
+        public = self.public_values()
+        fields = type(self).model_fields
+        keys = {name: fields[name].alias or name for name in self.endpoint_fields}
+        return [name for name, key in keys.items() if public.get(key) != stored.get(key)]
+
+    def destinations(self) -> list[tuple[str, int]]:
+        """The (host, port) pairs a check connects to first, vetted before it starts."""
+        return []
+
 
 class S3Config(ConnectionConfigBase):
     """S3-compatible object storage (MinIO, SeaweedFS, AWS S3, ...)."""
 
+    # Without an endpoint the region picks AWS's; without path style the bucket is in the host name.
+    endpoint_fields = ("endpoint_url", "region", "bucket", "path_style", "verify_tls")
     type: Literal["s3"]
     endpoint_url: HttpUrl | None = Field(default=None, description="Omit for AWS S3.")
     region: str = Field(default="us-east-1", max_length=32, pattern=r"^[a-z0-9-]+$")
@@ -143,11 +174,16 @@ class S3Config(ConnectionConfigBase):
     path_style: StrictBool = Field(default=True, description="Path-style addressing (MinIO, SeaweedFS).")
     verify_tls: StrictBool = True
 
+    def destinations(self) -> list[tuple[str, int]]:
+        # Without an endpoint, boto3 picks AWS's; the resolution it makes is still vetted.
+        return [_url_destination(self.endpoint_url)] if self.endpoint_url else []
+
 
 class IcebergRestConfig(ConnectionConfigBase):
     """An Iceberg REST catalog. Authenticates with a bearer `token`, or with the OAuth2 client
     credentials `client_id` + `client_secret`, or not at all."""
 
+    endpoint_fields = ("uri", "oauth2_server_uri", "verify_tls")
     type: Literal["iceberg_rest"]
     uri: HttpUrl
     warehouse: Line | None = None
@@ -160,10 +196,14 @@ class IcebergRestConfig(ConnectionConfigBase):
     scope: Token = "catalog"
     verify_tls: StrictBool = True
 
+    def destinations(self) -> list[tuple[str, int]]:
+        return [_url_destination(url) for url in (self.uri, self.oauth2_server_uri) if url]
+
 
 class TrinoConfig(ConnectionConfigBase):
     """A Trino coordinator. A password needs `http_scheme: https`."""
 
+    endpoint_fields = ("host", "port", "http_scheme", "verify_tls")
     type: Literal["trino"]
     host: Host
     port: Port = 8080
@@ -173,6 +213,9 @@ class TrinoConfig(ConnectionConfigBase):
     schema_: Identifier | None = Field(default=None, alias="schema")
     password: Secret
     verify_tls: StrictBool = True
+
+    def destinations(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port)]
 
 
 class SparkLocalConfig(ConnectionConfigBase):
@@ -202,6 +245,7 @@ class SparkLocalConfig(ConnectionConfigBase):
 class SparkK8sConfig(ConnectionConfigBase):
     """Spark on Kubernetes through the Spark Operator (SparkApplication resources)."""
 
+    endpoint_fields = ("api_server", "ca_cert", "verify_tls")
     type: Literal["spark_k8s"]
     api_server: HttpsUrl
     namespace: DnsLabel
@@ -215,8 +259,13 @@ class SparkK8sConfig(ConnectionConfigBase):
     image: str | None = Field(default=None, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
     verify_tls: StrictBool = True
 
+    def destinations(self) -> list[tuple[str, int]]:
+        return [_url_destination(self.api_server)]
+
 
 class PostgresConfig(ConnectionConfigBase):
+    # sslmode: below verify-full, another server can pose as this one and ask for the password.
+    endpoint_fields = ("host", "port", "sslmode")
     type: Literal["postgres"]
     host: Host
     port: Port = 5432
@@ -224,6 +273,9 @@ class PostgresConfig(ConnectionConfigBase):
     user: Line
     password: Secret
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+
+    def destinations(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port)]
 
 
 ConnectionConfig = Annotated[
@@ -255,7 +307,9 @@ class ConnectionUpdate(RequestModel):
     config: ConnectionConfig | None = Field(
         default=None,
         description="The whole new config (its `type` cannot change). Omitted secrets keep their "
-        "stored value; a secret set to null is cleared.",
+        "stored value, except when the config changes where the connection points (its host, URL, "
+        "port, bucket or TLS trust): then only the secrets given again are kept. A secret set to "
+        "null is cleared.",
     )
 
 

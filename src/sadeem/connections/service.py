@@ -15,6 +15,7 @@ from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit import service as audit
 from sadeem.config import Settings
 from sadeem.connections import checks
+from sadeem.connections.egress import EgressPolicy
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
 from sadeem.connections.schemas import ConnectionConfigBase, config_adapter
@@ -122,15 +123,17 @@ def create_connection(
     return connection
 
 
-def _merged_secrets(keyring: Keyring, connection: Connection, config: ConnectionConfigBase) -> dict[str, str]:
-    """Given secrets replace (or, as null, clear) stored ones; omitted ones keep their value.
-    Stored secrets are decrypted only when one is kept, so re-entering all of them works even
-    after a lost key."""
+def _merged_secrets(
+    keyring: Keyring, connection: Connection, config: ConnectionConfigBase, endpoint_moved: bool
+) -> dict[str, str]:
+    """Given secrets replace (or, as null, clear) stored ones; omitted ones keep their value
+    unless the endpoint moved: secrets go only where they were entered for. Stored secrets are
+    decrypted only when one is kept, so re-entering all of them works even after a lost key."""
     given = config.secret_values()
     kept = [
         n
         for n in connection.secret_fields
-        if n in config.secret_field_names and n not in config.model_fields_set
+        if n in config.secret_field_names and n not in config.model_fields_set and not endpoint_moved
     ]
     stored = keyring.decrypt(connection.secrets_encrypted) if kept and connection.secrets_encrypted else {}
     return {**{n: stored[n] for n in kept if n in stored}, **given}
@@ -146,6 +149,7 @@ def update_connection(
     config: ConnectionConfigBase | None,
 ) -> Connection:
     changed: list[str] = []
+    dropped: list[str] = []
     if config is not None:
         if config.connection_type is not connection.type:
             raise InvalidInput(
@@ -154,7 +158,10 @@ def update_connection(
             )
         _refuse_plain_text_credentials(config)
         before_config, before_secrets = connection.config, set(connection.secret_fields)
-        secrets = _merged_secrets(keyring, connection, config)
+        endpoint_moved = bool(config.endpoint_changes(before_config))
+        secrets = _merged_secrets(keyring, connection, config, endpoint_moved)
+        if endpoint_moved:
+            dropped = sorted(before_secrets - config.model_fields_set)
         _store(keyring, connection, config, secrets)
         changed += sorted(
             key
@@ -167,7 +174,11 @@ def update_connection(
     if description is not None and description != connection.description:
         connection.description = description
         changed.append("description")
-    _audit(session, ctx, workspace, connection.name, changed=changed)
+    details: dict[str, Any] = {"changed": changed}
+    if dropped:
+        # Names only, never values; a key naming no secret, or the audit trail would mask it.
+        details["write_only_fields_dropped"] = dropped
+    _audit(session, ctx, workspace, connection.name, **details)
     session.commit()
     return connection
 
@@ -180,11 +191,13 @@ def delete_connection(
     session.commit()
 
 
-def _run_check(session: Session, config: ConnectionConfigBase, timeout: float) -> checks.CheckResult:
+def _run_check(
+    session: Session, config: ConnectionConfigBase, timeout: float, policy: EgressPolicy
+) -> checks.CheckResult:
     # Nothing is pending: end the transaction so no database lock (SQLite's single writer) is
     # held while the check waits on the network.
     session.commit()
-    return checks.run_check(config, timeout)
+    return checks.run_check(config, timeout, policy)
 
 
 def _result_details(config: ConnectionConfigBase, result: checks.CheckResult) -> dict[str, Any]:
@@ -196,12 +209,14 @@ def check_connection(
     ctx: RequestContext,
     keyring: Keyring,
     timeout: float,
+    policy: EgressPolicy,
     workspace: Workspace,
     connection: Connection,
 ) -> checks.CheckResult:
-    """Run the check and record its outcome on the connection and in the audit trail."""
+    """Run the check and record its outcome on the connection and in the audit trail. A check
+    refused by `policy` records nothing."""
     config = stored_config(keyring, connection)
-    result = _run_check(session, config, timeout)
+    result = _run_check(session, config, timeout, policy)
     still_there = session.scalar(
         update(Connection)
         .where(Connection.id == connection.id)
@@ -224,10 +239,15 @@ def check_connection(
 
 
 def check_unsaved_config(
-    session: Session, ctx: RequestContext, timeout: float, workspace: Workspace, config: ConnectionConfigBase
+    session: Session,
+    ctx: RequestContext,
+    timeout: float,
+    policy: EgressPolicy,
+    workspace: Workspace,
+    config: ConnectionConfigBase,
 ) -> checks.CheckResult:
     """Test a config before saving it ("test before save"); only the audit trail keeps a trace."""
-    result = _run_check(session, config, timeout)
+    result = _run_check(session, config, timeout, policy)
     _audit(session, ctx, workspace, None, saved=False, **_result_details(config, result))
     session.commit()
     return result
