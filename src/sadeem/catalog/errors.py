@@ -39,6 +39,13 @@ class CommitFailed(Conflict):
     iceberg_type = "CommitFailedException"
 
 
+class OutsideWorkspaceStorage(Conflict):
+    """A table's metadata names a file outside its workspace's storage: the table, not the
+    request, is at fault (409), and nothing of the file is read."""
+
+    code = "outside-workspace-storage"
+
+
 class Forbidden(PermissionDenied):
     iceberg_type = "ForbiddenException"
 

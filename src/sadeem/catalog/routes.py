@@ -104,7 +104,7 @@ def list_tables(
     return Page(items=items, next_cursor=cursor)
 
 
-@router.get("/tables/{namespace}/{table}")
+@router.get("/tables/{namespace}/{table}", responses=errors(409))
 def get_table(
     namespace: NamespaceParam, table: TableParam, access: WorkspaceViewer, request: Request, db: DbSession
 ) -> TableDetail:
@@ -114,7 +114,7 @@ def get_table(
     return explorer.table_detail(loaded, explorer.dataset_brief(db, access.workspace, namespace, table))
 
 
-@router.get("/tables/{namespace}/{table}/files")
+@router.get("/tables/{namespace}/{table}/files", responses=errors(409))
 def list_data_files(
     namespace: NamespaceParam,
     table: TableParam,
@@ -128,7 +128,7 @@ def list_data_files(
     return explorer.data_files(_table(request, db, access, namespace, table), snapshot_id, page)
 
 
-@router.get("/tables/{namespace}/{table}/preview", responses=errors(400))
+@router.get("/tables/{namespace}/{table}/preview", responses=errors(400, 409))
 def preview_table(
     namespace: NamespaceParam,
     table: TableParam,
@@ -148,7 +148,8 @@ def preview_table(
     ] = None,
 ) -> Preview:
     """The first rows of a table, typed for JSON (see the `Preview` schema), optionally as of an
-    earlier snapshot. An unknown column, or a time before the first snapshot, is a 400."""
+    earlier snapshot. An unknown column, or a time before the first snapshot, is a 400; a table
+    whose files lie outside the workspace's storage is a 409, and nothing of it is read."""
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns is not None else None
     loaded = _table(request, db, access, namespace, table)
     return explorer.preview(loaded, names, limit, snapshot_id=snapshot_id, ref=ref, as_of=as_of)

@@ -8,11 +8,9 @@ deleted after the commit that stops referencing them (a failed or unknown commit
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import unquote
 
 from pyiceberg.catalog.sql import IcebergNamespaceProperties, IcebergTables
 from pyiceberg.io import load_file_io
@@ -44,7 +42,7 @@ from sadeem.catalog.errors import (
     translated,
 )
 from sadeem.catalog.schemas import CreateTableBody, RegisterTableBody
-from sadeem.catalog.storage import local_path
+from sadeem.catalog.storage import inside_storage, local_path
 from sadeem.catalog.store import CATALOG_NAME, PlatformCatalog
 from sadeem.config import Settings
 from sadeem.errors import InvalidInput, StateUnknown
@@ -88,23 +86,17 @@ def default_location(workspace: Workspace, namespace: Namespace) -> str:
 def _require_within(workspace: Workspace, location: str, what: str) -> str:
     """Refuse any location outside the workspace's own storage: a table pointed elsewhere could
     read or overwrite another workspace's files."""
-    root = workspace.storage_location.rstrip("/")
-    cleaned = re.sub(r"^file:/(?=[^/])", "file:///", location).rstrip("/")  # Hadoop writes `file:/p`
-    # Decoded too: `%2e%2e` is `..` to whoever turns the URI into a path (storage.local_path does).
-    segments = unquote(cleaned).split("/")
-    if ".." in segments or "." in segments[3:] or not (cleaned == root or cleaned.startswith(root + "/")):
+    cleaned = inside_storage(workspace.storage_location, location)
+    if cleaned is None:
         raise InvalidInput(
-            f"The {what} location must be inside the workspace's storage {root}/; got {location}."
+            f"The {what} location must be inside the workspace's storage "
+            f"{workspace.storage_location.rstrip('/')}/; got {location}."
         )
     return cleaned
 
 
 def _within(workspace: Workspace, location: str) -> bool:
-    try:
-        _require_within(workspace, location, "file")
-    except InvalidInput:
-        return False
-    return True
+    return inside_storage(workspace.storage_location, location) is not None
 
 
 # Table properties that would steer the catalog server itself when it writes metadata or purges:
@@ -735,13 +727,21 @@ def register_table(
         )
         if existing is not None and not request.overwrite:
             raise AlreadyExists(f"Table already exists: {'.'.join(identifier)}")
-        if existing is not None:
-            existing.previous_metadata_location = existing.metadata_location
-            existing.metadata_location = location
-            session.flush()
-            table = catalog.load_table(identifier)
-        else:
-            table = catalog.register_table(identifier, location)
+        try:
+            if existing is not None:
+                existing.previous_metadata_location = existing.metadata_location
+                existing.metadata_location = location
+                session.flush()
+                table = catalog.load_table(identifier)
+            else:
+                table = catalog.register_table(identifier, location)
+        except OSError as e:
+            # The caller named the file: its absence (or a directory there) is a bad request;
+            # any other failure to read it is the storage's, not the caller's.
+            path = local_path(location)
+            if not isinstance(e, FileNotFoundError) and (path is None or path.is_file()):
+                raise
+            raise InvalidInput(f"No metadata file at {request.metadata_location}.") from e
         _check_table_metadata(workspace, table.metadata)
     audit_table(
         session, ctx, workspace, identifier, table.metadata, registered=location, overwrite=request.overwrite

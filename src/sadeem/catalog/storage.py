@@ -4,6 +4,7 @@ Every operation is idempotent."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from urllib.parse import unquote, urlparse
 import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
+from pyiceberg.io import FileIO, InputFile, OutputFile
 
+from sadeem.catalog.errors import OutsideWorkspaceStorage
 from sadeem.config import Settings
 
 # An object that makes an S3 prefix exist (S3 has no directories) and says who owns it.
@@ -22,6 +25,50 @@ MARKER = ".sadeem-workspace"
 def local_path(location: str) -> Path | None:
     parsed = urlparse(location)
     return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def inside_storage(root: str, location: str) -> str | None:
+    """`location` (normalized) if it lies inside the storage location `root`, else None."""
+    root = root.rstrip("/")
+    cleaned = re.sub(r"^file:/(?=[^/])", "file:///", location).rstrip("/")  # Hadoop writes `file:/p`
+    # Decoded too: `%2e%2e` is `..` to whoever turns the URI into a path (local_path does).
+    segments = unquote(cleaned).split("/")
+    if ".." in segments or "." in segments[3:] or not (cleaned == root or cleaned.startswith(root + "/")):
+        return None
+    return cleaned
+
+
+class WorkspaceFileIO(FileIO):
+    """The server's FileIO for one workspace's table: every file it opens, writes or deletes must
+    lie inside the workspace's storage, checked when the file is touched. A table's manifests
+    name any path a writer put there (only the manifest list is checked at commit, and reading
+    every manifest of every commit would not scale), so a preview, a file listing or a purge
+    must not follow a path into another workspace's storage with the server's credentials."""
+
+    def __init__(self, inner: FileIO, root: str | None, table: str) -> None:
+        super().__init__(inner.properties)
+        self._inner = inner
+        self._root = root  # None: no workspace owns the table's namespace, so nothing is inside
+        self._table = table
+
+    def _checked(self, location: str) -> str:
+        if self._root is None or inside_storage(self._root, location) is None:
+            where = f"its workspace's storage {self._root.rstrip('/')}/" if self._root else "any workspace"
+            raise OutsideWorkspaceStorage(
+                f"Table {self._table} refers to a file outside {where}: {location}. Sadeem reads no "
+                "file outside the table's workspace; rewrite or roll back the snapshot that added it.",
+                table=self._table,
+            )
+        return location
+
+    def new_input(self, location: str) -> InputFile:
+        return self._inner.new_input(self._checked(location))
+
+    def new_output(self, location: str) -> OutputFile:
+        return self._inner.new_output(self._checked(location))
+
+    def delete(self, location: str | InputFile | OutputFile) -> None:
+        self._inner.delete(self._checked(location if isinstance(location, str) else location.location))
 
 
 def _bucket_and_prefix(location: str) -> tuple[str, str]:

@@ -9,6 +9,9 @@ its audit event commit together, a multi-table commit is one transaction (all or
 SQLite the request's write lock is never waited on by a second writer of the same request.
 
 Metadata files are immutable, so parsed `TableMetadata` is cached by file location.
+
+Every table it loads reads, writes and deletes files only inside the storage of the workspace that
+owns the table's namespace (storage.WorkspaceFileIO), whatever its manifests name.
 """
 
 from __future__ import annotations
@@ -25,10 +28,12 @@ from pyiceberg.serializers import FromInputFile
 from pyiceberg.table import Table
 from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.typedef import Properties
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from sadeem.catalog.storage import WorkspaceFileIO
 from sadeem.config import Settings
+from sadeem.workspaces.models import Workspace
 
 CATALOG_NAME = "sadeem"  # stored in every catalog row: all clients must agree on it
 
@@ -104,11 +109,16 @@ class PlatformCatalog(SqlCatalog):
             io = load_file_io(properties=self.properties, location=location)
             metadata = FromInputFile.table_metadata(io.new_input(location))
             metadata_cache.put(location, metadata)
+        identifier = (*Catalog.identifier_to_tuple(orm_table.table_namespace), orm_table.table_name)
+        with Session(self.engine) as session:  # joins the caller's transaction when bound to one
+            root = session.scalar(
+                select(Workspace.storage_location).where(Workspace.namespace == identifier[0])
+            )
         return Table(
-            identifier=(*Catalog.identifier_to_tuple(orm_table.table_namespace), orm_table.table_name),
+            identifier=identifier,
             metadata=metadata,
             metadata_location=location,
-            io=self._load_file_io(metadata.properties, location),
+            io=WorkspaceFileIO(self._load_file_io(metadata.properties, location), root, ".".join(identifier)),
             catalog=self,
         )
 

@@ -89,7 +89,7 @@ def list_datasets(
     return Page(items=[_out(v) for v in views], next_cursor=cursor)
 
 
-@router.get("/{namespace}/{table}")
+@router.get("/{namespace}/{table}", responses=errors(409))
 def get_dataset(
     namespace: NamespaceParam, table: TableParam, access: WorkspaceViewer, request: Request, db: DbSession
 ) -> DatasetDetail:

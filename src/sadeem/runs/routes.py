@@ -143,7 +143,7 @@ def run_result(
     "/{run_id}/result.parquet",
     responses={
         200: {"content": {"application/vnd.apache.parquet": {}}, "description": "The full result."},
-        **errors(404),
+        **errors(404, 409),
     },
     response_class=StreamingResponse,
 )
@@ -154,8 +154,7 @@ def download_result(
     found = service.result_attempt(db, access.workspace, run_id, attempt)
     assert found.result_location is not None
     settings: Settings = request.app.state.settings
-    filesystem, path = results.filesystem(settings, found.result_location)
-    source = filesystem.open_input_stream(path)
+    source = results.open_result(settings, access.workspace.storage_location, found.result_location)
 
     def chunks() -> Iterator[bytes]:
         with source:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -15,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs
 
-from sadeem.catalog.storage import local_path
+from sadeem.catalog.errors import OutsideWorkspaceStorage
+from sadeem.catalog.storage import inside_storage, local_path
 from sadeem.config import Settings
 
 # JavaScript loses integers beyond 2^53: such values travel as text.
@@ -51,7 +53,20 @@ def json_value(value: Any) -> Any:
 
 
 def result_location(workspace_location: str, run_id: int, attempt: int) -> str:
-    return f"{workspace_location.rstrip('/')}/_sadeem/runs/{run_id}/attempt-{attempt}/result.parquet"
+    """Where an attempt's result goes. The random part makes the path unguessable: run ids count
+    up, and a table's manifest can name any path, so a predictable path invites a commit that
+    points at another run's result (the server also reads only inside the table's workspace)."""
+    token = secrets.token_hex(16)
+    return f"{workspace_location.rstrip('/')}/_sadeem/runs/{run_id}/attempt-{attempt}-{token}/result.parquet"
+
+
+def open_result(settings: Settings, workspace_location: str, location: str) -> pa.NativeFile:
+    """The stored result to stream, if it lies inside the workspace's storage (it always should:
+    the worker puts it there; this is checked when the file is read, as every server-side read is)."""
+    if inside_storage(workspace_location, location) is None:
+        raise OutsideWorkspaceStorage(f"The run's result {location} is outside the workspace's storage.")
+    filesystem_, path = filesystem(settings, location)
+    return filesystem_.open_input_stream(path)
 
 
 def filesystem(settings: Settings, location: str) -> tuple[fs.FileSystem, str]:
