@@ -61,7 +61,7 @@ from sadeem.config import Settings
 from sadeem.db import migrate
 from sadeem.db.engine import Database
 from sadeem.engines.base import CatalogAccess, WorkspaceStorage
-from sadeem.engines.duckdb import _extension_file, connect_fenced
+from sadeem.engines.duckdb_process import connect_fenced, extension_file, verify_extensions
 from sadeem.statements import results
 from sadeem.workspaces import service as workspace_service
 from sadeem.workspaces.models import Workspace
@@ -84,7 +84,7 @@ def lineitem(rows: int) -> tuple[pa.Table, str]:
     )
     try:
         try:
-            path = _extension_file("tpch")
+            path = extension_file("tpch")
         except RuntimeError:
             source = "generated in SQL (duckdb-extension-tpch is not installed): lineitem's 16 columns"
             connection.execute(_LINEITEM_LIKE.format(rows=rows))
@@ -169,10 +169,13 @@ class InProcess:
         self.access = CatalogAccess(f"{base}/iceberg", WORKSPACE, setup.token)
         self.storage = setup.storage
         self.work_dir = work_dir
+        self.verified = verify_extensions()
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         # The DuckDB engine's defaults (DuckDBEngine: threads=2, memory_limit=2GB).
-        return connect_fenced(self.access, self.storage, self.work_dir, threads=2, memory_limit="2GB")
+        return connect_fenced(
+            self.access, self.storage, self.work_dir, verified=self.verified, threads=2, memory_limit="2GB"
+        )
 
     def to_arrow(self) -> tuple[float, float, pa.Table]:
         """(connect ms, total ms, table)."""

@@ -107,6 +107,26 @@ class Settings(BaseSettings):
         default=100, ge=1, le=10000, description="Rows of a SQL run's result kept with the run."
     )
 
+    # The embedded DuckDB engine: every statement and run attempt runs in a process of its own
+    duckdb_threads: int = Field(default=2, ge=1, le=64, description="DuckDB threads per statement or attempt.")
+    duckdb_memory_limit: str = Field(
+        default="2GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB's own memory limit per statement or attempt (its buffer manager).",
+    )
+    duckdb_process_memory_mb: int = Field(
+        default=3072,
+        ge=256,
+        description="Address space (RLIMIT_AS) an engine process may map beyond what it had mapped when "
+        "it took the work: DuckDB's memory limit plus what lives outside it (strings, Arrow buffers).",
+    )
+    duckdb_process_cpu_seconds: int = Field(
+        default=3600, ge=1, description="CPU time (RLIMIT_CPU) an engine process may use before the OS ends it."
+    )
+    duckdb_warm_processes: int = Field(
+        default=1, ge=0, le=16, description="Engine processes kept started ahead, so a statement need not wait."
+    )
+
     # SQL worksheet (statements)
     statement_slots: int = Field(
         default=8, ge=1, le=256, description="Statements one server process runs at once; more wait QUEUED."
@@ -126,6 +146,24 @@ class Settings(BaseSettings):
         default_factory=lambda: StatementLimits(),
         description="Per workspace role: the most rows and Arrow bytes a statement keeps (and so pages and "
         "downloads); larger results are cut there and flagged `truncated`.",
+    )
+    # Sized against the default 8 slots of one server: one user may hold at most half of them, one
+    # workspace three quarters, so neither can shut the others out of the worksheet. They count
+    # across all API processes (replicas add slots, not allowance); keep them below
+    # `statement_slots` when lowering that.
+    statement_max_concurrent_per_user: int = Field(
+        default=4,
+        ge=1,
+        le=10_000,
+        description="Statements (queued or running) one user may have at once, over all workspaces and "
+        "API processes; one more is refused with 429.",
+    )
+    statement_max_concurrent_per_workspace: int = Field(
+        default=6,
+        ge=1,
+        le=10_000,
+        description="Statements (queued or running) all users of one workspace may have at once, over all "
+        "API processes; one more is refused with 429.",
     )
     statement_orphan_after_seconds: float = Field(
         default=30,
