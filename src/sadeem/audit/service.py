@@ -113,6 +113,10 @@ def record(
 ) -> AuditEvent:
     """Append an event for the current request; the caller commits it with its own change."""
     principal = ctx.principal
+    if principal is not None and principal.acting_for is not None:
+        # An engine credential's request: the actor is the identity the work runs as; this names
+        # the work (a run attempt, a statement), so the trail tells an engine from its user.
+        details = {**(details or {}), "acting_for": principal.acting_for}
     event = AuditEvent(
         occurred_at=utcnow(),
         actor=username or (principal.username if principal else ctx.system_actor),

@@ -53,7 +53,11 @@ class UserSession(Base):
 
 class ApiToken(Base):
     """A personal access token `sdm_<public_id>_<secret>`; the secret is stored as a SHA-256 hash
-    (it is 256 random bits, so a slow hash adds nothing but latency on every request)."""
+    (it is 256 random bits, so a slow hash adds nothing but latency on every request).
+
+    `scope` None: the user's own token, good for the whole API. `catalog:<workspace id>`: an engine
+    credential Sadeem mints for one run attempt or worksheet statement; it reaches only that
+    workspace's warehouse in the Iceberg catalog, because the engine's SQL may be able to read it."""
 
     __tablename__ = "api_tokens"
 
@@ -66,3 +70,4 @@ class ApiToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scope: Mapped[str | None] = mapped_column(String(64))

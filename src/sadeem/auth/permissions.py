@@ -11,7 +11,9 @@ permission is visible in its signature and checkable by the authorization-matrix
                       decides per namespace (catalog/access.py)
 
 Credentials are a bearer personal access token or the session cookie; a cookie-authenticated
-request that changes state must carry the session's CSRF token in `X-CSRF-Token`.
+request that changes state must carry the session's CSRF token in `X-CSRF-Token`. An engine
+credential (a token with a `scope`, minted for one run or statement) is accepted by CatalogUser
+alone; every other dependency builds on `authenticated`, which refuses it.
 """
 
 from __future__ import annotations
@@ -85,8 +87,14 @@ def _bookkeeping_write(request: Request, db: Session, write: Callable[[Session],
         write(db)
 
 
-@declares(Permission("authenticated"))
-def authenticated(request: Request, db: DbSession, ctx: Ctx) -> Principal:
+ENGINE_CREDENTIAL_REFUSED = (
+    "This token is an engine credential: it is good only for its workspace's Iceberg catalog "
+    "(/iceberg), not for the Sadeem API. Use a personal access token or log in."
+)
+
+
+def _credentials(request: Request, db: Session, ctx: Ctx) -> Principal:
+    """Whoever the request's credentials name, any kind of token included."""
     authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
@@ -110,7 +118,16 @@ def authenticated(request: Request, db: DbSession, ctx: Ctx) -> Principal:
             _bookkeeping_write(request, db, lambda writer: service.touch_session(writer, session_id))
     else:
         raise NotAuthenticated("Authentication required: log in or send a bearer token.")
-    ctx.principal = principal
+    ctx.principal = principal  # set before any refusal below, so the audit names who tried
+    return principal
+
+
+@declares(Permission("authenticated"))
+def authenticated(request: Request, db: DbSession, ctx: Ctx) -> Principal:
+    principal = _credentials(request, db, ctx)
+    if principal.scope is not None:
+        # 401 (not 403): the credential is not one this API takes at all, whatever the route.
+        raise NotAuthenticated(ENGINE_CREDENTIAL_REFUSED)
     return principal
 
 
@@ -119,13 +136,17 @@ CurrentUser = Annotated[Principal, Depends(authenticated)]
 
 @declares(Permission("catalog"))
 def catalog_user(request: Request, db: DbSession, ctx: Ctx) -> Principal:
-    """Iceberg clients authenticate with a bearer token only: a personal access token, or one
-    from the catalog's OAuth2 endpoint. A browser session cannot reach the catalog."""
+    """Iceberg clients authenticate with a bearer token only: a personal access token, one from
+    the catalog's OAuth2 endpoint, or an engine credential (whose workspace catalog/access.py
+    enforces). A browser session cannot reach the catalog."""
     if not request.headers.get("authorization"):
         raise NotAuthenticated(
             "The catalog needs `Authorization: Bearer <token>` (or OAuth2 client credentials)."
         )
-    return authenticated(request, db, ctx)
+    principal = _credentials(request, db, ctx)
+    if principal.scope is not None and principal.catalog_workspace_id is None:
+        raise NotAuthenticated(f"A token of scope '{principal.scope}' is not good for the catalog.")
+    return principal
 
 
 CatalogUser = Annotated[Principal, Depends(catalog_user)]

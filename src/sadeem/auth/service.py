@@ -22,7 +22,7 @@ from sadeem.audit import service as audit
 from sadeem.auth import passwords
 from sadeem.auth.identity import IdentityProvider, VerifiedIdentity
 from sadeem.auth.models import ApiToken, PlatformRole, User, UserSession
-from sadeem.auth.principal import Principal
+from sadeem.auth.principal import Principal, catalog_scope
 from sadeem.config import Settings
 from sadeem.db.base import utcnow
 from sadeem.db.unique import add_unique
@@ -361,10 +361,18 @@ def create_token(
     return NewToken(token, f"{TOKEN_PREFIX}_{public_id}_{secret}")
 
 
-def issue_run_token(session: Session, user_id: int, name: str, lifetime: timedelta) -> NewToken:
-    """A short-lived personal access token for engine work done as `user_id` (a run's catalog
-    access), in the caller's transaction; the run's audit events name it, and the worker revokes
-    it when the attempt ends."""
+def issue_run_token(
+    session: Session, user_id: int, name: str, lifetime: timedelta, *, workspace_id: int
+) -> NewToken:
+    """An engine credential for work done as `user_id` (a run attempt's or a worksheet statement's
+    catalog access), in the caller's transaction; the work's audit events name it, and its owner
+    revokes it when the work ends.
+
+    It is scoped to the Iceberg catalog of `workspace_id` alone: engines hand it to code we do not
+    control (DuckDB's SQL, a Spark program), so whoever reads it there must gain no more than the
+    work itself already has — never the control-plane API, never another workspace's warehouse.
+    It is kept out of its user's token list, so it cannot be mistaken for (or revoked as) one of
+    their own."""
     public_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     token = ApiToken(
         public_id=public_id,
@@ -372,19 +380,23 @@ def issue_run_token(session: Session, user_id: int, name: str, lifetime: timedel
         name=name,
         secret_hash=_digest(secret),
         expires_at=utcnow() + lifetime,
+        scope=catalog_scope(workspace_id),
     )
     session.add(token)
     return NewToken(token, f"{TOKEN_PREFIX}_{public_id}_{secret}")
 
 
 def list_tokens(session: Session, user_id: int, page: PageRequest) -> tuple[Sequence[ApiToken], str | None]:
-    return keyset_page(session, select(ApiToken).where(ApiToken.user_id == user_id), ApiToken.id, page)
+    """The user's own tokens (engine credentials minted for their runs are not theirs to manage)."""
+    stmt = select(ApiToken).where(ApiToken.user_id == user_id, ApiToken.scope.is_(None))
+    return keyset_page(session, stmt, ApiToken.id, page)
 
 
 def get_token(session: Session, public_id: str, user_id: int | None = None) -> ApiToken:
+    """A token by id; with `user_id`, only that user's own tokens (no engine credential)."""
     stmt = select(ApiToken).where(ApiToken.public_id == public_id)
     if user_id is not None:
-        stmt = stmt.where(ApiToken.user_id == user_id)
+        stmt = stmt.where(ApiToken.user_id == user_id, ApiToken.scope.is_(None))
     token = session.scalar(stmt)
     if token is None:
         raise NotFound(f"No token with id '{public_id}'.")
@@ -424,7 +436,15 @@ def resolve_token(session: Session, presented: str) -> ResolvedToken:
         raise NotAuthenticated("The bearer token has expired.")
     if user.disabled:
         raise NotAuthenticated("The bearer token's user is disabled.")
-    principal = Principal(user.id, user.username, user.role, "token", token_id=token.public_id)
+    principal = Principal(
+        user.id,
+        user.username,
+        user.role,
+        "token",
+        token_id=token.public_id,
+        scope=token.scope,
+        acting_for=token.name if token.scope is not None else None,
+    )
     needs_touch = token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL
     return ResolvedToken(principal, needs_touch)
 

@@ -6,6 +6,10 @@ drops tables and namespaces as an admin; platform admins act as admins everywher
 workspace's namespace is refused with 403. The catalog `prefix` (what `/v1/config` answers for a
 `warehouse`) is either one workspace's slug, which narrows the view to that workspace, or
 `ALL_WORKSPACES`: every workspace the caller belongs to.
+
+An engine credential (a run's or a worksheet statement's token, auth/principal.py) reaches one
+workspace only, whatever its user's memberships: its own warehouse is served with that user's
+role there, `ALL_WORKSPACES` is narrowed to it, and any other warehouse is refused with 403.
 """
 
 from __future__ import annotations
@@ -70,6 +74,9 @@ def scope_for(session: Session, principal: Principal, prefix: str) -> CatalogSco
     )
     if not principal.is_platform_admin:
         stmt = stmt.where(Membership.user_id == principal.user_id)
+    if principal.scope is not None:
+        # None for a scope that names no workspace: then nothing is granted.
+        stmt = stmt.where(Workspace.id == principal.catalog_workspace_id)
     if prefix != ALL_WORKSPACES:
         stmt = stmt.where(Workspace.slug == prefix)
     grants = {
@@ -77,7 +84,13 @@ def scope_for(session: Session, principal: Principal, prefix: str) -> CatalogSco
         for workspace, role in session.execute(stmt).all()
     }
     if prefix != ALL_WORKSPACES and not grants:
-        if session.scalar(select(Workspace.id).where(Workspace.slug == prefix)) is None:
+        found = session.scalar(select(Workspace.id).where(Workspace.slug == prefix))
+        if principal.scope is not None and found != principal.catalog_workspace_id:
+            # Checked before existence: an engine credential learns nothing about other warehouses.
+            raise Forbidden(
+                f"This engine credential is good only for its own workspace's warehouse, not '{prefix}'."
+            )
+        if found is None:
             raise NoSuchWarehouse(f"No warehouse '{prefix}': use a workspace's slug, or none at all.")
         raise Forbidden(f"You are not a member of workspace '{prefix}'.")
     return CatalogScope(principal, prefix, grants)

@@ -164,7 +164,9 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
 async def exchange_token(request: Request, _: Public, db: DbSession, ctx: Ctx) -> Response:
     """OAuth2 client credentials: client_id is a token's id (`sdm_<id>` or `<id>`), client_secret
     its secret. The access token returned is that personal access token itself, so revoking the
-    token in Sadeem revokes catalog access too; `expires_in` is its remaining lifetime."""
+    token in Sadeem revokes catalog access too; `expires_in` is its remaining lifetime. Nothing is
+    minted here: an engine credential exchanged comes back as itself, with its scope (one
+    workspace's catalog), so the exchange cannot widen what it reaches."""
     form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     if contains_nul(form):
         return _oauth_error(400, "invalid_request", NUL_MESSAGE)

@@ -117,7 +117,7 @@ def create_demo_jobs(
                 workspace,
                 job,
                 version=job.current_version,
-                owner_id=admin.id,
+                triggered_by=admin.id,
                 given_parameters={},
                 trigger=RunTrigger.manual,
             )

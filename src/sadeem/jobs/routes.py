@@ -41,6 +41,7 @@ def job_out(view: service.JobView) -> JobOut:
         definition=view.definition,
         paused=job.paused,
         next_fire_at=job.next_fire_at,
+        author=view.author,
         run_as=view.run_as,
         created_by=view.created_by,
         created_at=job.created_at,
@@ -59,10 +60,19 @@ def _definition(body: JobDefinition) -> JobDefinition:
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 409))
 def create_job(body: JobCreate, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request) -> JobOut:
-    """Create a job (version 1). SQL is checked (syntax with line and column, parameters), and so
-    are the schedule, the engine's connection and a local Spark program's file."""
+    """Create a job (version 1), whose runs act as you (or `run_as`, if you are a workspace admin).
+    SQL is checked (syntax with line and column, parameters), and so are the schedule, the engine's
+    connection and a local Spark program's file."""
     view = service.create_job(
-        db, ctx, _settings(request), access.principal, access.workspace, body.name, _definition(body)
+        db,
+        ctx,
+        _settings(request),
+        access.principal,
+        access.workspace,
+        body.name,
+        _definition(body),
+        run_as=body.run_as,
+        role=access.role,
     )
     return job_out(view)
 
@@ -87,9 +97,20 @@ def get_job(job: JobParam, access: WorkspaceViewer, db: DbSession) -> JobOut:
 def update_job(
     job: JobParam, body: JobUpdate, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request
 ) -> JobOut:
-    """Save a new version (the whole definition). An identical definition makes no new version."""
+    """Save a new version (the whole definition), whose runs act as you (or `run_as`, if you are a
+    workspace admin) — never as an earlier version's user. An identical definition makes no new
+    version."""
     view = service.update_job(
-        db, ctx, _settings(request), access.principal, access.workspace, job, _definition(body), body.message
+        db,
+        ctx,
+        _settings(request),
+        access.principal,
+        access.workspace,
+        job,
+        _definition(body),
+        body.message,
+        run_as=body.run_as,
+        role=access.role,
     )
     return job_out(view)
 
@@ -113,9 +134,10 @@ def list_versions(
                 definition=v.definition,
                 message=v.message,
                 created_by=by,
+                run_as=run_as,
                 created_at=v.created_at,
             )
-            for v, by in rows
+            for v, by, run_as in rows
         ],
         next_cursor=cursor,
     )
@@ -141,10 +163,20 @@ def diff_versions(
 def rollback_job(
     job: JobParam, body: Rollback, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request
 ) -> JobOut:
-    """Make an earlier version current again, as a new version."""
+    """Make an earlier version's definition current again, as a new version that runs as you (or
+    `run_as`, if you are a workspace admin)."""
     return job_out(
         service.rollback(
-            db, ctx, _settings(request), access.principal, access.workspace, job, body.version, body.message
+            db,
+            ctx,
+            _settings(request),
+            access.principal,
+            access.workspace,
+            job,
+            body.version,
+            body.message,
+            run_as=body.run_as,
+            role=access.role,
         )
     )
 
@@ -172,8 +204,10 @@ def resume_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) 
 def submit_run(
     job: JobParam, body: RunSubmit, access: WorkspaceEditor, db: DbSession, ctx: Ctx, response: Response
 ) -> RunSubmitted:
-    """Queue a run (of the current version, or `version`) as the caller, with parameters checked
-    against their types. With `idempotency_key`, repeating the call returns the same run (200)."""
+    """Queue a run (of the current version, or `version`), with parameters checked against their
+    types. It acts as the version's `run_as` user (its author unless an admin named another), not
+    as the caller: a job behaves the same however it is started, and whoever clicks "run" lends it
+    no rights of their own. With `idempotency_key`, repeating the call returns the same run (200)."""
     view, created = runs.submit(
         db, ctx, access.principal, access.workspace, job, body.version, body.parameters, body.idempotency_key
     )

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field, StrictBool
 
 from sadeem.api.schemas import JSON_INTEGER, IsoDateTime, RequestModel, ResponseModel
+from sadeem.auth.schemas import Username
 from sadeem.connections.schemas import ConnectionName, Description
 
 JobName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
@@ -145,24 +146,34 @@ class JobDefinition(RequestModel):
     notifications: list[Notification] = Field(default_factory=list, max_length=20)
 
 
+RUN_AS_DESCRIPTION = (
+    "The user the new version's runs act as, scheduled and manual alike. Default: you, its author. "
+    "Only a workspace admin may name someone else (a member of the workspace)."
+)
+
+
 class JobCreate(JobDefinition):
     name: JobName
+    run_as: Username | None = Field(default=None, description=RUN_AS_DESCRIPTION)
 
 
 class JobUpdate(JobDefinition):
     message: Annotated[str, Field(max_length=2000)] = Field(default="", description="What changed, and why.")
+    run_as: Username | None = Field(default=None, description=RUN_AS_DESCRIPTION)
 
 
 class Rollback(RequestModel):
     version: Annotated[int, Field(ge=1), JSON_INTEGER]
     message: Annotated[str, Field(max_length=2000)] = ""
+    run_as: Username | None = Field(default=None, description=RUN_AS_DESCRIPTION)
 
 
 class JobVersionOut(ResponseModel):
     version: int
     definition: dict[str, Any]
     message: str
-    created_by: str | None
+    created_by: str | None = Field(description="The version's author.")
+    run_as: str = Field(description="Every run of this version acts as this user.")
     created_at: datetime
 
 
@@ -172,8 +183,12 @@ class JobOut(ResponseModel):
     definition: dict[str, Any]
     paused: bool
     next_fire_at: datetime | None = Field(description="The next schedule slot to fire (UTC).")
-    run_as: str = Field(description="Scheduled runs act as this user.")
-    created_by: str | None
+    author: str | None = Field(description="Who wrote the current version.")
+    run_as: str = Field(
+        description="Runs of the current version (scheduled and manual) act as this user: its author, "
+        "unless a workspace admin named another."
+    )
+    created_by: str | None = Field(description="Who created the job (version 1).")
     created_at: datetime
     updated_at: datetime
 

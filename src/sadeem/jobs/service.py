@@ -1,5 +1,10 @@
 """Jobs: versioned definitions. Every edit (and a rollback) appends an immutable version; runs
-name the version they execute."""
+name the version they execute.
+
+Run identity: a version's runs act as its `run_as` user — its author, unless a workspace admin
+named someone else (Databricks' "run as"). An editor can name only themself, so editing a job
+never borrows another user's rights: an editor's new version of an admin's job runs as the
+editor, scheduled or manual, and the catalog allows it what the editor may do, no more."""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from sadeem.api.context import RequestContext
 from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
+from sadeem.auth.models import PlatformRole, User
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.connections.models import Connection, ConnectionType
@@ -26,13 +32,13 @@ from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 from sadeem.engines import sql_text
 from sadeem.engines.duckdb_fence import check_statement
-from sadeem.errors import Conflict, InvalidInput, NotFound
+from sadeem.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sadeem.jobs import parameters
 from sadeem.jobs.models import Job, JobVersion
 from sadeem.jobs.schemas import JobDefinition, NotificationEvent, SparkTaskSpec, SqlTaskSpec
 from sadeem.runs.models import TERMINAL_STATES, Run
 from sadeem.scheduler import slots
-from sadeem.workspaces.models import Workspace
+from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole
 from sadeem.workspaces.provisioning import register_blocker
 
 SPARK_LOCAL_DISABLED = (
@@ -52,25 +58,36 @@ _ENGINE_CONNECTION: dict[str, tuple[ConnectionType, bool]] = {
 @dataclass(frozen=True)
 class JobView:
     job: Job
-    definition: dict[str, Any]
+    definition: dict[str, Any]  # of the current version, as are `author` and `run_as`
+    author: str | None
     run_as: str
     created_by: str | None
 
 
 def _views(session: Session, jobs: Sequence[Job]) -> list[JobView]:
-    ids: set[int | None] = {j.created_by for j in jobs}
-    ids |= {j.run_as_id for j in jobs}
-    names = auth_service.usernames(session, ids)
-    definitions: dict[int, dict[str, Any]] = dict(
-        session.execute(
-            select(JobVersion.job_id, JobVersion.definition).where(
+    current = {
+        v.job_id: v
+        for v in session.scalars(
+            select(JobVersion).where(
                 JobVersion.job_id.in_([j.id for j in jobs]),
                 JobVersion.version
                 == select(Job.current_version).where(Job.id == JobVersion.job_id).scalar_subquery(),
             )
-        ).all()
-    )
-    return [JobView(j, definitions[j.id], names[j.run_as_id], names.get(j.created_by)) for j in jobs]
+        )
+    }
+    ids: set[int | None] = {j.created_by for j in jobs}
+    ids |= {v.created_by for v in current.values()} | {v.run_as_id for v in current.values()}
+    names = auth_service.usernames(session, ids)
+    return [
+        JobView(
+            j,
+            current[j.id].definition,
+            names.get(current[j.id].created_by),
+            names[current[j.id].run_as_id],
+            names.get(j.created_by),
+        )
+        for j in jobs
+    ]
 
 
 def view(session: Session, job: Job) -> JobView:
@@ -207,6 +224,36 @@ def _schedule_next(job: Job, definition: JobDefinition) -> None:
     job.next_fire_at = None if schedule is None or job.paused else slots.next_after(schedule, utcnow())
 
 
+def resolve_run_as(
+    session: Session,
+    principal: Principal,
+    workspace: Workspace,
+    role: WorkspaceRole | None,
+    run_as: str | None,
+) -> int:
+    """The user a new version by `principal` runs as: themself unless `run_as` names another, which
+    only a workspace admin (`role`; platform admins act as one) may do, and only for an enabled
+    member of the workspace or a platform admin — a run as anyone else would fail in the catalog."""
+    if run_as is None or run_as == principal.username:
+        return principal.user_id
+    if role is not WorkspaceRole.admin:
+        raise PermissionDenied(
+            f"Only a workspace admin may set a job to run as another user; your version runs as you "
+            f"('{principal.username}'), not as '{run_as}'."
+        )
+    user = session.scalar(select(User).where(User.username == run_as))
+    if user is None or user.disabled:
+        raise InvalidInput(f"`run_as`: no enabled user named '{run_as}'.")
+    member = session.scalar(
+        select(Membership.user_id).where(
+            Membership.workspace_id == workspace.id, Membership.user_id == user.id
+        )
+    )
+    if member is None and user.role is not PlatformRole.admin:
+        raise InvalidInput(f"`run_as`: '{run_as}' is not a member of workspace '{workspace.slug}'.")
+    return user.id
+
+
 def _audit(session: Session, ctx: RequestContext, workspace: Workspace, job: Job, **details: Any) -> None:
     audit.record(
         session, ctx, target_type="job", target_id=job.name, workspace=workspace.slug, details=details
@@ -221,31 +268,53 @@ def create_job(
     workspace: Workspace,
     name: str,
     definition: JobDefinition,
+    *,
+    run_as: str | None = None,
+    role: WorkspaceRole | None = None,
 ) -> JobView:
+    """`role`: the author's effective role in the workspace, which decides whether `run_as` may
+    name someone else (see `resolve_run_as`)."""
     validate_definition(session, settings, workspace, definition)
+    run_as_id = resolve_run_as(session, principal, workspace, role, run_as)
     if session.scalar(select(Job.id).where(Job.workspace_id == workspace.id, Job.name == name)) is not None:
         raise Conflict(f"Workspace '{workspace.slug}' already has a job '{name}'.")
-    job = Job(
-        workspace_id=workspace.id,
-        name=name,
-        current_version=1,
-        run_as_id=principal.user_id,
-        created_by=principal.user_id,
-    )
+    job = Job(workspace_id=workspace.id, name=name, current_version=1, created_by=principal.user_id)
     _schedule_next(job, definition)
     add_unique(session, job, f"Workspace '{workspace.slug}' already has a job '{name}'.")
     session.add(
-        JobVersion(job_id=job.id, version=1, definition=_canonical(definition), created_by=principal.user_id)
+        JobVersion(
+            job_id=job.id,
+            version=1,
+            definition=_canonical(definition),
+            run_as_id=run_as_id,
+            created_by=principal.user_id,
+        )
     )
     _audit(
-        session, ctx, workspace, job, version=1, task_type=definition.task.type, engine=definition.task.engine
+        session,
+        ctx,
+        workspace,
+        job,
+        version=1,
+        task_type=definition.task.type,
+        engine=definition.task.engine,
+        **_identity_details(session, principal, run_as_id),
     )
     session.commit()
     return view(session, job)
 
 
+def _identity_details(session: Session, principal: Principal, run_as_id: int) -> dict[str, Any]:
+    """Who wrote a version and as whom it runs, for its audit event."""
+    if run_as_id == principal.user_id:
+        run_as = principal.username
+    else:
+        run_as = auth_service.usernames(session, [run_as_id])[run_as_id]
+    return {"author": principal.username, "run_as": run_as}
+
+
 def _append_version(
-    session: Session, principal: Principal, job: Job, definition: JobDefinition, message: str
+    session: Session, principal: Principal, job: Job, definition: JobDefinition, message: str, run_as_id: int
 ) -> int:
     job.current_version += 1
     session.add(
@@ -254,6 +323,7 @@ def _append_version(
             version=job.current_version,
             definition=_canonical(definition),
             message=message,
+            run_as_id=run_as_id,
             created_by=principal.user_id,
         )
     )
@@ -271,16 +341,30 @@ def update_job(
     name: str,
     definition: JobDefinition,
     message: str,
+    *,
+    run_as: str | None = None,
+    role: WorkspaceRole | None = None,
 ) -> JobView:
-    """A new version when the definition changed; an identical definition changes nothing."""
+    """A new version, by `principal` and run as them (or `run_as`, see `create_job`), when the
+    definition changed. An identical definition without `run_as`, or with the current version's,
+    changes nothing: the current version, and whom it runs as, stay as they are."""
     job = get_job(session, workspace, name, for_update=True)
     validate_definition(session, settings, workspace, definition)
+    run_as_id = resolve_run_as(session, principal, workspace, role, run_as)
     current = get_version(session, job, job.current_version)
-    if current.definition == _canonical(definition):
+    if current.definition == _canonical(definition) and (run_as is None or run_as_id == current.run_as_id):
         ctx.changes_nothing = True
         return view(session, job)
-    version = _append_version(session, principal, job, definition, message)
-    _audit(session, ctx, workspace, job, version=version, message=message)
+    version = _append_version(session, principal, job, definition, message, run_as_id)
+    _audit(
+        session,
+        ctx,
+        workspace,
+        job,
+        version=version,
+        message=message,
+        **_identity_details(session, principal, run_as_id),
+    )
     session.commit()
     return view(session, job)
 
@@ -294,13 +378,29 @@ def rollback(
     name: str,
     version: int,
     message: str,
+    *,
+    run_as: str | None = None,
+    role: WorkspaceRole | None = None,
 ) -> JobView:
-    """A new version with the definition of an earlier one (history is never rewritten)."""
+    """A new version with the definition of an earlier one (history is never rewritten). Like any
+    new version it is `principal`'s and runs as them (or `run_as`), not as the earlier version's
+    run-as: rolling back to an admin's version does not bring back the admin's rights."""
     job = get_job(session, workspace, name, for_update=True)
     earlier = definition_of(get_version(session, job, version))
     validate_definition(session, settings, workspace, earlier)  # a connection it names may be gone since
-    new = _append_version(session, principal, job, earlier, message or f"Rollback to version {version}")
-    _audit(session, ctx, workspace, job, version=new, rolled_back_to=version)
+    run_as_id = resolve_run_as(session, principal, workspace, role, run_as)
+    new = _append_version(
+        session, principal, job, earlier, message or f"Rollback to version {version}", run_as_id
+    )
+    _audit(
+        session,
+        ctx,
+        workspace,
+        job,
+        version=new,
+        rolled_back_to=version,
+        **_identity_details(session, principal, run_as_id),
+    )
     session.commit()
     return view(session, job)
 
@@ -336,7 +436,8 @@ def delete_job(session: Session, ctx: RequestContext, workspace: Workspace, name
 
 def list_versions(
     session: Session, job: Job, page: PageRequest
-) -> tuple[list[tuple[JobVersion, str | None]], str | None]:
+) -> tuple[list[tuple[JobVersion, str | None, str]], str | None]:
+    """Versions with their author's and their run-as user's names; newest first."""
     rows, cursor = keyset_page(
         session,
         select(JobVersion).where(JobVersion.job_id == job.id),
@@ -344,8 +445,8 @@ def list_versions(
         page,
         descending=True,
     )
-    names = auth_service.usernames(session, {v.created_by for v in rows})
-    return [(v, names.get(v.created_by)) for v in rows], cursor
+    names = auth_service.usernames(session, {v.created_by for v in rows} | {v.run_as_id for v in rows})
+    return [(v, names.get(v.created_by), names[v.run_as_id]) for v in rows], cursor
 
 
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -394,7 +394,8 @@ def run_as_job(
 ) -> RunAsJobResult:
     """The query's current version as a SQL job named `job_name` (default: the query's name),
     created, or, when that job was made from this query before, updated (a new job version when
-    anything changed); then, with `submit`, a run of it as the caller.
+    anything changed); then, with `submit`, a run of it (of the current version, which runs as its
+    run-as user: the caller, when the caller's update made that version).
 
     Everything that can be refused is checked before anything is written: the job definition
     (jobs.validate_definition), the run's parameter values, and a job of that name that was not
@@ -429,11 +430,13 @@ def run_as_job(
 
     update_message = message or f"From saved query '{name}' version {query_version}"
     if existing is None:
-        job_view = jobs.create_job(session, ctx, settings, principal, workspace, target, definition)
+        job_view = jobs.create_job(
+            session, ctx, settings, principal, workspace, target, definition, role=access.role
+        )
         session.add(SavedQueryJob(job_id=job_view.job.id, query_id=query.id))
     else:
         job_view = jobs.update_job(
-            session, ctx, settings, principal, workspace, target, definition, update_message
+            session, ctx, settings, principal, workspace, target, definition, update_message, role=access.role
         )
     job = job_view.job
     run = None
@@ -444,7 +447,7 @@ def run_as_job(
             workspace,
             job,
             version=job.current_version,
-            owner_id=principal.user_id,
+            triggered_by=principal.user_id,
             given_parameters=given_parameters,
             trigger=RunTrigger.manual,
         )

@@ -46,6 +46,8 @@ def run_out(view: service.RunView) -> RunOut:
         state_message=run.state_message,
         trigger=run.trigger,
         owner=view.owner,
+        version_author=view.version_author,
+        triggered_by=view.triggered_by,
         parameters=run.parameters,
         idempotency_key=run.idempotency_key,
         scheduled_for=run.scheduled_for,

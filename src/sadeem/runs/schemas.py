@@ -21,7 +21,12 @@ class RunOut(ResponseModel):
         description="The engine's or the system's message, e.g. a SQL error with its line."
     )
     trigger: RunTrigger
-    owner: str = Field(description="The user the run acts as.")
+    owner: str = Field(
+        description="The user the run acts as: its job version's `run_as`, whoever started it. Its "
+        "engine's catalog access is this user's, in this workspace only."
+    )
+    version_author: str | None = Field(description="Who wrote the job version the run executes.")
+    triggered_by: str | None = Field(description="Who submitted it (manual runs); none for scheduled runs.")
     parameters: dict[str, Any]
     idempotency_key: str | None
     scheduled_for: datetime | None

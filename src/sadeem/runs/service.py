@@ -1,5 +1,9 @@
 """Runs from the API's side: submitting (idempotently), finding, stopping, retrying, repairing,
-and reading a run's timeline, logs and result. Workers execute them (sadeem.worker)."""
+and reading a run's timeline, logs and result. Workers execute them (sadeem.worker).
+
+A run acts as its job version's `run_as` user (jobs/service.py), however it was started: by the
+schedule, by a manual submit (whoever submits needs the editor role, and chooses only the version
+and parameter values), by a retry or a repair. The submitter is kept apart, as `created_by`."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,7 +24,7 @@ from sadeem.auth.principal import Principal
 from sadeem.errors import Conflict, NotFound
 from sadeem.jobs import parameters
 from sadeem.jobs import service as jobs
-from sadeem.jobs.models import Job
+from sadeem.jobs.models import Job, JobVersion
 from sadeem.runs.models import (
     TERMINAL_STATES,
     Run,
@@ -41,15 +45,36 @@ RETRYABLE = frozenset({RunState.FAILED, RunState.CANCELLED, RunState.TIMED_OUT})
 class RunView:
     run: Run
     job_name: str
-    owner: str
+    owner: str  # the user the run acts as
+    version_author: str | None
+    triggered_by: str | None
 
 
 def _views(session: Session, runs: Sequence[Run]) -> list[RunView]:
-    jobs_by_id = dict(
-        session.execute(select(Job.id, Job.name).where(Job.id.in_({r.job_id for r in runs}))).all()
+    job_ids = {r.job_id for r in runs}
+    jobs_by_id = dict(session.execute(select(Job.id, Job.name).where(Job.id.in_(job_ids))).all())
+    authors: dict[tuple[int, int], int | None] = {
+        (row.job_id, row.version): row.created_by
+        for row in session.execute(
+            select(JobVersion.job_id, JobVersion.version, JobVersion.created_by).where(
+                tuple_(JobVersion.job_id, JobVersion.version).in_({(r.job_id, r.job_version) for r in runs})
+            )
+        )
+    }
+    users = auth_service.usernames(
+        session,
+        {r.owner_id for r in runs} | {r.created_by for r in runs} | set(authors.values()),
     )
-    users = auth_service.usernames(session, {r.owner_id for r in runs})
-    return [RunView(r, jobs_by_id[r.job_id], users[r.owner_id]) for r in runs]
+    return [
+        RunView(
+            r,
+            jobs_by_id[r.job_id],
+            users[r.owner_id],
+            users.get(authors.get((r.job_id, r.job_version))),
+            users.get(r.created_by),
+        )
+        for r in runs
+    ]
 
 
 def view(session: Session, run: Run) -> RunView:
@@ -64,27 +89,29 @@ def new_run(
     job: Job,
     *,
     version: int,
-    owner_id: int,
+    triggered_by: int | None,
     given_parameters: dict[str, Any],
     trigger: RunTrigger,
     idempotency_key: str | None = None,
     scheduled_for: datetime | None = None,
 ) -> Run:
-    """Queue a run of `job` at `version`, in the caller's transaction."""
-    definition = jobs.definition_of(jobs.get_version(session, job, version))
+    """Queue a run of `job` at `version`, in the caller's transaction. It acts as the version's
+    run-as user — decided here, for every kind of trigger, and never by the caller."""
+    found = jobs.get_version(session, job, version)
+    definition = jobs.definition_of(found)
     run = Run(
         workspace_id=workspace.id,
         job_id=job.id,
         job_version=version,
         trigger=trigger,
-        owner_id=owner_id,
+        owner_id=found.run_as_id,
         parameters=parameters.resolve(definition.parameters, given_parameters),
         idempotency_key=idempotency_key,
         scheduled_for=scheduled_for,
         attempt=1,
         max_attempts=definition.retry.max_attempts,
         max_concurrent_runs=definition.max_concurrent_runs,
-        created_by=owner_id if trigger is RunTrigger.manual else None,
+        created_by=triggered_by,
     )
     transition(session, ctx, run, RunState.QUEUED, workspace=workspace.slug, reason=trigger)
     wakeup.signal(session)
@@ -120,7 +147,7 @@ def submit(
             workspace,
             job,
             version=version or job.current_version,
-            owner_id=principal.user_id,
+            triggered_by=principal.user_id,
             given_parameters=given_parameters,
             trigger=RunTrigger.manual,
             idempotency_key=idempotency_key,

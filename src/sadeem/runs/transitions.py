@@ -2,19 +2,25 @@
 an explicit transition table, and `transition()`, which checks it, timestamps the change on the
 run and its attempt, starts a new attempt when a run is queued again, releases the lease when
 the run leaves a leased state, and writes the timeline row and the audit event, all in the
-caller's transaction. Nothing else assigns `Run.state`."""
+caller's transaction. Nothing else assigns `Run.state`.
+
+Every audit event of a run names as whom it runs (`run_as`) and who wrote the job version it
+executes (`version_author`): the actor of a transition is whoever moved it (a user, the worker,
+the scheduler), which alone would not tell whose rights the run's engine work used."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
+from sadeem.auth.models import User
 from sadeem.db.base import utcnow
 from sadeem.errors import Conflict
+from sadeem.jobs.models import JobVersion
 from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunState, RunTransition
 
 S = RunState
@@ -110,9 +116,28 @@ def transition(
         target_type="run",
         target_id=str(run.id),
         workspace=workspace,
-        details={"from": before, "to": to, "attempt": run.attempt, "reason": reason},
+        details={
+            "from": before,
+            "to": to,
+            "attempt": run.attempt,
+            "reason": reason,
+            **run_identity(session, run),
+        },
     )
     return attempt
+
+
+def run_identity(session: Session, run: Run) -> dict[str, str | None]:
+    """As whom `run` acts and who wrote its version, by name (the audit trail outlives ids)."""
+    runner, author = aliased(User), aliased(User)
+    found = session.execute(
+        select(runner.username, author.username)
+        .select_from(runner)
+        .outerjoin(JobVersion, (JobVersion.job_id == run.job_id) & (JobVersion.version == run.job_version))
+        .outerjoin(author, author.id == JobVersion.created_by)
+        .where(runner.id == run.owner_id)
+    ).one()
+    return {"run_as": found[0], "version_author": found[1]}
 
 
 def _actor(ctx: RequestContext) -> str:

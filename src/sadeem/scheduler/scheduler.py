@@ -1,7 +1,8 @@
 """The scheduler: fires each due schedule slot as a run, exactly once. The run row carries the
 slot (`scheduled_for`) under a unique constraint with the job, so a second scheduler racing for
 the same slot fails to insert and moves on; on PostgreSQL the job rows are also claimed with
-SKIP LOCKED so two schedulers split the work instead of repeating it."""
+SKIP LOCKED so two schedulers split the work instead of repeating it. A scheduled run acts as
+the run-as user of the version current when its slot fires (runs/service.py `new_run`)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def fire_due(db: Database, now: datetime | None = None, scheduler_id: str = "sch
                             workspace,
                             job,
                             version=job.current_version,
-                            owner_id=job.run_as_id,
+                            triggered_by=None,
                             given_parameters={},
                             trigger=RunTrigger.schedule,
                             scheduled_for=slot,

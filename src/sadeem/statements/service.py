@@ -89,7 +89,11 @@ def submit(
     )
     public_id = secrets.token_hex(16)
     token = auth_service.issue_run_token(
-        session, principal.user_id, f"statement {public_id}", timedelta(seconds=timeout) + _TOKEN_MARGIN
+        session,
+        principal.user_id,
+        f"statement {public_id}",
+        timedelta(seconds=timeout) + _TOKEN_MARGIN,
+        workspace_id=workspace.id,
     )
     connection = None
     if body.connection is not None:

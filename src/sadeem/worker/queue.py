@@ -42,10 +42,11 @@ class Claim:
     workspace: str
     namespace: str
     location: str
-    owner: str
+    owner: str  # the user the run acts as (its version's run-as)
     definition: JobDefinition
     parameters: dict[str, Any]
-    catalog_token: str  # the owner's short-lived token; revoked when the attempt ends
+    # The owner's engine credential: this workspace's catalog only, revoked when the attempt ends.
+    catalog_token: str
 
 
 def worker_context(worker_id: str) -> RequestContext:
@@ -122,6 +123,7 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
                 run.owner_id,
                 f"run {run.id} attempt {run.attempt}",
                 timedelta(seconds=(definition.timeout_seconds or _NO_TIMEOUT_TOKEN_SECONDS) + 900),
+                workspace_id=run.workspace_id,
             )
             attempt.token_id = token.token.public_id
             claimed.append(
