@@ -37,6 +37,7 @@ from sadeem.statements.executor import reap_orphans
 from sadeem.statements.models import Statement, StatementState
 from sadeem.workspaces.models import Workspace
 from tests.conftest import World, bearer, live_uvicorn
+from tests.engine_processes import engine_cpu_seconds
 from tests.jobs_support import Platform, platform  # noqa: F401
 from tests.statements_support import all_rows, get, run_sql, statements_url, submit
 from tests.trino_protocol_double import TrinoProtocolDouble
@@ -111,10 +112,11 @@ def cancel(
 
 
 def cpu_seconds(during: float) -> float:
-    """CPU time this process (the server, its DuckDB threads, the test) uses over `during` s."""
-    before = time.process_time()
+    """CPU time this process (the server, the test) and its DuckDB engine processes use over
+    `during` s."""
+    before = engine_cpu_seconds()
     time.sleep(during)
-    return time.process_time() - before
+    return engine_cpu_seconds() - before
 
 
 def user_id(db: Database, username: str) -> int:

@@ -167,7 +167,8 @@ class _EngineProcess:
                 stderr=subprocess.PIPE,
                 pass_fds=(write_fd,),
                 env=environment,
-                start_new_session=True,  # a Ctrl-C meant for the server is not the engine's
+                # In the server's process group: signals and priorities given to the group (Ctrl-C,
+                # `kill -- -PGID`, renice) reach its engine work too.
             )
         finally:
             os.close(write_fd)
