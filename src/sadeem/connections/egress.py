@@ -100,8 +100,8 @@ class Guard:
                 raise _Refused(self.refusal)
 
     def vet_destinations(self, destinations: Iterable[tuple[str, int]]) -> None:
-        """Resolve and vet where a check connects first, before any client library runs: libpq,
-        for one, is given an IP address without resolving it in Python."""
+        """Resolve and vet where a check connects first, before any client library runs: psycopg,
+        for one, hands a host that is an IP address to libpq without a `getaddrinfo` call."""
         for host, port in destinations:
             try:
                 socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
