@@ -74,6 +74,14 @@ class Settings(BaseSettings):
         default=10 * 1024**3, ge=1, description="Largest file an upload may carry, in bytes."
     )
 
+    # Catalog explorer: bounds on the work one request does for a very wide table
+    preview_max_columns: int = Field(
+        default=200, ge=1, le=10_000, description="Columns a table preview reads at most (the first ones)."
+    )
+    schema_tree_max_columns: int = Field(
+        default=1000, ge=1, le=100_000, description="Columns listed per table in the SQL editor's schema."
+    )
+
     # Jobs and runs: workers, scheduler, engines
     worker_slots: int = Field(
         default=4, ge=1, le=256, description="Runs one worker process executes at once."

@@ -81,6 +81,7 @@ from sadeem.workspaces.models import Workspace
 
 DETAIL_FILES = 100  # data files shown with a table's detail; `…/files` pages through all
 PREVIEW_FILES_AT_ONCE = 8  # files a preview reads in parallel (each up to the rows still missing)
+COLUMNS_NAMED = 50  # columns an error names, of a table that may have thousands
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -690,16 +691,23 @@ def json_value(value: Any, field_type: IcebergType) -> Any:
     return str(value)
 
 
+def _some(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:COLUMNS_NAMED])
+    return shown if len(names) <= COLUMNS_NAMED else f"{shown}, … ({len(names)} in all)"
+
+
 def preview(
     table: Table,
     columns: Sequence[str] | None,
     limit: int,
+    max_columns: int,
     snapshot_id: int | None = None,
     ref: str | None = None,
     as_of: datetime | None = None,
 ) -> Preview:
     """The first `limit` rows of the table (or of the snapshot named), projected to `columns`
-    (top-level columns, in the order given; all of them by default).
+    (top-level columns, in the order given; all of them by default), at most `max_columns` of
+    them: reading and typing every column of a table with tens of thousands costs minutes of CPU.
 
     The table now is read with its current schema (a column added since the last write reads as
     null); an earlier snapshot with the schema it was written with, as engines time-travel."""
@@ -711,20 +719,29 @@ def preview(
         schema = table.schemas().get(snapshot.schema_id, schema)
     known = [f.name for f in schema.fields]
     names = list(dict.fromkeys(columns)) if columns else known
-    unknown = [name for name in names if name not in known]
+    known_names = set(known)
+    unknown = [name for name in names if name not in known_names]
     if unknown:
         quoted = ", ".join(f"'{name}'" for name in unknown)
         raise InvalidInput(
             f"Unknown column{'s' if len(unknown) > 1 else ''} {quoted} in table {identifier}"
             f"{' at that snapshot' if traveled else ''}; "
-            f"its columns are: {', '.join(known)}.",
+            f"its columns are: {_some(known)}.",
             unknown_columns=unknown,
         )
+    columns_truncated = len(names) > max_columns
+    names = names[:max_columns]
     fields = [schema.find_field(name) for name in names]
     header = [PreviewColumn(name=f.name, field_id=f.field_id, type=type_string(f.field_type)) for f in fields]
     if snapshot is None:
         return Preview(
-            identifier=identifier, snapshot_id=None, columns=header, rows=[], row_count=0, truncated=False
+            identifier=identifier,
+            snapshot_id=None,
+            columns=header,
+            rows=[],
+            row_count=0,
+            truncated=False,
+            columns_truncated=columns_truncated,
         )
     scan = table.scan(
         selected_fields=tuple(names), snapshot_id=snapshot.snapshot_id if traveled else None, limit=limit + 1
@@ -741,4 +758,5 @@ def preview(
         rows=rows,
         row_count=len(rows),
         truncated=truncated,
+        columns_truncated=columns_truncated,
     )

@@ -190,6 +190,11 @@ class Preview(ResponseModel):
     rows: list[list[Any]]
     row_count: int
     truncated: bool = Field(description="Whether the table has more rows than returned.")
+    columns_truncated: bool = Field(
+        default=False,
+        description="Whether columns were left out: a preview reads at most `SADEEM_PREVIEW_MAX_COLUMNS` "
+        "(the first ones, of the table or of those asked for).",
+    )
 
 
 # --- the SQL editor's autocomplete (catalog/schema_tree.py) ------------------------------------
@@ -206,7 +211,11 @@ class TreeColumn(ResponseModel):
 
 class TreeTable(ResponseModel):
     name: str
-    columns: list[TreeColumn] = Field(description="Top-level columns of the current schema, in order.")
+    columns: list[TreeColumn] = Field(
+        description="Top-level columns of the current schema, in order: the first "
+        "`SADEEM_SCHEMA_TREE_MAX_COLUMNS` of them."
+    )
+    more_columns: bool = Field(default=False, description="Whether the table has more columns than listed.")
 
 
 class TreeNamespace(ResponseModel):

@@ -149,7 +149,9 @@ def preview_table(
 ) -> Preview:
     """The first rows of a table, typed for JSON (see the `Preview` schema), optionally as of an
     earlier snapshot. An unknown column, or a time before the first snapshot, is a 400; a table
-    whose files lie outside the workspace's storage is a 409, and nothing of it is read."""
+    whose files lie outside the workspace's storage is a 409, and nothing of it is read. At most
+    `SADEEM_PREVIEW_MAX_COLUMNS` columns are read, the first ones (`columns_truncated` says so)."""
     names = [c.strip() for c in columns.split(",") if c.strip()] if columns is not None else None
     loaded = _table(request, db, access, namespace, table)
-    return explorer.preview(loaded, names, limit, snapshot_id=snapshot_id, ref=ref, as_of=as_of)
+    max_columns = _settings(request).preview_max_columns
+    return explorer.preview(loaded, names, limit, max_columns, snapshot_id=snapshot_id, ref=ref, as_of=as_of)

@@ -9,6 +9,9 @@ rows (one query), and answers from the cache when the fingerprint matches — no
 read, nothing is serialized again. When it does not match, the tree is rebuilt, reusing the
 columns of every table whose metadata location is unchanged, so a commit to one table reads one
 metadata file. Several API processes each keep their own cache; each validates it the same way.
+
+A table lists at most `schema_tree_max_columns` columns (the first ones) and says when it has
+more: a table of 100,000 columns would otherwise make a tree of megabytes that every editor loads.
 """
 
 from __future__ import annotations
@@ -39,10 +42,16 @@ from sadeem.workspaces.models import Workspace
 
 CACHE_CAPACITY = 256  # workspaces whose tree is kept
 LOAD_THREADS = 8  # metadata files read at once on a cold build (object storage is latency-bound)
-_FORMAT = "1"  # part of every fingerprint: bump when the tree's shape changes
+_FORMAT = "2"  # part of every fingerprint: bump when the tree's shape changes
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 
-Columns = tuple[TreeColumn, ...]
+
+@dataclass(frozen=True)
+class Columns:
+    """A table's columns as the tree lists them."""
+
+    listed: tuple[TreeColumn, ...]
+    more: bool  # the table has more than are listed
 
 
 @dataclass(frozen=True)
@@ -129,8 +138,8 @@ def catalog_rows(session: Session, workspace: Workspace) -> CatalogRows:
     return CatalogRows(frozenset(names), tuple(sorted(found)))
 
 
-def fingerprint(workspace: Workspace, rows: CatalogRows) -> str:
-    state = [_FORMAT, CATALOG_ALIAS, workspace.namespace, sorted(rows.namespaces), rows.tables]
+def fingerprint(workspace: Workspace, rows: CatalogRows, max_columns: int) -> str:
+    state = [_FORMAT, CATALOG_ALIAS, max_columns, workspace.namespace, sorted(rows.namespaces), rows.tables]
     return hashlib.blake2b(json.dumps(state).encode(), digest_size=16).hexdigest()
 
 
@@ -148,16 +157,20 @@ def load_metadata(settings: Settings, location: str) -> TableMetadata:
     return metadata
 
 
-def _columns(metadata: TableMetadata) -> Columns:
-    return tuple(
-        TreeColumn(name=f.name, type=type_string(f.field_type), nullable=not f.required, doc=f.doc)
-        for f in metadata.schema().fields
+def _columns(metadata: TableMetadata, max_columns: int) -> Columns:
+    fields = metadata.schema().fields
+    return Columns(
+        listed=tuple(
+            TreeColumn(name=f.name, type=type_string(f.field_type), nullable=not f.required, doc=f.doc)
+            for f in fields[:max_columns]
+        ),
+        more=len(fields) > max_columns,
     )
 
 
 def _load_columns(settings: Settings, locations: Sequence[str]) -> dict[str, Columns]:
     def one(location: str) -> Columns:
-        return _columns(load_metadata(settings, location))
+        return _columns(load_metadata(settings, location), settings.schema_tree_max_columns)
 
     if len(locations) <= 1:
         return {location: one(location) for location in locations}
@@ -185,7 +198,8 @@ def build(
     columns.update(_load_columns(settings, missing))
     by_namespace: dict[str, list[TreeTable]] = {name: [] for name in rows.namespaces}
     for namespace, name, location in rows.tables:  # a table without metadata shows no columns
-        table = TreeTable(name=name, columns=list(columns[location]) if location else [])
+        found = columns[location] if location else Columns(listed=(), more=False)
+        table = TreeTable(name=name, columns=list(found.listed), more_columns=found.more)
         by_namespace.setdefault(namespace, []).append(table)
     tree = SchemaTree(
         catalog=CATALOG_ALIAS,
@@ -194,7 +208,7 @@ def build(
             TreeNamespace(name=name, sql_name=sql_name(name), tables=by_namespace[name])
             for name in sorted(by_namespace)
         ],
-        fingerprint=fingerprint(workspace, rows),
+        fingerprint=fingerprint(workspace, rows, settings.schema_tree_max_columns),
     )
     return tree, columns
 
@@ -202,7 +216,7 @@ def build(
 def schema_tree(session: Session, settings: Settings, workspace: Workspace) -> CachedTree:
     """The workspace's tree: from the cache while the catalog is unchanged, else rebuilt."""
     rows = catalog_rows(session, workspace)
-    current = fingerprint(workspace, rows)
+    current = fingerprint(workspace, rows, settings.schema_tree_max_columns)
     cached = tree_cache.get(workspace.id)
     if cached is not None and cached.fingerprint == current:
         return cached
