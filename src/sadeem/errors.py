@@ -45,12 +45,21 @@ class TooLarge(SadeemError):
     code = "too-large"
 
 
-class TooManyAttempts(SadeemError):
-    code = "too-many-attempts"
+class TooManyRequests(SadeemError):
+    """Refused for now because of how much the caller already does (or did): worth asking again
+    after `retry_after_seconds`."""
 
-    def __init__(self, detail: str, retry_after_seconds: int) -> None:
-        super().__init__(detail, retry_after_seconds=retry_after_seconds)
+    code = "too-many-requests"
+
+    def __init__(self, detail: str, retry_after_seconds: int, **extra: Any) -> None:
+        super().__init__(detail, retry_after_seconds=retry_after_seconds, **extra)
         self.retry_after_seconds = retry_after_seconds
+
+
+class TooManyAttempts(TooManyRequests):
+    """Too many failed logins."""
+
+    code = "too-many-attempts"
 
 
 class StateUnknown(SadeemError):

@@ -32,7 +32,7 @@ STATUS_OF: dict[type[errors.SadeemError], int] = {
     errors.Conflict: 409,
     errors.Gone: 410,
     errors.TooLarge: 413,
-    errors.TooManyAttempts: 429,
+    errors.TooManyRequests: 429,
     errors.StateUnknown: 500,
     errors.Unavailable: 503,
 }
@@ -110,7 +110,7 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.SadeemError)
     status = next(s for cls, s in STATUS_OF.items() if isinstance(exc, cls))
     headers = None
-    if isinstance(exc, errors.TooManyAttempts):
+    if isinstance(exc, errors.TooManyRequests):
         headers = {"Retry-After": str(exc.retry_after_seconds)}
     if isinstance(exc, errors.NotAuthenticated):
         headers = {"WWW-Authenticate": 'Bearer realm="sadeem"'}

@@ -109,7 +109,7 @@ def _page_out(page: service.Page) -> ResultPage:
     )
 
 
-@router.post("", responses=errors(400, 403, 404, 409))
+@router.post("", responses=errors(400, 403, 404, 409, 429))
 def submit_statement(
     body: StatementSubmit, access: WorkspaceViewer, db: DbSession, ctx: Ctx, request: Request
 ) -> StatementOut:
@@ -131,7 +131,7 @@ def submit_statement(
     return statement_out(service.view(db, statement), first_page)
 
 
-@router.post("/explain", responses=errors(400, 403, 404, 409))
+@router.post("/explain", responses=errors(400, 403, 404, 409, 429))
 def explain_statement(
     body: ExplainRequest, access: WorkspaceViewer, db: DbSession, ctx: Ctx, request: Request
 ) -> ExplainOut:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
@@ -41,7 +41,7 @@ from sadeem.db.search import contains_text
 from sadeem.engines import sql_text
 from sadeem.engines.base import WorkspaceStorage
 from sadeem.engines.duckdb_fence import check_statement
-from sadeem.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied
+from sadeem.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied, TooManyRequests
 from sadeem.jobs.service import check_engine_connection
 from sadeem.statements import results
 from sadeem.statements.executor import StatementExecutor, StatementJob
@@ -50,6 +50,9 @@ from sadeem.statements.schemas import ExplainRequest, StatementSubmit
 from sadeem.workspaces.models import Workspace, WorkspaceRole, WorkspaceStatus
 
 AUDITED_SQL_CHARS = 4_000
+# What a caller at a concurrency limit is told to wait: when a statement ends is unknown, and a few
+# seconds is about how long a short one takes to make room.
+_RETRY_AFTER_SECONDS = 5
 _TOKEN_MARGIN = timedelta(minutes=5)
 
 
@@ -81,6 +84,7 @@ def submit(
         if not sql_text.is_read_only(one):
             _check_may_write(access, one)
     _check_parameters(parsed, body.parameters)
+    _check_concurrency(session, settings, access)
 
     limit = settings.statement_limits.of(str(access.role))
     row_limit = min(body.row_limit or limit.rows, limit.rows)
@@ -155,6 +159,40 @@ def submit(
         )
     )
     return statement
+
+
+def _check_concurrency(session: Session, settings: Settings, access: WorkspaceAccess) -> None:
+    """Refuse a statement beyond the caller's or the workspace's limit of statements queued or
+    running at once, so that no one user or workspace can take every slot. Counted in the database,
+    so over all API processes. The workspace's row and then the user's are locked first
+    (PostgreSQL; SQLite serializes writers), so two submits at once cannot both take the last place;
+    FOR NO KEY UPDATE leaves inserts that reference those rows unblocked."""
+    workspace, user_id = access.workspace, access.principal.user_id
+    session.execute(select(Workspace.id).where(Workspace.id == workspace.id).with_for_update(key_share=True))
+    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    active = select(func.count()).select_from(Statement).where(Statement.state.in_(ACTIVE_STATES))
+    per_user = settings.statement_max_concurrent_per_user
+    mine = session.scalar(active.where(Statement.user_id == user_id)) or 0
+    if mine >= per_user:
+        raise TooManyRequests(
+            f"You have {mine} statements queued or running (in all workspaces), and one user may have at "
+            f"most {per_user} at once (statement_max_concurrent_per_user). Wait for one to end, or cancel "
+            "one, and submit again.",
+            retry_after_seconds=_RETRY_AFTER_SECONDS,
+            limit=per_user,
+            active=mine,
+        )
+    per_workspace = settings.statement_max_concurrent_per_workspace
+    in_workspace = session.scalar(active.where(Statement.workspace_id == workspace.id)) or 0
+    if in_workspace >= per_workspace:
+        raise TooManyRequests(
+            f"Workspace '{workspace.slug}' has {in_workspace} statements queued or running, and one "
+            f"workspace may have at most {per_workspace} at once (statement_max_concurrent_per_workspace). "
+            "Wait for one to end and submit again.",
+            retry_after_seconds=_RETRY_AFTER_SECONDS,
+            limit=per_workspace,
+            active=in_workspace,
+        )
 
 
 def _check_may_write(access: WorkspaceAccess, statement: Any) -> None:
