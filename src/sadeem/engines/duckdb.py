@@ -40,7 +40,7 @@ from sadeem.engines.base import (
     ParameterValue,
     SqlTask,
 )
-from sadeem.engines.duckdb_fence import fenced_statement_type
+from sadeem.engines.duckdb_fence import check_statement
 from sadeem.engines.duckdb_process import (
     CreateTableAs,
     ExtensionIdentities,
@@ -70,6 +70,10 @@ class DuckDBEngine:
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings if settings is not None else Settings()
 
+    def warm_up(self) -> None:
+        """Start the warm spares now (server start), not at the first statement."""
+        _SPARES.refill(self._settings.duckdb_warm_processes)
+
     def submit(self, task: EngineTask) -> DuckDBExecution:
         if not isinstance(task.task, SqlTask):
             raise EngineRefused("The DuckDB engine runs SQL tasks only.")
@@ -94,7 +98,7 @@ class DuckDBEngine:
             cpu_seconds=settings.duckdb_process_cpu_seconds,
         )
         secrets = [task.catalog.token, *([work.s3.secret] if work.s3 else [])]
-        execution = DuckDBExecution(task, _SPARES.take(settings.duckdb_warm_processes), secrets)
+        execution = DuckDBExecution(task, _SPARES.take(), secrets, settings.duckdb_warm_processes)
         execution.start(work)
         return execution
 
@@ -116,7 +120,7 @@ def _plan(sql: str, parameters: Mapping[str, ParameterValue]) -> list[PlannedSta
     planned: list[PlannedStatement] = []
     for number, statement in enumerate(parsed, start=1):
         text = to_duckdb(statement)
-        kind = fenced_statement_type(text)
+        kind = check_statement(statement)
         values: dict[str, ParameterValue] = {}
         for name in sorted(parameter_names([statement])):
             if name not in parameters:
@@ -198,27 +202,47 @@ class _EngineProcess:
 
 class _Spares:
     """Engine processes started ahead, so a statement's wait is a pipe write, not an interpreter
-    start (about 0.4 s). Each is used once: nothing of one user's work stays for the next."""
+    start (about 0.4 s). Each is used once: nothing of one user's work stays for the next. The
+    replacement starts when a statement ends, not while it runs, so as not to compete with it."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._verified: ExtensionIdentities | None = None
         self._ready: list[_EngineProcess] = []
+        self._starting = 0
         atexit.register(self.close)
 
-    def take(self, keep: int) -> _EngineProcess:
+    def take(self) -> _EngineProcess:
         while True:
             with self._lock:
                 spare = self._ready.pop() if self._ready else None
+            fresh = spare is None
             if spare is None:
                 spare = _EngineProcess(self._identities())
-            self._refill(keep)
             if spare.wait_ready():
                 return spare
             stderr = _tail(spare)
             spare.reap()
-            if not self._ready:
+            if fresh:  # a spare may have died waiting (the OOM killer); a new one may not start
                 raise EngineRefused(f"The DuckDB engine process could not start: {stderr or 'no message'}")
+
+    def refill(self, keep: int) -> None:
+        """Start spares in the background until `keep` are ready or starting."""
+        with self._lock:
+            missing = keep - len(self._ready) - self._starting
+            self._starting += max(missing, 0)
+        if missing > 0:
+            threading.Thread(target=self._start, args=(missing,), name="duckdb-spares", daemon=True).start()
+
+    def _start(self, count: int) -> None:
+        for _ in range(count):
+            try:
+                spare = _EngineProcess(self._identities())
+            finally:
+                with self._lock:
+                    self._starting -= 1
+            with self._lock:
+                self._ready.append(spare)
 
     def _identities(self) -> ExtensionIdentities:
         with self._lock:
@@ -226,18 +250,6 @@ class _Spares:
                 # Checked here once per server process, signatures enforced (no user SQL involved).
                 self._verified = verify_extensions()
             return self._verified
-
-    def _refill(self, keep: int) -> None:
-        with self._lock:
-            missing = keep - len(self._ready)
-        if missing > 0:
-            threading.Thread(target=self._start, args=(missing,), name="duckdb-spares", daemon=True).start()
-
-    def _start(self, count: int) -> None:
-        for _ in range(count):
-            spare = _EngineProcess(self._identities())
-            with self._lock:
-                self._ready.append(spare)
 
     def close(self) -> None:
         with self._lock:
@@ -252,8 +264,9 @@ _SPARES = _Spares()
 class DuckDBExecution:
     """The server's side of one engine process: status() and cancel() may be called from any thread."""
 
-    def __init__(self, task: EngineTask, engine: _EngineProcess, secrets: Sequence[str]) -> None:
+    def __init__(self, task: EngineTask, engine: _EngineProcess, secrets: Sequence[str], spares: int) -> None:
         self._task = task
+        self._spares = spares  # how many warm spares to keep once this one's work is over
         self._engine = engine
         self._secrets = [secret for secret in secrets if secret]
         self._lock = threading.Lock()
@@ -310,6 +323,7 @@ class DuckDBExecution:
             self._killed = True
         self._engine.reap()
         self._reader.join(timeout=10)
+        _SPARES.refill(self._spares)
 
     # --- inside ---------------------------------------------------------------------------------
 
