@@ -13,6 +13,7 @@ request, so a DELETE that succeeds for one admin does not turn into a 404 for th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 import pytest
@@ -20,18 +21,19 @@ from fastapi import params
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sadeem.api.openapi import route_permission
 from sadeem.api.problems import PROBLEM_MEDIA_TYPE
 from sadeem.api.route_table import api_routes
-from sadeem.auth.models import ApiToken
+from sadeem.auth.models import ApiToken, User
 from sadeem.auth.permissions import Permission
+from sadeem.auth.service import issue_run_token
 from sadeem.config import Settings
 from sadeem.db.base import utcnow
 from sadeem.db.engine import Database
 from sadeem.db.session import SAFE_METHODS
-from sadeem.workspaces.models import WorkspaceRole
+from sadeem.workspaces.models import Workspace, WorkspaceRole
 from tests.conftest import PASSWORD, World, bearer, reference_app, restore_world
 
 WORKSPACE = "alpha"
@@ -291,3 +293,30 @@ def test_login_lockout_does_not_lock_out_tokens(client: TestClient, world: World
     assert locked.status_code == 429, locked.text
     assert int(locked.headers["retry-after"]) > 0
     assert client.get("/api/v1/users", headers=world.headers("root")).status_code == 200
+
+
+# --- engine credentials ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [e for e in MATRIX_ENDPOINTS if route_permission(e.route) != Permission("public")],
+    ids=lambda e: e.label,
+)
+def test_every_api_route_refuses_an_engine_credential(
+    endpoint: Endpoint, client: TestClient, world: World, db: Database
+) -> None:
+    """A run's or a statement's catalog credential (security issue #10) is good for its workspace's
+    Iceberg catalog only: every other authenticated route refuses it, even a platform admin's."""
+    with db.write_session() as session:
+        root = session.scalars(select(User).where(User.username == "root")).one()
+        alpha = session.scalars(select(Workspace).where(Workspace.slug == WORKSPACE)).one()
+        token = issue_run_token(
+            session, root.id, "run 1 attempt 1", timedelta(minutes=5), workspace_id=alpha.id
+        )
+        session.commit()
+    path = request_path(endpoint.route)
+    body = {} if endpoint.route.body_field is not None else None
+    response = client.request(endpoint.method, path, json=body, headers=bearer(token.secret))
+    assert response.status_code == 401, f"{endpoint.label}: {response.status_code} {response.text}"
+    assert "engine credential" in response.json()["detail"], response.text

@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -100,3 +103,62 @@ def test_migrate_module_upgrades_in_steps(empty_database_url: str) -> None:
     migrate.upgrade(empty_database_url)
     assert current(empty_database_url) == migrate.head_revision()
     assert drift(empty_database_url) == []
+
+
+def _insert(connection: Any, table: str, **values: Any) -> None:
+    """A row with `values` and a placeholder in every other required column, whatever the schema
+    of the revision the database is at."""
+    reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
+    # JSON: a dict where the column is reflected as JSON, its text where it is not (SQLite).
+    placeholders = {int: 0, str: "x", bool: False, datetime: datetime.now(UTC), dict: {}, object: "{}"}
+    row = dict(values)
+    for column in reflected.columns:
+        if column.name not in row and not column.nullable and not column.primary_key:
+            row[column.name] = placeholders[column.type.python_type]
+    connection.execute(reflected.insert().values(**row))
+
+
+def test_0008_backfills_run_as_from_each_versions_author(empty_database_url: str) -> None:
+    """Security issue #10: an existing version an editor added to an admin's job runs as the editor
+    after the upgrade; a downgrade revokes engine credentials instead of widening them."""
+    url = empty_database_url
+    migrate.upgrade(url, "0007")
+    engine = build_engine(url, pool_size=None)
+    try:
+        with engine.begin() as connection:
+            _insert(connection, "users", id=1, username="admin", role="admin")
+            _insert(connection, "users", id=2, username="editor", role="user")
+            _insert(connection, "workspaces", id=1, slug="alpha", namespace="alpha", status="active")
+            _insert(
+                connection,
+                "jobs",
+                id=1,
+                workspace_id=1,
+                name="j",
+                current_version=2,
+                run_as_id=1,
+                created_by=1,
+            )
+            for version, author in ((1, 1), (2, 2), (3, None)):
+                _insert(connection, "job_versions", job_id=1, version=version, created_by=author)
+        migrate.upgrade(url)
+        with engine.begin() as connection:
+            run_as = connection.execute(
+                sa.text("SELECT version, run_as_id FROM job_versions ORDER BY version")
+            )
+            assert [tuple(row) for row in run_as] == [(1, 1), (2, 2), (3, 1)]
+            assert "run_as_id" not in {c["name"] for c in inspect(connection).get_columns("jobs")}
+            assert connection.execute(sa.text("SELECT count(*) FROM job_versions")).scalar() == 3
+            _insert(connection, "api_tokens", user_id=2, public_id="e", scope="catalog:1")
+            _insert(connection, "api_tokens", user_id=2, public_id="p")
+        command.downgrade(migrate.alembic_config(url), "0007")
+        with engine.begin() as connection:
+            assert connection.execute(sa.text("SELECT run_as_id FROM jobs")).scalar() == 2
+            revoked = connection.execute(
+                sa.text("SELECT public_id, revoked_at FROM api_tokens ORDER BY public_id")
+            )
+            assert [(row[0], row[1] is not None) for row in revoked] == [("e", True), ("p", False)]
+    finally:
+        engine.dispose()
+    migrate.upgrade(url)
+    assert drift(url) == []

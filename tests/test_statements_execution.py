@@ -299,7 +299,9 @@ def _orphan_row(db: Database, state: StatementState, heartbeat_age: float) -> st
     with db.writes() as session:
         workspace_id = session.scalars(select(Workspace.id).where(Workspace.slug == "alpha")).one()
         owner = session.scalars(select(User.id).where(User.username == "ws_editor")).one()
-        token = auth_service.issue_run_token(session, owner, f"statement {public_id}", timedelta(hours=1))
+        token = auth_service.issue_run_token(
+            session, owner, f"statement {public_id}", timedelta(hours=1), workspace_id=workspace_id
+        )
         session.flush()
         started = utcnow() - timedelta(seconds=heartbeat_age + 5)
         session.add(
