@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from sadeem.config import Settings
 from sadeem.db.engine import Database
 from sadeem.errors import InvalidInput
 from sadeem.ingest import uploads
+from sadeem.ingest.scratch import scratch_root
 from sadeem.ingest.service import SNAPSHOT_SOURCE_FORMAT, ingest
 from sadeem.workspaces.models import Workspace
 from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
@@ -402,11 +402,10 @@ def test_empty_garbage_and_unknown_inputs(
 
 
 @pytest.fixture
-def scratch_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where the route's temporary upload directories go during the test."""
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+def scratch_tmp(settings: Settings) -> Path:
+    """Where the route's upload directories go."""
+    scratch = scratch_root(settings)
+    scratch.mkdir(parents=True, exist_ok=True)
     return scratch
 
 

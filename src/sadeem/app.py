@@ -28,6 +28,7 @@ from sadeem.datasets.routes import router as datasets_router
 from sadeem.db.engine import Database
 from sadeem.health.routes import router as health_router
 from sadeem.ingest.routes import router as ingest_router
+from sadeem.ingest.scratch import clean_scratch as clean_ingest_scratch
 from sadeem.jobs.routes import router as jobs_router
 from sadeem.observability.metrics import HttpMetrics
 from sadeem.observability.middleware import RequestObservability
@@ -75,6 +76,8 @@ def create_app(
         # From the start, not at the first statement: a server that died mid-statement leaves it
         # RUNNING until some server's watchdog fails it.
         app.state.statements.open()
+        # Uploads a killed process left behind (they may be gigabytes); see ingest/scratch.py.
+        clean_ingest_scratch(settings)
         yield
         app.state.statements.close()
         if db is None:  # we opened it, we close it

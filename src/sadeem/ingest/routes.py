@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
@@ -15,7 +13,7 @@ from sadeem.api.responses import errors
 from sadeem.auth.permissions import WorkspaceEditor
 from sadeem.config import Settings
 from sadeem.db.session import AppDatabase, DbSession
-from sadeem.ingest import uploads
+from sadeem.ingest import scratch, uploads
 from sadeem.ingest.reader import SourceFormat
 from sadeem.ingest.schemas import IngestOut
 from sadeem.ingest.service import IngestMode
@@ -61,8 +59,8 @@ async def ingest_file(
     # workspace, and reading it again would open a new transaction). Catalog commits get their own.
     await run_in_threadpool(db.commit)
     uploads.check_target(access.workspace, namespace, table)
-    with tempfile.TemporaryDirectory(prefix="sadeem-ingest-") as scratch:
-        upload = Path(scratch) / f"upload.{source_format}"
+    with scratch.scratch_directory(settings) as directory:
+        upload = directory / f"upload.{source_format}"
         received = await uploads.receive_upload(request, upload, settings.ingest_max_bytes)
         result = await run_in_threadpool(
             uploads.ingest_for_workspace,
