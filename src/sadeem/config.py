@@ -116,7 +116,9 @@ class Settings(BaseSettings):
     )
 
     # The embedded DuckDB engine: every statement and run attempt runs in a process of its own
-    duckdb_threads: int = Field(default=2, ge=1, le=64, description="DuckDB threads per statement or attempt.")
+    duckdb_threads: int = Field(
+        default=2, ge=1, le=64, description="DuckDB threads per statement or attempt."
+    )
     duckdb_memory_limit: str = Field(
         default="2GB",
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
@@ -129,10 +131,15 @@ class Settings(BaseSettings):
         "it took the work: DuckDB's memory limit plus what lives outside it (strings, Arrow buffers).",
     )
     duckdb_process_cpu_seconds: int = Field(
-        default=3600, ge=1, description="CPU time (RLIMIT_CPU) an engine process may use before the OS ends it."
+        default=3600,
+        ge=1,
+        description="CPU time (RLIMIT_CPU) an engine process may use before the OS ends it.",
     )
     duckdb_warm_processes: int = Field(
-        default=1, ge=0, le=16, description="Engine processes kept started ahead, so a statement need not wait."
+        default=1,
+        ge=0,
+        le=16,
+        description="Engine processes kept started ahead, so a statement need not wait.",
     )
 
     # SQL worksheet (statements)
