@@ -135,7 +135,7 @@ def queue_runs(db: Database, count: int) -> None:
                 workspace,
                 job,
                 version=job.current_version,
-                owner_id=job.run_as_id,
+                triggered_by=None,
                 given_parameters={},
                 trigger=RunTrigger.manual,
             )

@@ -103,7 +103,7 @@ def run(backend: str, tables: int, repeat: int) -> None:
             cold: list[float] = []
             for _ in range(max(3, repeat // 50)):
                 schema_tree.tree_cache.clear()
-                store._metadata_cache = store.MetadataCache()  # every metadata file read again
+                store.metadata_cache = store.MetadataCache()  # every metadata file read again
                 cold += timed(service, 1)
             body = service().body
             rebuild: list[float] = []
