@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pytest
 from cryptography.fernet import Fernet
@@ -25,8 +26,9 @@ from sadeem.engines.base import (
     SqlTask,
     WorkspaceStorage,
 )
-from sadeem.engines.duckdb import DuckDBEngine, DuckDBExecution
+from sadeem.engines.duckdb import DuckDBEngine, DuckDBExecution, _s3_access
 from sadeem.engines.duckdb_fence import refuse_unfenced
+from sadeem.engines.duckdb_process import connect_fenced, verify_extensions
 from sadeem.engines.sql_text import SqlProblem
 from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
 from tests.connection_doubles import S3Server, seaweedfs, weed_binary
@@ -366,14 +368,18 @@ def test_duckdb_fences_files_urls_and_other_workspaces(catalog_server: CatalogSe
         "SELECT * FROM duckdb_secrets(redact = false)",
     ]
     token = catalog_server.world.tokens["ws_admin"]
+    verified = verify_extensions()
     for number, escape in enumerate(escapes):
         task, log = _task(catalog_server, "ws_admin", escape, tmp_path / f"work{number}")
-        execution = DuckDBEngine().submit(task)
-        try:
-            assert _finish(execution) is ExecutionState.FAILED, escape
-        finally:
-            execution.close()
-        message = execution.status().message or ""
+        with pytest.raises(EngineRefused, match="is not allowed in Sadeem SQL"):
+            DuckDBEngine().submit(task)  # the host's allow-list refuses it first…
+        # …and DuckDB's own fence would stop it too, were the host's check ever to miss it.
+        with (
+            connect_fenced(task.catalog, task.workspace, task.work_dir, verified=verified) as connection,
+            pytest.raises(duckdb.Error) as caught,
+        ):
+            connection.execute(escape).fetchall()
+        message = str(caught.value)
         assert "disabled by configuration" in message or "unredacted secrets is disabled" in message, message
         assert token not in message + "".join(log.lines)
 
@@ -483,9 +489,16 @@ class TestOnAnS3Warehouse:
             f"SELECT * FROM read_parquet('{beta_file}')",  # noqa: S608
             tmp_path / "w2",
         )
-        execution = DuckDBEngine(settings).submit(task)
-        try:
-            assert _finish(execution) is ExecutionState.FAILED
-        finally:
-            execution.close()
-        assert "disabled by configuration" in (execution.status().message or "")
+        with pytest.raises(EngineRefused, match="read_parquet"):
+            DuckDBEngine(settings).submit(task)
+        with (
+            connect_fenced(
+                task.catalog,
+                task.workspace,
+                task.work_dir,
+                verified=verify_extensions(),
+                s3=_s3_access(settings),
+            ) as connection,
+            pytest.raises(duckdb.Error, match="disabled by configuration"),
+        ):
+            connection.execute(f"SELECT * FROM read_parquet('{beta_file}')").fetchall()  # noqa: S608

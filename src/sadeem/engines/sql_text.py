@@ -32,6 +32,18 @@ _LINE_META = "sadeem_statement_line"
 _MISSING_DELIMITER = re.compile(r"Missing (?P<delimiter>.+) from (?P<line>\d+):(?P<offset>\d+)")
 # sqlglot's parse errors quote tokens as their repr: "<Token token_type: …, text: WHERE, line: 2, …>".
 _TOKEN_REPR = re.compile(r"<Token token_type: [^,]*, text: (?P<text>.*?), line: \d+[^>]*>")
+# How deeply parentheses, brackets and CASE may nest. sqlglot parses and writes SQL by recursion,
+# ~25 Python frames per level (a scalar subquery, a function call), within Python's 1,000-frame limit
+# shared with the server's own ~150; beyond ~35 levels a statement would end in RecursionError (a
+# 500). 24 levels leave a margin and are far deeper than written or generated analytical SQL goes.
+MAX_NESTING = 24
+# A value constructor named like a type (ARRAY[…], ROW(…), MAP(…)) is first tried as a type and then
+# parsed again as a value, at every level: its parse time doubles with each nested level (14 ARRAY[
+# take 0.8 s, 24 would take 15 minutes). Eight of them nested parse in ~10 ms.
+MAX_CONSTRUCTOR_NESTING = 8
+_OPENERS = frozenset({TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE, TokenType.CASE})
+_TYPE_TOKENS = frozenset(_TRINO.parser_class.TYPE_TOKENS)
+_CLOSERS = frozenset({TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE})
 
 
 class SqlProblem(InvalidInput):
@@ -46,12 +58,16 @@ class SqlProblem(InvalidInput):
 def parse_statements(sql: str) -> list[exp.Expression]:
     """The statements of `sql` (Trino dialect), empty ones dropped."""
     tokens = _tokenize(sql)
+    _refuse_deep_nesting(tokens, sql)
     statements: list[exp.Expression] = []
     for chunk in _split_at_semicolons(tokens):
         try:
             parsed = _TRINO.parser().parse(chunk, sql)
         except ParseError as error:
             raise _syntax_problem(error) from None
+        except RecursionError:
+            # Deep nesting the token count does not see (a long run of NOT or unary minus).
+            raise _too_deep(chunk[0].line) from None
         for statement in parsed:
             if not isinstance(statement, exp.Expression) or isinstance(statement, exp.Semicolon):
                 continue
@@ -151,6 +167,8 @@ def to_duckdb(statement: exp.Expr) -> str:
         raise SqlProblem(
             f"The statement {_where(statement)}cannot run on DuckDB: {error}", line=statement_line(statement)
         ) from None
+    except RecursionError:
+        raise _too_deep(statement_line(statement)) from None
 
 
 def to_trino_qmark(
@@ -206,6 +224,41 @@ def _tokenize(sql: str) -> list[Token]:
             line=line,
             column=column,
         ) from None
+
+
+def _too_deep(line: int | None, column: int | None = None) -> SqlProblem:
+    where = f" (line {line}, column {column})" if line is not None and column is not None else ""
+    return SqlProblem(
+        f"The SQL is nested too deeply for Sadeem to read{where}: at most {MAX_NESTING} levels of "
+        f"parentheses, brackets and CASE, {MAX_CONSTRUCTOR_NESTING} of ARRAY[…], ROW(…) and MAP(…).",
+        line=line,
+        column=column,
+    )
+
+
+def _refuse_deep_nesting(tokens: list[Token], sql: str) -> None:
+    """SqlProblem (with where) when parentheses, brackets and CASE nest deeper than MAX_NESTING,
+    before the recursive parser meets it."""
+    open_ones: list[tuple[TokenType, bool]] = []  # (opener, whether it opens a typed constructor)
+    constructors = 0
+    previous: TokenType | None = None
+    for token in tokens:
+        kind = token.token_type
+        if kind in _OPENERS:
+            constructor = kind is not TokenType.CASE and previous in _TYPE_TOKENS
+            open_ones.append((kind, constructor))
+            constructors += constructor
+            if len(open_ones) > MAX_NESTING or constructors > MAX_CONSTRUCTOR_NESTING:
+                raise _too_deep(token.line, token.start - sql.rfind("\n", 0, token.start))
+        elif kind in _CLOSERS:
+            while open_ones:  # a CASE left open inside the parenthesis: the parser will say so
+                opener, constructor = open_ones.pop()
+                constructors -= constructor
+                if opener is not TokenType.CASE:
+                    break
+        elif kind is TokenType.END and open_ones and open_ones[-1][0] is TokenType.CASE:
+            open_ones.pop()
+        previous = kind
 
 
 def _split_at_semicolons(tokens: list[Token]) -> list[list[Token]]:
