@@ -329,3 +329,20 @@ def test_spark_local_jobs_can_be_switched_off(settings: Settings, db: Database, 
         )
     assert response.status_code == 400, response.text
     assert "SADEEM_SPARK_LOCAL_ENABLED" in response.json()["detail"]
+
+
+def test_deeply_nested_sql_is_a_400_for_jobs_and_saved_queries(platform: Platform) -> None:  # noqa: F811
+    """Security issue #10, item 6a: no RecursionError (500) from SQL nested past the parser's depth."""
+    p = platform
+    before = row_counts(p)
+    for sql in (
+        "SELECT " + "(" * 600 + "1" + ")" * 600,
+        "SELECT * FROM " + "(SELECT * FROM " * 300 + "t" + ")" * 300,
+        "SELECT " + "NOT " * 3000 + "true",
+    ):
+        job = p.api("POST", "/jobs", json={"name": "deep", "task": {**SQL_TASK, "sql": sql}})
+        assert_problem(job, 400, "nested too deeply")
+        query = p.api("POST", "/queries", json={"name": "deep", "sql": sql})
+        assert_problem(query, 400, "nested too deeply")
+    assert row_counts(p) == before
+    p.create_job("shallow", {**SQL_TASK, "sql": "SELECT ((1))"})

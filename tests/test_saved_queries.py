@@ -386,3 +386,15 @@ def test_run_as_job_creates_a_job_and_a_run_that_succeeds(running_platform: Plat
     assert call("DELETE", "/answer").status_code == 204
     assert p.api("GET", "/jobs/answer").status_code == 200
     assert row_counts(p.db)["saved_query_jobs"] == 0
+
+
+def test_deeply_nested_sql_is_a_400(client: TestClient, world: World, db: Database) -> None:
+    """Security issue #10, item 6a: a 400 naming the limit, not a RecursionError (500)."""
+    api = Api(client, world)
+    api.create("deep")
+    before = row_counts(db)
+    for sql in ("SELECT " + "(" * 600 + "1" + ")" * 600, "SELECT " + "(SELECT " * 300 + "1" + ")" * 300):
+        assert_problem(api("POST", "", json={"name": "deeper", "sql": sql}), 400, "nested too deeply")
+        assert_problem(api("PUT", "/deep", json={"sql": sql}), 400, "nested too deeply")
+    assert row_counts(db) == before
+    assert api("GET", "/deep").status_code == 200

@@ -178,3 +178,22 @@ def test_a_filter_given_twice_is_refused(platform: Platform) -> None:  # noqa: F
     refused = get(platform, "", params=[("q", "a"), ("q", "b")])
     assert refused.status_code == 422, refused.text
     assert "more than once" in refused.text, refused.text
+
+
+# SQL nested past what the parser can take (security issue #10, item 6a): a 400 naming the limit.
+DEEPLY_NESTED = {
+    "600 parentheses": "SELECT " + "(" * 600 + "1" + ")" * 600,
+    "300 subqueries": "SELECT * FROM " + "(SELECT * FROM " * 300 + "meter_readings" + ")" * 300,
+    "3000 NOT": "SELECT " + "NOT " * 3000 + "true",
+    "20 ARRAY[": "SELECT " + "ARRAY[" * 20 + "1" + "]" * 20,
+}
+
+
+@pytest.mark.parametrize("sql", DEEPLY_NESTED.values(), ids=DEEPLY_NESTED.keys())
+def test_deeply_nested_sql_is_a_400_and_the_server_still_serves(platform: Platform, sql: str) -> None:  # noqa: F811
+    for path in ("", "/explain"):
+        response = post(platform, path, json={"sql": sql})
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"].startswith("application/problem+json")
+        assert "nested too deeply" in response.json()["detail"], response.text
+    assert run_sql(platform, "SELECT 1 AS one")["first_page"]["rows"] == [[1]]
