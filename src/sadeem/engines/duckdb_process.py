@@ -408,11 +408,18 @@ def _identifier(name: str) -> str:
 # --- the process ------------------------------------------------------------------------------------
 
 
+# What `ps` and /proc show for an engine process once it has work (a spare shows `python`).
+WORKING_NAME = "sadeem-sql"
+
+
+def _prctl(option: int, argument: int | bytes) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(option, argument)
+
+
 def _die_with_parent() -> None:
     """Ask Linux to kill this process when the server that started it dies (kill -9 included)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() == 1:  # the server died before the request above took effect
         os._exit(1)
 
@@ -455,6 +462,7 @@ def main() -> None:
     emit({"ready": os.getpid()})
 
     task: ProcessTask = pickle.load(sys.stdin.buffer)  # noqa: S301 - written by the server that started us
+    _prctl(15, WORKING_NAME.encode())  # PR_SET_NAME: DuckDB's threads, started later, inherit it
     _limit(task)
     secrets = [task.catalog.token, *([task.s3.secret] if task.s3 else [])]
     runner = StatementRunner(connection, task.statements, emit, secrets)
