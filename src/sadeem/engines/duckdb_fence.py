@@ -381,6 +381,10 @@ def check_statement(statement: exp.Expr) -> duckdb.StatementType:
     text = to_duckdb(statement)
     kind = fenced_statement_type(text)  # first: it names the refused statement (LOAD, COPY…)
     refuse_unlisted(statement)
+    # EXPLAIN's own text is a command to sqlglot; the statement it explains is not raw text.
+    explained_one = explained(statement)
+    if explained_one is not None:
+        statement, text = explained_one, to_duckdb(explained_one)
     _refuse_tokens(text, raw=isinstance(statement, exp.Command))
     return kind
 
