@@ -146,16 +146,32 @@ def _still_serving(p: Platform) -> None:
 
 
 def test_a_viewer_cannot_abort_the_server(platform: Platform) -> None:  # noqa: F811
+    """The attack as the viewer made it: refused by the SQL guard (400 naming the function) before
+    any engine sees it; nothing is recorded; the server serves on."""
     response = submit(platform, "; ".join(ABORTS), who="ws_viewer", wait_timeout=30)
-    # Refused by the SQL guard before any engine sees it; were it not, only an engine process dies.
-    assert response.status_code in (200, 400), response.text
-    if response.status_code == 200:
-        assert response.json()["state"] == "FAILED", response.json()
-    else:
-        assert "enable_logging" in response.json()["detail"]
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "enable_logging" in response.json()["detail"]
+    history = platform.api("GET", "/statements", "ws_viewer")
+    assert history.status_code == 200 and history.json()["items"] == [], history.text
     _still_serving(platform)
     answer = submit(platform, "SELECT 1 AS one", who="ws_viewer", wait_timeout=30).json()
     assert answer["state"] == "SUCCEEDED", answer
+
+
+def test_a_job_cannot_carry_the_abort(platform: Platform) -> None:  # noqa: F811
+    """As a job with retries, the attack crashed the server after every restart: an editor can no
+    longer save it (400), so there is nothing to schedule or retry."""
+    body = {
+        "name": "crash",
+        "task": {"type": "sql", "engine": "duckdb", "sql": ";\n".join(ABORTS)},
+        "retry": {"max_attempts": 5, "backoff_seconds": 0},
+    }
+    response = platform.api("POST", "/jobs", "ws_editor", json=body)
+    assert response.status_code == 400, response.text
+    assert "enable_logging" in response.json()["detail"]
+    assert platform.api("GET", "/jobs", "ws_editor").json()["items"] == []
+    _still_serving(platform)
 
 
 def test_a_runaway_allocation_is_stopped_by_the_memory_limit(platform: Platform) -> None:  # noqa: F811
