@@ -106,7 +106,7 @@ def prepare(settings: Settings) -> Principal:
     migrate.upgrade(settings.resolved_database_url)
     db = Database.connect(settings.resolved_database_url)
     try:
-        with db.write_session() as session:
+        with db.writes() as session:
             ctx = system_context("bench.setup")
             user = auth_service.create_user(session, ctx, "bench", "bench password 123", PlatformRole.user)
             created = workspace_service.create_workspace(
@@ -125,7 +125,7 @@ def prepare(settings: Settings) -> Principal:
 
 def queue_runs(db: Database, count: int) -> None:
     ctx = system_context("bench.submit")
-    with db.write_session() as session:
+    with db.writes() as session:
         workspace = session.scalars(select(Workspace).where(Workspace.slug == "bench")).one()
         job = jobs.get_job(session, workspace, JOB)
         for n in range(count):
@@ -256,7 +256,7 @@ def terminal_runs(db: Database) -> int:
 def sadeem_rate(url: str, home: Path, count: int, processes: int) -> float:
     db = Database.connect(url)
     try:
-        with db.write_session() as session:
+        with db.writes() as session:
             session.execute(text("DELETE FROM runs"))
             session.commit()
         queue_runs(db, count)
@@ -284,7 +284,7 @@ def submit_latencies(db: Database, principal: Principal, samples: int) -> list[f
     for _ in range(samples):
         time.sleep(0.02)  # the worker is idle, waiting on its slow poll
         began = datetime.now(UTC)
-        with db.write_session() as session:
+        with db.writes() as session:
             workspace = session.scalars(select(Workspace).where(Workspace.slug == "bench")).one()
             submitted, _ = runs.submit(
                 session, system_context("bench.submit"), principal, workspace, JOB, None, {}, None

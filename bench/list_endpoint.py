@@ -65,7 +65,7 @@ def seed(url: str, home: Path) -> str:
     migrate.upgrade(url)
     settings = Settings(home=home, database_url=url, demo=False)
     db = Database.connect(url)
-    with db.write_session() as session:
+    with db.writes() as session:
         admin = auth_service.create_user(
             session, system_context("bench"), "bench_admin", "bench password 123", PlatformRole.admin
         )

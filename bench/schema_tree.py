@@ -67,7 +67,7 @@ SCHEMA = Schema(
 
 
 def seed(db: Database, settings: Settings, tables: int) -> None:
-    with db.write_session() as session:
+    with db.writes() as session:
         cat = PlatformCatalog.in_session(session, settings)
         root = cat.load_namespace_properties(("bench",))["location"]
         namespaces: list[tuple[str, ...]] = [("bench",)]
@@ -108,7 +108,7 @@ def run(backend: str, tables: int, repeat: int) -> None:
             body = service().body
             rebuild: list[float] = []
             for i in range(max(3, repeat // 50)):
-                with db.write_session() as session:
+                with db.writes() as session:
                     cat = PlatformCatalog.in_session(session, settings)
                     table = cat.load_table(("bench", "table_0000"))
                     table.transaction().set_properties({"bench.round": str(i)}).commit_transaction()

@@ -136,7 +136,7 @@ def prepare(settings: Settings) -> Setup:
     migrate.upgrade(settings.resolved_database_url)
     db = Database.connect(settings.resolved_database_url)
     try:
-        with db.write_session() as session:
+        with db.writes() as session:
             ctx = system_context("bench.setup")
             user = auth_service.create_user(session, ctx, "bench", "bench password 123", PlatformRole.user)
             workspace_service.create_workspace(

@@ -150,12 +150,12 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def make_user(db: Database, username: str, role: PlatformRole = PlatformRole.user) -> None:
-    with db.write_session() as session:
+    with db.writes() as session:
         auth_service.create_user(session, system_context("test.create_user"), username, PASSWORD, role)
 
 
 def make_token(db: Database, settings: Settings, username: str) -> str:
-    with db.write_session() as session:
+    with db.writes() as session:
         user = auth_service.get_user(session, username)
         return auth_service.create_token(
             session, system_context("test.token"), settings, user, "test", None
@@ -163,7 +163,7 @@ def make_token(db: Database, settings: Settings, username: str) -> str:
 
 
 def make_workspace(db: Database, settings: Settings, slug: str, owner: str) -> None:
-    with db.write_session() as session:
+    with db.writes() as session:
         user = auth_service.get_user(session, owner)
         workspace_service.create_workspace(
             session,
@@ -181,7 +181,7 @@ def add_member(db: Database, slug: str, username: str, role: WorkspaceRole) -> N
 
     from sadeem.workspaces.models import Workspace
 
-    with db.write_session() as session:
+    with db.writes() as session:
         workspace = session.scalars(select(Workspace).where(Workspace.slug == slug)).one()
         workspace_service.add_member(session, system_context("test.add_member"), workspace, username, role)
 
@@ -231,7 +231,7 @@ def restore_world(db: Database, settings: Settings) -> None:
     from sadeem.auth.models import User
     from sadeem.workspaces.models import Membership, Workspace, WorkspaceStatus
 
-    with db.write_session() as session:
+    with db.writes() as session:
         alpha = session.scalar(select(Workspace).where(Workspace.slug == "alpha"))
         if alpha is None:
             owner = auth_service.get_user(session, "ws_admin")

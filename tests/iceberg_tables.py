@@ -29,7 +29,7 @@ SIMPLE_SCHEMA = Schema(
 @contextmanager
 def catalog(db: Database, settings: Settings) -> Iterator[PlatformCatalog]:
     """pyiceberg's catalog in one write transaction, committed at the end of the block."""
-    with db.write_session() as session:
+    with db.writes() as session:
         yield PlatformCatalog.in_session(session, settings)
         session.commit()
 

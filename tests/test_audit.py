@@ -394,7 +394,7 @@ def test_redaction_masks_secret_keys_at_any_depth() -> None:
 
 
 def test_recorded_details_are_redacted(db: Database) -> None:
-    with db.write_session() as session:
+    with db.writes() as session:
         audit.record(session, system_context("test.redact"), details={"user": "u", "password": "hunter2!"})
         session.commit()
     (event,) = events(db, action="test.redact")
@@ -546,7 +546,7 @@ def verify(db: Database) -> audit.ChainReport:
 
 def some_events(db: Database, count: int = 6) -> None:
     for i in range(count):
-        with db.write_session() as session:
+        with db.writes() as session:
             audit.record(session, system_context("test.chain"), target_type="thing", target_id=str(i))
             session.commit()
 
@@ -642,7 +642,7 @@ def test_concurrent_appends_keep_a_gap_free_valid_chain(db: Database) -> None:
         try:
             start.wait()
             for i in range(per_thread):
-                with db.write_session() as session:
+                with db.writes() as session:
                     audit.record(
                         session, system_context("test.concurrent"), target_type="n", target_id=f"{worker}-{i}"
                     )
@@ -670,7 +670,7 @@ def test_concurrent_appends_keep_a_gap_free_valid_chain(db: Database) -> None:
 
 def test_a_rolled_back_change_leaves_no_event_and_no_gap(db: Database) -> None:
     some_events(db, 2)
-    with db.write_session() as session:
+    with db.writes() as session:
         audit.record(session, system_context("test.rollback"))
         session.rollback()
     some_events(db, 1)
@@ -685,7 +685,7 @@ def test_verification_during_appends_sees_a_consistent_chain(db: Database) -> No
 
     def keep_appending() -> None:
         while not stop.is_set():
-            with db.write_session() as session:
+            with db.writes() as session:
                 audit.record(session, system_context("test.busy"))
                 session.commit()
 

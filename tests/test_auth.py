@@ -39,7 +39,7 @@ def only_cookie(client: TestClient) -> dict[str, str]:
 
 
 def set_session_times(db: Database, username: str, **values: object) -> None:
-    with db.write_session() as session:
+    with db.writes() as session:
         user_id = session.scalars(select(User.id).where(User.username == username)).one()
         session.execute(update(UserSession).where(UserSession.user_id == user_id).values(**values))
         session.commit()
@@ -321,7 +321,7 @@ def test_lockout_after_max_failures(client: TestClient, db: Database, settings: 
     assert client.post("/api/v1/auth/login", json=bad).status_code == 429
 
     # The lockout passes.
-    with db.write_session() as session:
+    with db.writes() as session:
         session.execute(
             update(User).where(User.username == "ada").values(locked_until=utcnow() - timedelta(seconds=1))
         )
@@ -346,7 +346,7 @@ def test_successful_login_resets_the_failure_count(
 
 
 def test_admin_password_reset_lifts_a_lockout(client: TestClient, world: World, db: Database) -> None:
-    with db.write_session() as session:
+    with db.writes() as session:
         session.execute(
             update(User)
             .where(User.username == "ws_viewer")
@@ -574,7 +574,7 @@ def test_parallel_wrong_guesses_cannot_outrun_the_lockout(db: Database, settings
     def guess() -> None:
         start.wait()
         try:
-            with db.write_session() as session:
+            with db.writes() as session:
                 auth_service.login(
                     session, system_context("test.login"), settings, LocalIdentityProvider(), "ada", "wrong!"
                 )
@@ -603,7 +603,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(db: Database) ->
     results: list[object] = []
 
     def demote_bob() -> None:
-        with db.write_session() as second:
+        with db.writes() as second:
             bob = auth_service.get_user(second, "bob")
             try:
                 auth_service.update_user(

@@ -264,7 +264,7 @@ def test_wrong_secret_of_a_real_token_is_401(client: TestClient, world: World) -
 def test_expired_token_is_401(client: TestClient, world: World, db: Database) -> None:
     token = world.tokens["ws_viewer"]
     public_id = _token_id(client, token)
-    with db.write_session() as session:
+    with db.writes() as session:
         session.execute(update(ApiToken).where(ApiToken.public_id == public_id).values(expires_at=utcnow()))
         session.commit()
     _assert_unauthenticated(client.get("/api/v1/me", headers=bearer(token)), "expired")
@@ -308,7 +308,7 @@ def test_every_api_route_refuses_an_engine_credential(
 ) -> None:
     """A run's or a statement's catalog credential (security issue #10) is good for its workspace's
     Iceberg catalog only: every other authenticated route refuses it, even a platform admin's."""
-    with db.write_session() as session:
+    with db.writes() as session:
         root = session.scalars(select(User).where(User.username == "root")).one()
         alpha = session.scalars(select(Workspace).where(Workspace.slug == WORKSPACE)).one()
         token = issue_run_token(

@@ -44,7 +44,7 @@ def _workspace_id(db: Database, slug: str) -> int:
 
 def _engine_token(db: Database, username: str, workspace: str, purpose: str = "run 1 attempt 1") -> str:
     """An engine credential minted the way a worker's claim and a worksheet statement mint theirs."""
-    with db.write_session() as session:
+    with db.writes() as session:
         user = auth_service.get_user(session, username)
         token = auth_service.issue_run_token(
             session, user.id, purpose, timedelta(minutes=10), workspace_id=_workspace_id(db, workspace)

@@ -317,7 +317,7 @@ def test_two_schedulers_fire_each_slot_exactly_once(
         p.create_job(name, {**SQL_TASK, "sql": "SELECT 1"}, schedule=minutely)
     schedulers = [processes("scheduler", reaper_interval_seconds=0.1) for _ in range(2)]
     first_slot = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
-    with p.db.write_session() as session:  # 30 minutes of downtime, seen by both at once
+    with p.db.writes() as session:  # 30 minutes of downtime, seen by both at once
         session.execute(update(Job).values(next_fire_at=first_slot))
         session.commit()
 

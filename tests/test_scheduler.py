@@ -126,7 +126,7 @@ def test_a_slot_already_fired_is_not_fired_again_from_stale_bookkeeping(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "run.transition")
         )
     # What a scheduler that read the job before another one fired the slot would write back.
-    with db.write_session() as session:
+    with db.writes() as session:
         job = session.scalars(select(Job).where(Job.name == "stale")).one()
         job.next_fire_at = first
         session.commit()

@@ -22,7 +22,7 @@ def create_token(client: TestClient, headers: dict[str, str], **body: object) ->
 
 
 def set_token(db: Database, public_id: str, **values: object) -> None:
-    with db.write_session() as session:
+    with db.writes() as session:
         session.execute(update(ApiToken).where(ApiToken.public_id == public_id).values(**values))
         session.commit()
 

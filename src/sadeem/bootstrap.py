@@ -47,7 +47,7 @@ class BootstrapResult:
 def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisioner) -> BootstrapResult:
     generated: str | None = None
     admin_created = demo_created = False
-    with db.write_session() as session:
+    with db.writes() as session:
         if not session.scalar(select(func.count()).select_from(User)):
             if settings.admin_password is not None:
                 password = settings.admin_password.get_secret_value()
@@ -110,7 +110,7 @@ def create_demo_jobs(settings: Settings, db: Database) -> str:
     from sadeem.queries.demo import create_demo_queries
 
     ctx = system_context("bootstrap.create_demo_jobs", actor="system")
-    with db.write_session() as session:
+    with db.writes() as session:
         workspace = session.scalars(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE)).one()
         admin = auth_service.get_user(session, ADMIN_USERNAME)
         try:

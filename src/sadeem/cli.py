@@ -186,7 +186,7 @@ def users_create(
     secret, generated = _password(password, generate)
     db = _database(_settings())
     try:
-        with db.write_session() as session:
+        with db.writes() as session:
             auth_service.create_user(
                 session, system_context("cli.users.create"), username, secret, role, display_name
             )
@@ -224,7 +224,7 @@ def users_set_role(username: str, role: PlatformRole) -> None:
     """Change a user's platform role."""
     db = _database(_settings())
     try:
-        with db.write_session() as session:
+        with db.writes() as session:
             user = auth_service.get_user(session, username)
             auth_service.update_user(
                 session, system_context("cli.users.set_role"), user, auth_service.UserChanges(role=role)
@@ -242,7 +242,7 @@ def users_reset_password(
     secret, generated = _password(password, generate)
     db = _database(_settings())
     try:
-        with db.write_session() as session:
+        with db.writes() as session:
             user = auth_service.get_user(session, username)
             auth_service.set_password(session, system_context("cli.users.reset_password"), user, secret)
     except SadeemError as exc:
@@ -264,7 +264,7 @@ def tokens_create(
     settings = _settings()
     db = _database(settings)
     try:
-        with db.write_session() as session:
+        with db.writes() as session:
             user = auth_service.get_user(session, username)
             new = auth_service.create_token(
                 session, system_context("cli.tokens.create"), settings, user, name, days
@@ -280,7 +280,7 @@ def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id."""
     db = _database(_settings())
     try:
-        with db.write_session() as session:
+        with db.writes() as session:
             token = auth_service.get_token(session, token_id)
             auth_service.revoke_token(session, system_context("cli.tokens.revoke"), token)
     except SadeemError as exc:

@@ -64,7 +64,7 @@ class AuditSafetyNet:
                 with db.reads() as session:
                     if service.committed_event_of(session, ctx):
                         return
-            with db.write_session() as session:
+            with db.writes() as session:
                 service.record(
                     session,
                     ctx,

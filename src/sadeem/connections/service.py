@@ -295,7 +295,7 @@ def rotate_key(database: Database, settings: Settings, ctx: RequestContext) -> K
     keyring = Keyring.from_settings(settings)
     if keyring.key_file is not None:
         keyring = keyring.add_new_key()
-    with database.write_session() as session:
+    with database.writes() as session:
         count = reencrypt_secrets(session, ctx, keyring)
     if keyring.key_file is not None:
         keyring.retire_old_keys()

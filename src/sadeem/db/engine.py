@@ -7,8 +7,6 @@ SQLITE_BUSY_SNAPSHOT under concurrency instead of waiting its turn. PostgreSQL n
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +60,8 @@ def build_engine(url: str, pool_size: int | None = DEFAULT_POOL_SIZE) -> Engine:
 
 @dataclass(frozen=True)
 class Database:
-    """The engine plus two session factories: plain (reads) and write (serialized on SQLite)."""
+    """The engine plus two session factories: `reads()` (plain) and `writes()` (serialized on
+    SQLite); each call opens a session to use as a context manager."""
 
     engine: Engine
     reads: sessionmaker[Session]
@@ -81,11 +80,6 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
-
-    @contextmanager
-    def write_session(self) -> Iterator[Session]:
-        with self.writes() as session:
-            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

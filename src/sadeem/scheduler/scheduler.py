@@ -31,7 +31,7 @@ def fire_due(db: Database, now: datetime | None = None, scheduler_id: str = "sch
     moment = now or utcnow()
     ctx = system_context("run.schedule", actor=scheduler_id)
     fired: list[int] = []
-    with db.write_session() as session:
+    with db.writes() as session:
         due = session.execute(
             select(Job, Workspace)
             .join(Workspace, Workspace.id == Job.workspace_id)

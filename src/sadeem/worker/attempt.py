@@ -86,7 +86,7 @@ class AttemptLog:
     def store(self, chunk: RunLogChunk | None) -> None:
         if chunk is None:
             return
-        with self._db.write_session() as session:
+        with self._db.writes() as session:
             session.add(chunk)
             session.commit()
 

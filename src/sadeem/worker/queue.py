@@ -66,7 +66,7 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
     )
     claimed: list[Claim] = []
     ctx = worker_context(worker_id)
-    with db.write_session() as session:
+    with db.writes() as session:
         candidates = session.scalars(
             select(Run)
             .outerjoin(leased, leased.c.job_id == Run.job_id)
@@ -154,7 +154,7 @@ def renew(db: Database, worker_id: str, held: dict[int, int], lease_seconds: flo
     still held and which were asked to stop."""
     if not held:
         return {}
-    with db.write_session() as session:
+    with db.writes() as session:
         rows = session.execute(
             update(Run)
             .where(Run.id.in_(held), Run.worker_id == worker_id, Run.state.in_(LEASED_STATES))
@@ -258,7 +258,7 @@ def finish(
     still holds its lease; the state the run went to, or None when the lease was lost (the reaper
     already decided; nothing is written)."""
     ctx = worker_context(worker_id)
-    with db.write_session() as session:
+    with db.writes() as session:
         run = session.scalar(
             select(Run)
             .where(
@@ -307,7 +307,7 @@ def reap(db: Database, reaper_id: str, now: datetime | None = None) -> list[tupl
     moment = now or utcnow()
     ctx = system_context("run.transition", actor=f"reaper:{reaper_id}")
     resolved: list[tuple[int, RunState]] = []
-    with db.write_session() as session:
+    with db.writes() as session:
         expired = session.execute(
             select(Run, Workspace.slug)
             .join(Workspace, Workspace.id == Run.workspace_id)
