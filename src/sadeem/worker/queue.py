@@ -21,7 +21,7 @@ from sadeem.db.base import utcnow
 from sadeem.db.engine import Database
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job
-from sadeem.jobs.schemas import JobDefinition
+from sadeem.jobs.schemas import JobDefinition, RetryPolicy
 from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunLogChunk, RunState
 from sadeem.runs.transitions import current_attempt, transition
 from sadeem.worker import wakeup
@@ -181,13 +181,17 @@ def cancelling(db: Database, worker_id: str) -> set[int]:
         )
 
 
-def retry_delay(session: Session, run: Run) -> float | None:
+def retry_policy(session: Session, run: Run) -> RetryPolicy:
+    """The retry policy of the run's job version, for the reaper (a worker has it in its claim)."""
+    job = session.get(Job, run.job_id)
+    assert job is not None
+    return jobs.definition_of(jobs.get_version(session, job, run.job_version)).retry
+
+
+def retry_delay(run: Run, policy: RetryPolicy) -> float | None:
     """Seconds before the next automatic attempt, or None when the attempts are used up."""
     if run.attempt >= run.max_attempts:
         return None
-    job = session.get(Job, run.job_id)
-    assert job is not None
-    policy = jobs.definition_of(jobs.get_version(session, job, run.job_version)).retry
     first_of_series = run.max_attempts - policy.max_attempts + 1
     return policy.delay(run.attempt - first_of_series + 1)
 
@@ -199,9 +203,10 @@ def fail_or_retry(
     workspace: str,
     reason: str,
     message: str | None,
+    policy: RetryPolicy,
     attempt: RunAttempt | None = None,
 ) -> RunState:
-    delay = retry_delay(session, run)
+    delay = retry_delay(run, policy)
     if delay is None:
         transition(
             session,
@@ -282,7 +287,14 @@ def finish(
             to = RunState.CANCELLED  # the failure is the cancel taking effect
         if to is RunState.FAILED and run.state is RunState.RUNNING and outcome.reason not in NOT_RETRIED:
             to = fail_or_retry(
-                session, ctx, run, claim_.workspace, outcome.reason or "failed", outcome.message, attempt
+                session,
+                ctx,
+                run,
+                claim_.workspace,
+                outcome.reason or "failed",
+                outcome.message,
+                claim_.definition.retry,
+                attempt,
             )
         else:
             reason = outcome.reason or ("stopped" if to is RunState.CANCELLED else None)
@@ -335,6 +347,9 @@ def reap(db: Database, reaper_id: str, now: datetime | None = None) -> list[tupl
                 )
                 resolved.append((run.id, RunState.CANCELLED))
             else:
-                resolved.append((run.id, fail_or_retry(session, ctx, run, slug, "worker_lost", message)))
+                state = fail_or_retry(
+                    session, ctx, run, slug, "worker_lost", message, retry_policy(session, run)
+                )
+                resolved.append((run.id, state))
         session.commit()
     return resolved
