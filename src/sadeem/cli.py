@@ -145,6 +145,30 @@ def api(host: HostOption = None, port: PortOption = None) -> None:
     _serve(_settings(host, port))
 
 
+@app.command()
+def openapi() -> None:
+    """Print the API's OpenAPI document, which the console's TypeScript client is generated from:
+    `sadeem openapi > openapi.json` renews the committed one."""
+    import tempfile
+
+    from cryptography.fernet import Fernet
+
+    from sadeem.api.openapi import openapi_json
+    from sadeem.app import create_app
+
+    # The document depends on the code alone; an app on a throwaway home and an in-memory database
+    # renders it without reading or creating this machine's state.
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(
+            home=Path(home), database_url="sqlite://", secret_key=Fernet.generate_key().decode(), demo=False
+        )
+        application = create_app(settings)
+        try:
+            sys.stdout.write(openapi_json(application))
+        finally:
+            application.state.db.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: head)."""

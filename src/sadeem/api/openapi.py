@@ -1,10 +1,18 @@
 """Make the OpenAPI document declare every status each route can return, in the problem+json
 shape, derived from what the route is: its permission, its parameters, its body. Also derived
 from the permission: which credentials an operation needs (`security`); and from api/text.py:
-the no-NUL `pattern` on free-text parameters."""
+the no-NUL `pattern` on free-text parameters.
+
+The document is the contract the console's TypeScript client is generated from (openapi-typescript),
+committed as `openapi.json` (`sadeem openapi > openapi.json`). For that: every operation has one
+tag of `TAGS` and an explicit `operationId` `<tag>:<verb>` (`runs:submit`), declared on its route
+so the console's call and the route are found by the same grep; pages are named schemas
+(`RunPage`, api/pagination.py); a problem's `type` is an enum (api/problems.py).
+"""
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from typing import Any
 
@@ -38,6 +46,67 @@ PROBLEM_HEADERS: dict[int, dict[str, Any]] = {
     },
 }
 
+
+# One per area of the API, in the order a reader meets them; each operation has exactly one.
+TAGS: list[dict[str, str]] = [
+    {"name": "auth", "description": "Signing in and out, and the signed-in user's own account."},
+    {
+        "name": "tokens",
+        "description": "The signed-in user's personal access tokens: bearer credentials for scripts and "
+        "the CLI.",
+    },
+    {"name": "users", "description": "Local user accounts and their platform roles (platform admins)."},
+    {
+        "name": "workspaces",
+        "description": "Workspaces (tenants): their lifecycle, the provisioning of their namespace and "
+        "storage, and their members.",
+    },
+    {
+        "name": "connections",
+        "description": "Typed connections to storage, catalogs and engines, with write-only secrets and a "
+        "real connectivity test.",
+    },
+    {
+        "name": "catalog",
+        "description": "The catalog explorer: a workspace's Iceberg namespaces and tables, their schemas, "
+        "data files and a preview (read-only).",
+    },
+    {
+        "name": "datasets",
+        "description": "Iceberg tables registered as datasets, with an owner, a description and tags.",
+    },
+    {"name": "ingest", "description": "Upload a CSV or Parquet file into a table of the workspace."},
+    {
+        "name": "jobs",
+        "description": "Job definitions, each edit a new immutable version: typed parameters, schedule, "
+        "retry policy; pause, resume, roll back.",
+    },
+    {
+        "name": "runs",
+        "description": "Runs of jobs: submit, follow (state, timeline, logs), stop, retry, repair, and "
+        "read or download their results.",
+    },
+    {
+        "name": "queries",
+        "description": "Saved SQL queries of the worksheet: versioned, shareable, runnable as a job.",
+    },
+    {
+        "name": "statements",
+        "description": "The SQL worksheet: execute statements, poll or cancel them, and page or download "
+        "their results.",
+    },
+    {
+        "name": "audit",
+        "description": "The audit trail: who did what, when, from where, to what, with what outcome.",
+    },
+    {"name": "health", "description": "Liveness, readiness and Prometheus metrics."},
+    {
+        "name": "iceberg",
+        "description": "The Iceberg REST catalog under `/iceberg/v1`, for engines (Spark, Trino, DuckDB, "
+        "pyiceberg). Its operations are not in this document: their contract is the official "
+        "Iceberg REST catalog spec, whose operationIds they carry (`iceberg:loadTable`).",
+    },
+]
 
 # Either credential authenticates a request (auth/permissions.py); operations that need one say so.
 SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
@@ -108,12 +177,41 @@ def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str,
     return response
 
 
+def _name_schemas_by_title(schema: dict[str, Any]) -> None:
+    """Name each schema component by its title. They differ only for generic models: pydantic
+    names `Page[RunOut]`'s schema `Page_RunOut_`, but titles it with the class name the model
+    chose (`RunPage`, api/pagination.py), which is what a generated client should call it."""
+    components: dict[str, Any] = schema["components"]["schemas"]
+    renamed = {
+        name: component["title"]
+        for name, component in components.items()
+        if component.get("title", name) != name
+    }
+    for old, new in renamed.items():
+        if new in components:
+            raise RuntimeError(f"Schemas {old} and {new} would share the name {new}.")
+        components[new] = components.pop(old)
+    refs = {f"#/components/schemas/{old}": f"#/components/schemas/{new}" for old, new in renamed.items()}
+
+    def rewrite(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("$ref") in refs:
+                node["$ref"] = refs[node["$ref"]]
+            for value in node.values():
+                rewrite(value)
+        elif isinstance(node, list):
+            for item in node:
+                rewrite(item)
+
+    rewrite(schema)
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(
-            title=app.title, version=app.version, description=app.description, routes=app.routes
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=TAGS
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["FieldError"] = FieldError.model_json_schema()
@@ -122,6 +220,7 @@ def install_openapi(app: FastAPI) -> None:
         components["Problem"] = problem
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
+        _name_schemas_by_title(schema)
         schema["components"]["securitySchemes"] = SECURITY_SCHEMES
         for route in api_routes(app):
             if not route.include_in_schema:
@@ -143,3 +242,9 @@ def install_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def openapi_json(app: FastAPI) -> str:
+    """The document as committed in `openapi.json`: keys sorted, so the file changes only where the
+    API does and a diff of it reads as a diff of the API."""
+    return json.dumps(app.openapi(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

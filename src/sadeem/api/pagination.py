@@ -27,6 +27,13 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     next_cursor: str | None = None
 
+    @classmethod
+    def model_parametrized_name(cls, params: tuple[Any, ...]) -> str:
+        """`Page[RunOut]` is `RunPage`: the name of its schema in the OpenAPI document and of the
+        type a generated client makes of it (pydantic's own would be `Page_RunOut_`)."""
+        (item,) = params
+        return f"{item.__name__.removesuffix('Out')}Page"
+
 
 @dataclass(frozen=True)
 class PageRequest:

@@ -51,6 +51,36 @@ def _renderer_for(path: str) -> ErrorRenderer | None:
     return next((r for prefix, r in _renderers.items() if path.startswith(prefix)), None)
 
 
+# Every `type` a Sadeem problem can have is `urn:sadeem:problem:<code>`, with one of these codes: the
+# domain errors' (errors.py and their subclasses; tests/test_openapi_document.py checks they are all
+# here) and the HTTP layer's own. The OpenAPI document lists them as an enum, so a client can switch
+# on `type` and its compiler knows every case.
+PROBLEM_CODES = (
+    "conflict",
+    "destination-refused",
+    "gone",
+    "http-error",
+    "internal-error",
+    "invalid-input",
+    "malformed-json",
+    "method-not-allowed",
+    "not-authenticated",
+    "not-found",
+    "outside-workspace-storage",
+    "permission-denied",
+    "state-unknown",
+    "too-large",
+    "too-many-attempts",
+    "too-many-requests",
+    "unavailable",
+    "validation-error",
+)
+
+
+def problem_type(code: str) -> str:
+    return f"urn:sadeem:problem:{code}"
+
+
 class FieldError(BaseModel):
     loc: list[str | int]
     msg: str
@@ -62,7 +92,10 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(examples=["urn:sadeem:problem:not-found"])
+    type: str = Field(
+        examples=[problem_type("not-found")],
+        json_schema_extra={"enum": [problem_type(code) for code in PROBLEM_CODES]},
+    )
     title: str
     status: int
     detail: str
@@ -83,7 +116,7 @@ def problem_response(
     if renderer := _renderer_for(request.url.path):
         return renderer(request, status, code, detail, headers, exc)
     body: dict[str, Any] = {
-        "type": f"urn:sadeem:problem:{code}",
+        "type": problem_type(code),
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,

@@ -50,7 +50,7 @@ def _page(db: DbSession, filters: service.AuditFilters, page: PageParams) -> Pag
     return Page(items=[AuditEventOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@router.get("/audit/events")
+@router.get("/audit/events", operation_id="audit:listEvents")
 def list_audit_events(
     _: PlatformAdmin,
     db: DbSession,
@@ -62,7 +62,7 @@ def list_audit_events(
     return _page(db, service.AuditFilters(**{**vars(filters), "workspace": workspace}), page)
 
 
-@router.get("/workspaces/{workspace}/audit/events")
+@router.get("/workspaces/{workspace}/audit/events", operation_id="audit:listWorkspaceEvents")
 def list_workspace_audit_events(
     access: WorkspaceAdmin, db: DbSession, filters: Filters, page: PageParams
 ) -> Page[AuditEventOut]:

@@ -30,7 +30,7 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.post("/auth/login", tags=["auth"], responses=errors(401, 429))
+@router.post("/auth/login", operation_id="auth:login", tags=["auth"], responses=errors(401, 429))
 def login(
     body: LoginRequest, _: Public, request: Request, response: Response, db: DbSession, ctx: Ctx
 ) -> LoginResponse:
@@ -59,7 +59,9 @@ def login(
     )
 
 
-@router.post("/auth/logout", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/logout", operation_id="auth:logout", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT
+)
 def logout(principal: CurrentUser, request: Request, response: Response, db: DbSession, ctx: Ctx) -> None:
     """End the current session (a bearer token stays valid; revoke it instead)."""
     service.logout(db, ctx, principal)
@@ -75,12 +77,14 @@ def logout(principal: CurrentUser, request: Request, response: Response, db: DbS
         )
 
 
-@router.get("/me", tags=["auth"])
+@router.get("/me", operation_id="auth:getMe", tags=["auth"])
 def get_me(principal: CurrentUser, db: DbSession) -> UserOut:
     return UserOut.model_validate(service.get_user(db, principal.username))
 
 
-@router.post("/me/password", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/me/password", operation_id="auth:changePassword", tags=["auth"], status_code=status.HTTP_204_NO_CONTENT
+)
 def change_my_password(body: PasswordChange, principal: CurrentUser, db: DbSession, ctx: Ctx) -> None:
     """Change your own password; ends all your sessions."""
     user = service.get_user(db, principal.username)
@@ -89,13 +93,13 @@ def change_my_password(body: PasswordChange, principal: CurrentUser, db: DbSessi
     )
 
 
-@router.get("/me/tokens", tags=["tokens"])
+@router.get("/me/tokens", operation_id="tokens:list", tags=["tokens"])
 def list_my_tokens(principal: CurrentUser, db: DbSession, page: PageParams) -> Page[TokenOut]:
     rows, cursor = service.list_tokens(db, principal.user_id, page)
     return Page(items=[TokenOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@router.post("/me/tokens", tags=["tokens"], status_code=status.HTTP_201_CREATED)
+@router.post("/me/tokens", operation_id="tokens:create", tags=["tokens"], status_code=status.HTTP_201_CREATED)
 def create_my_token(
     body: TokenCreate, principal: CurrentUser, request: Request, db: DbSession, ctx: Ctx
 ) -> TokenCreated:
@@ -105,18 +109,29 @@ def create_my_token(
     return TokenCreated(**TokenOut.model_validate(new.token).model_dump(), token=new.secret)
 
 
-@router.delete("/me/tokens/{token_id}", tags=["tokens"], status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/me/tokens/{token_id}",
+    operation_id="tokens:revoke",
+    tags=["tokens"],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def revoke_my_token(token_id: str, principal: CurrentUser, db: DbSession, ctx: Ctx) -> None:
     service.revoke_token(db, ctx, service.get_token(db, token_id, principal.user_id))
 
 
-@router.get("/users", tags=["users"])
+@router.get("/users", operation_id="users:list", tags=["users"])
 def list_users(_: PlatformAdmin, db: DbSession, page: PageParams) -> Page[UserOut]:
     rows, cursor = service.list_users(db, page)
     return Page(items=[UserOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
-@router.post("/users", tags=["users"], status_code=status.HTTP_201_CREATED, responses=errors(409))
+@router.post(
+    "/users",
+    operation_id="users:create",
+    tags=["users"],
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409),
+)
 def create_user(body: UserCreate, _: PlatformAdmin, db: DbSession, ctx: Ctx) -> UserOut:
     user = service.create_user(
         db, ctx, body.username, body.password.get_secret_value(), body.role, body.display_name, body.email
@@ -124,12 +139,12 @@ def create_user(body: UserCreate, _: PlatformAdmin, db: DbSession, ctx: Ctx) -> 
     return UserOut.model_validate(user)
 
 
-@router.get("/users/{username}", tags=["users"])
+@router.get("/users/{username}", operation_id="users:get", tags=["users"])
 def get_user(username: str, _: PlatformAdmin, db: DbSession) -> UserOut:
     return UserOut.model_validate(service.get_user(db, username))
 
 
-@router.patch("/users/{username}", tags=["users"], responses=errors(409))
+@router.patch("/users/{username}", operation_id="users:update", tags=["users"], responses=errors(409))
 def update_user(username: str, body: UserUpdate, _: PlatformAdmin, db: DbSession, ctx: Ctx) -> UserOut:
     """Change a user's display name, email, platform role or disabled flag."""
     user = service.get_user(db, username)
@@ -137,7 +152,12 @@ def update_user(username: str, body: UserUpdate, _: PlatformAdmin, db: DbSession
     return UserOut.model_validate(service.update_user(db, ctx, user, changes))
 
 
-@router.post("/users/{username}/password", tags=["users"], status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/users/{username}/password",
+    operation_id="users:resetPassword",
+    tags=["users"],
+    status_code=status.HTTP_204_NO_CONTENT,
+)
 def reset_password(username: str, body: PasswordReset, _: PlatformAdmin, db: DbSession, ctx: Ctx) -> None:
     """Set a user's password; ends their sessions and lifts a lockout."""
     service.set_password(db, ctx, service.get_user(db, username), body.password.get_secret_value())

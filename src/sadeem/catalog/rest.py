@@ -2,7 +2,8 @@
 `/iceberg`. Thin routes: parse with pyiceberg's own models, decide and commit in service.py.
 
 These routes are left out of Sadeem's own OpenAPI document: their contract is the official spec
-(tested with schemathesis against it), and their errors use its shape (catalog/errors.py).
+(tested with schemathesis against it), and their errors use its shape (catalog/errors.py). Their
+operation ids are the spec's, in Sadeem's `<tag>:<verb>` form (`iceberg:loadTable`).
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def _loaded(table: LoadedTable, snapshots: str = "all") -> Response:
 # --- configuration and tokens -------------------------------------------------------------------
 
 
-@router.get("/config")
+@router.get("/config", operation_id="iceberg:getConfig")
 def get_config(
     principal: CatalogUser, db: DbSession, warehouse: Annotated[str | None, Query(max_length=63)] = None
 ) -> Response:
@@ -160,7 +161,7 @@ def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=status)
 
 
-@router.post("/oauth/tokens")
+@router.post("/oauth/tokens", operation_id="iceberg:getToken")
 async def exchange_token(request: Request, _: Public, db: DbSession, ctx: Ctx) -> Response:
     """OAuth2 client credentials: client_id is a token's id (`sdm_<id>` or `<id>`), client_secret
     its secret. The access token returned is that personal access token itself, so revoking the
@@ -200,7 +201,7 @@ async def exchange_token(request: Request, _: Public, db: DbSession, ctx: Ctx) -
 # --- namespaces --------------------------------------------------------------------------------
 
 
-@router.get("/{prefix}/namespaces")
+@router.get("/{prefix}/namespaces", operation_id="iceberg:listNamespaces")
 def list_namespaces(
     scope: Scope,
     db: DbSession,
@@ -217,7 +218,7 @@ def list_namespaces(
     return JSONResponse(body)
 
 
-@router.post("/{prefix}/namespaces")
+@router.post("/{prefix}/namespaces", operation_id="iceberg:createNamespace")
 def create_namespace(
     request: Request,
     scope: Annotated[CatalogScope, Depends(creation_scope)],
@@ -232,19 +233,19 @@ def create_namespace(
     return JSONResponse({"namespace": list(namespace), "properties": properties})
 
 
-@router.get("/{prefix}/namespaces/{namespace}")
+@router.get("/{prefix}/namespaces/{namespace}", operation_id="iceberg:loadNamespaceMetadata")
 def load_namespace(scope: Scope, db: DbSession, namespace: NamespacePath) -> Response:
     ns = parse_namespace(namespace)
     return JSONResponse({"namespace": list(ns), "properties": service.load_namespace(db, scope, ns)})
 
 
-@router.head("/{prefix}/namespaces/{namespace}", status_code=204)
+@router.head("/{prefix}/namespaces/{namespace}", operation_id="iceberg:namespaceExists", status_code=204)
 def namespace_exists(scope: Scope, db: DbSession, namespace: NamespacePath) -> Response:
     service.load_namespace(db, scope, parse_namespace(namespace))
     return Response(status_code=204)
 
 
-@router.delete("/{prefix}/namespaces/{namespace}", status_code=204)
+@router.delete("/{prefix}/namespaces/{namespace}", operation_id="iceberg:dropNamespace", status_code=204)
 def drop_namespace(
     request: Request, scope: Scope, db: DbSession, ctx: Ctx, namespace: NamespacePath
 ) -> Response:
@@ -252,7 +253,7 @@ def drop_namespace(
     return Response(status_code=204)
 
 
-@router.post("/{prefix}/namespaces/{namespace}/properties")
+@router.post("/{prefix}/namespaces/{namespace}/properties", operation_id="iceberg:updateProperties")
 def update_namespace_properties(
     request: Request,
     scope: Scope,
@@ -273,7 +274,7 @@ def update_namespace_properties(
 # --- tables ------------------------------------------------------------------------------------
 
 
-@router.get("/{prefix}/namespaces/{namespace}/tables")
+@router.get("/{prefix}/namespaces/{namespace}/tables", operation_id="iceberg:listTables")
 def list_tables(
     scope: Scope,
     db: DbSession,
@@ -288,7 +289,7 @@ def list_tables(
     return JSONResponse(body)
 
 
-@router.post("/{prefix}/namespaces/{namespace}/tables")
+@router.post("/{prefix}/namespaces/{namespace}/tables", operation_id="iceberg:createTable")
 def create_table(
     request: Request,
     scope: Scope,
@@ -303,7 +304,7 @@ def create_table(
     return _loaded(service.create_table(db, ctx, _settings(request), scope, parse_namespace(namespace), body))
 
 
-@router.get("/{prefix}/namespaces/{namespace}/tables/{table}")
+@router.get("/{prefix}/namespaces/{namespace}/tables/{table}", operation_id="iceberg:loadTable")
 def load_table(
     request: Request,
     scope: Scope,
@@ -317,13 +318,15 @@ def load_table(
     return _loaded(LoadedTable(loaded.metadata, loaded.metadata_location), snapshots)
 
 
-@router.head("/{prefix}/namespaces/{namespace}/tables/{table}", status_code=204)
+@router.head(
+    "/{prefix}/namespaces/{namespace}/tables/{table}", operation_id="iceberg:tableExists", status_code=204
+)
 def table_exists(scope: Scope, db: DbSession, namespace: NamespacePath, table: TablePath) -> Response:
     service.table_exists(db, scope, parse_namespace(namespace), table)
     return Response(status_code=204)
 
 
-@router.post("/{prefix}/namespaces/{namespace}/tables/{table}")
+@router.post("/{prefix}/namespaces/{namespace}/tables/{table}", operation_id="iceberg:updateTable")
 def commit_table(
     request: Request,
     scope: Scope,
@@ -350,7 +353,9 @@ def commit_table(
     )
 
 
-@router.delete("/{prefix}/namespaces/{namespace}/tables/{table}", status_code=204)
+@router.delete(
+    "/{prefix}/namespaces/{namespace}/tables/{table}", operation_id="iceberg:dropTable", status_code=204
+)
 def drop_table(
     request: Request,
     scope: Scope,
@@ -364,7 +369,7 @@ def drop_table(
     return Response(status_code=204)
 
 
-@router.post("/{prefix}/namespaces/{namespace}/register")
+@router.post("/{prefix}/namespaces/{namespace}/register", operation_id="iceberg:registerTable")
 def register_table(
     request: Request,
     scope: Scope,
@@ -379,7 +384,7 @@ def register_table(
     )
 
 
-@router.post("/{prefix}/tables/rename", status_code=204)
+@router.post("/{prefix}/tables/rename", operation_id="iceberg:renameTable", status_code=204)
 def rename_table(request: Request, scope: Scope, db: DbSession, ctx: Ctx, body: RenameBody) -> Response:
     _no_nul(body)
     source = (parse_namespace("\x1f".join(body.source.namespace.root)), body.source.name)
@@ -388,7 +393,11 @@ def rename_table(request: Request, scope: Scope, db: DbSession, ctx: Ctx, body: 
     return Response(status_code=204)
 
 
-@router.post("/{prefix}/namespaces/{namespace}/tables/{table}/metrics", status_code=204)
+@router.post(
+    "/{prefix}/namespaces/{namespace}/tables/{table}/metrics",
+    operation_id="iceberg:reportMetrics",
+    status_code=204,
+)
 def report_metrics(
     scope: Scope,
     db: DbSession,
@@ -406,7 +415,7 @@ def report_metrics(
     return Response(status_code=204)
 
 
-@router.post("/{prefix}/transactions/commit", status_code=204)
+@router.post("/{prefix}/transactions/commit", operation_id="iceberg:commitTransaction", status_code=204)
 def commit_transaction(
     request: Request, scope: Scope, db: DbSession, ctx: Ctx, raw: PyicebergBody
 ) -> Response:

@@ -25,7 +25,7 @@ from sadeem.config import Settings
 from sadeem.datasets.schemas import OwnerQuery, TagQuery
 from sadeem.db.session import DbSession
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/catalog", tags=["catalog explorer"])
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/catalog", tags=["catalog"])
 
 NamespaceParam = Annotated[
     str,
@@ -52,7 +52,7 @@ def _table(request: Request, db: DbSession, access: WorkspaceAccess, namespace: 
     return explorer.load_table(db, _settings(request), access.principal, access.workspace, namespace, table)
 
 
-@router.get("/namespaces")
+@router.get("/namespaces", operation_id="catalog:getNamespaceTree")
 def get_namespace_tree(access: WorkspaceViewer, db: DbSession) -> NamespaceNode:
     """The workspace's namespace and all namespaces under it, nested, with table counts."""
     return explorer.namespace_tree(db, access.workspace)
@@ -63,6 +63,7 @@ _ETAG_HEADER = {"ETag": {"description": "The tree's fingerprint, quoted.", "sche
 
 @router.get(
     "/schema-tree",
+    operation_id="catalog:getSchemaTree",
     response_model=SchemaTree,
     responses={
         200: {"headers": _ETAG_HEADER},
@@ -86,7 +87,7 @@ def get_schema_tree(
     return Response(content=tree.body, media_type="application/json", headers=headers)
 
 
-@router.get("/tables")
+@router.get("/tables", operation_id="catalog:listTables")
 def list_tables(
     access: WorkspaceViewer,
     db: DbSession,
@@ -104,7 +105,7 @@ def list_tables(
     return Page(items=items, next_cursor=cursor)
 
 
-@router.get("/tables/{namespace}/{table}", responses=errors(409))
+@router.get("/tables/{namespace}/{table}", operation_id="catalog:getTable", responses=errors(409))
 def get_table(
     namespace: NamespaceParam, table: TableParam, access: WorkspaceViewer, request: Request, db: DbSession
 ) -> TableDetail:
@@ -114,7 +115,7 @@ def get_table(
     return explorer.table_detail(loaded, explorer.dataset_brief(db, access.workspace, namespace, table))
 
 
-@router.get("/tables/{namespace}/{table}/files", responses=errors(409))
+@router.get("/tables/{namespace}/{table}/files", operation_id="catalog:listDataFiles", responses=errors(409))
 def list_data_files(
     namespace: NamespaceParam,
     table: TableParam,
@@ -128,7 +129,9 @@ def list_data_files(
     return explorer.data_files(_table(request, db, access, namespace, table), snapshot_id, page)
 
 
-@router.get("/tables/{namespace}/{table}/preview", responses=errors(400, 409))
+@router.get(
+    "/tables/{namespace}/{table}/preview", operation_id="catalog:previewTable", responses=errors(400, 409)
+)
 def preview_table(
     namespace: NamespaceParam,
     table: TableParam,

@@ -66,13 +66,18 @@ def _egress(request: Request) -> EgressPolicy:
     return EgressPolicy.from_settings(request.app.state.settings)
 
 
-@router.get("/connections")
+@router.get("/connections", operation_id="connections:list")
 def list_connections(access: WorkspaceViewer, db: DbSession, page: PageParams) -> Page[ConnectionOut]:
     rows, cursor = service.list_connections(db, access.workspace, page)
     return Page(items=[_out(c) for c in rows], next_cursor=cursor)
 
 
-@router.post("/connections", status_code=status.HTTP_201_CREATED, responses=errors(409))
+@router.post(
+    "/connections",
+    operation_id="connections:create",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409),
+)
 def create_connection(
     body: ConnectionCreate, access: WorkspaceEditor, request: Request, db: DbSession, ctx: Ctx
 ) -> ConnectionOut:
@@ -84,7 +89,7 @@ def create_connection(
 
 
 # Not under /connections/: that would collide with a connection named "test".
-@router.post("/connection-tests")
+@router.post("/connection-tests", operation_id="connections:testUnsaved")
 def test_unsaved_connection(
     body: ConnectionTestRequest, access: WorkspaceEditor, request: Request, db: DbSession, ctx: Ctx
 ) -> ConnectionTestResult:
@@ -96,12 +101,12 @@ def test_unsaved_connection(
     return _result(result)
 
 
-@router.get("/connections/{name}")
+@router.get("/connections/{name}", operation_id="connections:get")
 def get_connection(name: ConnectionNameParam, access: WorkspaceViewer, db: DbSession) -> ConnectionOut:
     return _out(service.get_connection(db, access.workspace, name))
 
 
-@router.patch("/connections/{name}", responses=errors(503))
+@router.patch("/connections/{name}", operation_id="connections:update", responses=errors(503))
 def update_connection(
     name: ConnectionNameParam,
     body: ConnectionUpdate,
@@ -120,12 +125,14 @@ def update_connection(
     return _out(updated)
 
 
-@router.delete("/connections/{name}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/connections/{name}", operation_id="connections:delete", status_code=status.HTTP_204_NO_CONTENT
+)
 def delete_connection(name: ConnectionNameParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> None:
     service.delete_connection(db, ctx, access.workspace, service.get_connection(db, access.workspace, name))
 
 
-@router.post("/connections/{name}/test", responses=errors(409, 503))
+@router.post("/connections/{name}/test", operation_id="connections:test", responses=errors(409, 503))
 def test_connection(
     name: ConnectionNameParam, access: WorkspaceEditor, request: Request, db: DbSession, ctx: Ctx
 ) -> ConnectionTestResult:

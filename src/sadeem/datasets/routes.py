@@ -63,7 +63,9 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 404, 409))
+@router.post(
+    "", operation_id="datasets:register", status_code=status.HTTP_201_CREATED, responses=errors(400, 404, 409)
+)
 def register_dataset(body: DatasetCreate, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> DatasetOut:
     """Register one of the workspace's tables (it must exist) with an owner, a description and
     tags. The owner must be a member of the workspace."""
@@ -73,7 +75,7 @@ def register_dataset(body: DatasetCreate, access: WorkspaceEditor, db: DbSession
     return _out(view)
 
 
-@router.get("")
+@router.get("", operation_id="datasets:list")
 def list_datasets(
     access: WorkspaceViewer,
     db: DbSession,
@@ -89,7 +91,7 @@ def list_datasets(
     return Page(items=[_out(v) for v in views], next_cursor=cursor)
 
 
-@router.get("/{namespace}/{table}", responses=errors(409))
+@router.get("/{namespace}/{table}", operation_id="datasets:get", responses=errors(409))
 def get_dataset(
     namespace: NamespaceParam, table: TableParam, access: WorkspaceViewer, request: Request, db: DbSession
 ) -> DatasetDetail:
@@ -99,7 +101,7 @@ def get_dataset(
     return DatasetDetail(**_out(service.view(db, dataset)).model_dump(), table_summary=_summary(state))
 
 
-@router.patch("/{namespace}/{table}", responses=errors(400))
+@router.patch("/{namespace}/{table}", operation_id="datasets:update", responses=errors(400))
 def update_dataset(
     namespace: NamespaceParam,
     table: TableParam,
@@ -114,7 +116,9 @@ def update_dataset(
     return _out(view)
 
 
-@router.delete("/{namespace}/{table}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{namespace}/{table}", operation_id="datasets:unregister", status_code=status.HTTP_204_NO_CONTENT
+)
 def unregister_dataset(
     namespace: NamespaceParam, table: TableParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx
 ) -> None:

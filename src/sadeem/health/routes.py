@@ -24,13 +24,13 @@ class Readiness(BaseModel):
     migration_revision: str | None
 
 
-@router.get("/health")
+@router.get("/health", operation_id="health:getLiveness")
 def health(_: Public) -> Liveness:
     """Liveness: the process answers."""
     return Liveness()
 
 
-@router.get("/health/ready", responses=errors(503))
+@router.get("/health/ready", operation_id="health:getReadiness", responses=errors(503))
 def ready(_: Public, db: AppDatabase) -> Readiness:
     """Readiness: the database answers and its schema is at the code's migration head."""
     try:
@@ -47,6 +47,7 @@ def ready(_: Public, db: AppDatabase) -> Readiness:
 
 @router.get(
     "/metrics",
+    operation_id="health:getMetrics",
     response_class=Response,
     responses={
         200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format."},

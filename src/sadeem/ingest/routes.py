@@ -23,6 +23,7 @@ router = APIRouter(prefix="/api/v1/workspaces/{workspace}/ingest", tags=["ingest
 
 @router.post(
     "/{namespace}/{table}",
+    operation_id="ingest:uploadFile",
     status_code=status.HTTP_201_CREATED,
     responses=errors(409, 413),
     openapi_extra={

@@ -27,7 +27,8 @@ from sadeem.runs import service as runs
 from sadeem.runs.routes import run_out
 from sadeem.runs.schemas import RunOut, RunSubmitted
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/jobs", tags=["jobs"])
+# Tagged per route: submitting and repairing runs of a job are operations on runs.
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/jobs")
 
 JobParam = Annotated[str, Path(max_length=100, description="The job's name.")]
 VersionParam = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version number.")]
@@ -58,7 +59,13 @@ def _definition(body: JobDefinition) -> JobDefinition:
     return JobDefinition.model_validate(body.model_dump(include=set(JobDefinition.model_fields)))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 409))
+@router.post(
+    "",
+    operation_id="jobs:create",
+    tags=["jobs"],
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(400, 409),
+)
 def create_job(body: JobCreate, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request) -> JobOut:
     """Create a job (version 1), whose runs act as you (or `run_as`, if you are a workspace admin).
     SQL is checked (syntax with line and column, parameters), and so are the schedule, the engine's
@@ -77,7 +84,7 @@ def create_job(body: JobCreate, access: WorkspaceEditor, db: DbSession, ctx: Ctx
     return job_out(view)
 
 
-@router.get("")
+@router.get("", operation_id="jobs:list", tags=["jobs"])
 def list_jobs(
     access: WorkspaceViewer,
     db: DbSession,
@@ -88,12 +95,12 @@ def list_jobs(
     return Page(items=[job_out(v) for v in views], next_cursor=cursor)
 
 
-@router.get("/{job}", responses=errors(404))
+@router.get("/{job}", operation_id="jobs:get", tags=["jobs"], responses=errors(404))
 def get_job(job: JobParam, access: WorkspaceViewer, db: DbSession) -> JobOut:
     return job_out(service.view(db, service.get_job(db, access.workspace, job)))
 
 
-@router.put("/{job}", responses=errors(400, 404))
+@router.put("/{job}", operation_id="jobs:update", tags=["jobs"], responses=errors(400, 404))
 def update_job(
     job: JobParam, body: JobUpdate, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request
 ) -> JobOut:
@@ -115,13 +122,19 @@ def update_job(
     return job_out(view)
 
 
-@router.delete("/{job}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
+@router.delete(
+    "/{job}",
+    operation_id="jobs:delete",
+    tags=["jobs"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(404, 409),
+)
 def delete_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> None:
     """Delete the job, its versions and its finished runs. Refused while a run is unfinished."""
     service.delete_job(db, ctx, access.workspace, job)
 
 
-@router.get("/{job}/versions", responses=errors(404))
+@router.get("/{job}/versions", operation_id="jobs:listVersions", tags=["jobs"], responses=errors(404))
 def list_versions(
     job: JobParam, access: WorkspaceViewer, db: DbSession, page: PageParams
 ) -> Page[JobVersionOut]:
@@ -143,7 +156,12 @@ def list_versions(
     )
 
 
-@router.get("/{job}/versions/{version}/diff/{other}", responses=errors(404))
+@router.get(
+    "/{job}/versions/{version}/diff/{other}",
+    operation_id="jobs:diffVersions",
+    tags=["jobs"],
+    responses=errors(404),
+)
 def diff_versions(
     job: JobParam, version: VersionParam, other: VersionParam, access: WorkspaceViewer, db: DbSession
 ) -> JobVersionDiff:
@@ -159,7 +177,7 @@ def diff_versions(
     )
 
 
-@router.post("/{job}/rollback", responses=errors(400, 404))
+@router.post("/{job}/rollback", operation_id="jobs:rollback", tags=["jobs"], responses=errors(400, 404))
 def rollback_job(
     job: JobParam, body: Rollback, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request
 ) -> JobOut:
@@ -181,13 +199,13 @@ def rollback_job(
     )
 
 
-@router.post("/{job}/pause", responses=errors(400, 404))
+@router.post("/{job}/pause", operation_id="jobs:pause", tags=["jobs"], responses=errors(400, 404))
 def pause_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> JobOut:
     """Stop firing the schedule (runs already queued are not touched)."""
     return job_out(service.set_paused(db, ctx, access.workspace, job, True))
 
 
-@router.post("/{job}/resume", responses=errors(400, 404))
+@router.post("/{job}/resume", operation_id="jobs:resume", tags=["jobs"], responses=errors(400, 404))
 def resume_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> JobOut:
     """Fire the schedule again from the next slot after now (paused slots are not caught up)."""
     return job_out(service.set_paused(db, ctx, access.workspace, job, False))
@@ -195,6 +213,8 @@ def resume_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) 
 
 @router.post(
     "/{job}/runs",
+    operation_id="runs:submit",
+    tags=["runs"],
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": RunSubmitted, "description": "The run this idempotency key already submitted."},
@@ -216,7 +236,7 @@ def submit_run(
     return RunSubmitted(**run_out(view).model_dump(), created=created)
 
 
-@router.post("/{job}/repair", responses=errors(404))
+@router.post("/{job}/repair", operation_id="runs:repair", tags=["runs"], responses=errors(404))
 def repair_job(job: JobParam, body: Repair, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> list[RunOut]:
     """Rerun failed: every FAILED or TIMED_OUT run of the job (since `since`) gets a new attempt,
     with its own version and parameters."""

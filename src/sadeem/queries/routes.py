@@ -25,7 +25,7 @@ from sadeem.queries.schemas import (
 )
 from sadeem.runs.routes import run_out
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/queries", tags=["saved queries"])
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/queries", tags=["queries"])
 
 QueryParam = Annotated[str, Path(max_length=100, description="The saved query's name.")]
 VersionParam = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version number.")]
@@ -60,7 +60,9 @@ def _content(body: SavedQueryContent) -> SavedQueryContent:
     return SavedQueryContent.model_validate(body.model_dump(include=set(SavedQueryContent.model_fields)))
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 409))
+@router.post(
+    "", operation_id="queries:create", status_code=status.HTTP_201_CREATED, responses=errors(400, 409)
+)
 def create_query(
     body: SavedQueryCreate, access: WorkspaceViewer, db: DbSession, ctx: Ctx, request: Request
 ) -> SavedQueryOut:
@@ -71,7 +73,7 @@ def create_query(
     return _out(found)
 
 
-@router.get("")
+@router.get("", operation_id="queries:list")
 def list_queries(
     access: WorkspaceViewer,
     db: DbSession,
@@ -92,12 +94,12 @@ def list_queries(
     return Page(items=[_out(v) for v in views], next_cursor=cursor)
 
 
-@router.get("/{query}", responses=errors(404))
+@router.get("/{query}", operation_id="queries:get", responses=errors(404))
 def get_query(query: QueryParam, access: WorkspaceViewer, db: DbSession) -> SavedQueryOut:
     return _out(service.view(db, access, service.get_query(db, access, query)))
 
 
-@router.put("/{query}", responses=errors(400, 404, 409))
+@router.put("/{query}", operation_id="queries:update", responses=errors(400, 404, 409))
 def update_query(
     query: QueryParam,
     body: SavedQueryUpdate,
@@ -112,26 +114,31 @@ def update_query(
     return _out(found)
 
 
-@router.delete("/{query}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404, 409))
+@router.delete(
+    "/{query}",
+    operation_id="queries:delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(404, 409),
+)
 def delete_query(query: QueryParam, access: WorkspaceViewer, db: DbSession, ctx: Ctx) -> None:
     """Delete the query and its versions; its owner or a workspace admin only. Jobs made from it
     are kept."""
     service.delete_query(db, ctx, access, query)
 
 
-@router.post("/{query}/share", responses=errors(404, 409))
+@router.post("/{query}/share", operation_id="queries:share", responses=errors(404, 409))
 def share_query(query: QueryParam, access: WorkspaceViewer, db: DbSession, ctx: Ctx) -> SavedQueryOut:
     """Make it visible to every member of the workspace; its owner only."""
     return _out(service.set_shared(db, ctx, access, query, True))
 
 
-@router.post("/{query}/unshare", responses=errors(404, 409))
+@router.post("/{query}/unshare", operation_id="queries:unshare", responses=errors(404, 409))
 def unshare_query(query: QueryParam, access: WorkspaceViewer, db: DbSession, ctx: Ctx) -> SavedQueryOut:
     """Make it private to its owner again (workspace admins still see it); its owner only."""
     return _out(service.set_shared(db, ctx, access, query, False))
 
 
-@router.get("/{query}/versions", responses=errors(404))
+@router.get("/{query}/versions", operation_id="queries:listVersions", responses=errors(404))
 def list_versions(
     query: QueryParam, access: WorkspaceViewer, db: DbSession, page: PageParams
 ) -> Page[SavedQueryVersionOut]:
@@ -152,7 +159,7 @@ def list_versions(
     )
 
 
-@router.get("/{query}/versions/{version}", responses=errors(404))
+@router.get("/{query}/versions/{version}", operation_id="queries:getVersion", responses=errors(404))
 def get_version(
     query: QueryParam, version: VersionParam, access: WorkspaceViewer, db: DbSession
 ) -> SavedQueryVersionOut:
@@ -168,7 +175,12 @@ def get_version(
     )
 
 
-@router.post("/{query}/run-as-job", status_code=status.HTTP_201_CREATED, responses=errors(400, 404, 409))
+@router.post(
+    "/{query}/run-as-job",
+    operation_id="queries:runAsJob",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(400, 404, 409),
+)
 def run_as_job(
     query: QueryParam, body: RunAsJob, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request
 ) -> RunAsJobOut:

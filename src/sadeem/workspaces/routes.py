@@ -54,14 +54,16 @@ def _provisioner(request: Request) -> WorkspaceProvisioner:
     return provisioner
 
 
-@router.get("")
+@router.get("", operation_id="workspaces:list")
 def list_workspaces(principal: CurrentUser, db: DbSession, page: PageParams) -> Page[WorkspaceOut]:
     """Your workspaces (every workspace, for platform admins)."""
     views, cursor = service.list_workspaces(db, principal, page)
     return Page(items=[_out(v) for v in views], next_cursor=cursor)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(403, 409))
+@router.post(
+    "", operation_id="workspaces:create", status_code=status.HTTP_201_CREATED, responses=errors(403, 409)
+)
 def create_workspace(
     body: WorkspaceCreate, principal: CurrentUser, request: Request, db: DbSession, ctx: Ctx
 ) -> WorkspaceCreated:
@@ -78,37 +80,42 @@ def create_workspace(
     return WorkspaceCreated(**out.model_dump(), provisioning=_report(created.provisioning))
 
 
-@router.post("/{workspace}/provision")
+@router.post("/{workspace}/provision", operation_id="workspaces:provision")
 def provision_workspace(access: WorkspaceAdmin, request: Request, db: DbSession, ctx: Ctx) -> ProvisioningOut:
     """Create whatever of the workspace's namespace and storage is missing (idempotent)."""
     return _report(service.provision_again(db, ctx, _provisioner(request), access.workspace))
 
 
-@router.get("/{workspace}")
+@router.get("/{workspace}", operation_id="workspaces:get")
 def get_workspace(access: WorkspaceViewer) -> WorkspaceOut:
     return _out(service.WorkspaceView(access.workspace, access.role))
 
 
-@router.patch("/{workspace}")
+@router.patch("/{workspace}", operation_id="workspaces:update")
 def update_workspace(body: WorkspaceUpdate, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
     workspace = service.update_workspace(db, ctx, access.workspace, body.name, body.description)
     return _out(service.WorkspaceView(workspace, access.role))
 
 
-@router.post("/{workspace}/archive", responses=errors(409))
+@router.post("/{workspace}/archive", operation_id="workspaces:archive", responses=errors(409))
 def archive_workspace(access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
     """Archive: the workspace becomes read-only until unarchived."""
     workspace = service.set_status(db, ctx, access.workspace, WorkspaceStatus.archived)
     return _out(service.WorkspaceView(workspace, access.role))
 
 
-@router.post("/{workspace}/unarchive", responses=errors(409))
+@router.post("/{workspace}/unarchive", operation_id="workspaces:unarchive", responses=errors(409))
 def unarchive_workspace(access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
     workspace = service.set_status(db, ctx, access.workspace, WorkspaceStatus.active)
     return _out(service.WorkspaceView(workspace, access.role))
 
 
-@router.delete("/{workspace}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409))
+@router.delete(
+    "/{workspace}",
+    operation_id="workspaces:delete",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(409),
+)
 def delete_workspace(
     access: WorkspaceAdmin,
     request: Request,
@@ -120,19 +127,26 @@ def delete_workspace(
     service.delete_workspace(db, ctx, _provisioner(request), access.workspace, purge)
 
 
-@router.get("/{workspace}/members")
+@router.get("/{workspace}/members", operation_id="workspaces:listMembers")
 def list_members(access: WorkspaceViewer, db: DbSession, page: PageParams) -> Page[MemberOut]:
     views, cursor = service.list_members(db, access.workspace, page)
     return Page(items=[MemberOut.model_validate(v) for v in views], next_cursor=cursor)
 
 
-@router.post("/{workspace}/members", status_code=status.HTTP_201_CREATED, responses=errors(409))
+@router.post(
+    "/{workspace}/members",
+    operation_id="workspaces:addMember",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409),
+)
 def add_member(body: MemberAdd, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> MemberOut:
     view = service.add_member(db, ctx, access.workspace, body.username, body.role)
     return MemberOut.model_validate(view)
 
 
-@router.patch("/{workspace}/members/{username}", responses=errors(409))
+@router.patch(
+    "/{workspace}/members/{username}", operation_id="workspaces:changeMemberRole", responses=errors(409)
+)
 def change_member_role(
     username: str, body: MemberUpdate, access: WorkspaceAdmin, db: DbSession, ctx: Ctx
 ) -> MemberOut:
@@ -141,7 +155,10 @@ def change_member_role(
 
 
 @router.delete(
-    "/{workspace}/members/{username}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(409)
+    "/{workspace}/members/{username}",
+    operation_id="workspaces:removeMember",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(409),
 )
 def remove_member(username: str, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> None:
     service.remove_member(db, ctx, access.workspace, username)
