@@ -11,6 +11,8 @@ from pydantic import Field, StrictBool
 from sadeem.api.schemas import JSON_INTEGER, IsoDateTime, RequestModel, ResponseModel
 from sadeem.auth.schemas import Username
 from sadeem.connections.schemas import ConnectionName, Description
+from sadeem.engines.registry import EngineName
+from sadeem.engines.spec import TaskKind
 
 JobName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 ParameterName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -18,6 +20,8 @@ ParameterName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-
 # number or a boolean.
 ParameterJson = Union[StrictBool, int, float, Annotated[str, Field(max_length=10_000)]]  # noqa: UP007
 SparkMemory = Annotated[str, Field(max_length=16, pattern=r"^[1-9][0-9]{0,6}[kmgt]$")]
+SqlEngine = Annotated[str, EngineName(TaskKind.sql)]
+SparkEngine = Annotated[str, EngineName(TaskKind.spark)]
 
 
 class ParameterType(enum.StrEnum):
@@ -43,7 +47,7 @@ class ParameterSpec(RequestModel):
 
 class SqlTaskSpec(RequestModel):
     type: Literal["sql"]
-    engine: Literal["duckdb", "trino"] = Field(
+    engine: SqlEngine = Field(
         default="duckdb", description="DuckDB (embedded) or a Trino connection. The SQL is Trino dialect."
     )
     connection: ConnectionName | None = Field(
@@ -67,7 +71,7 @@ class SparkResources(RequestModel):
 
 class SparkTaskSpec(RequestModel):
     type: Literal["spark"]
-    engine: Literal["spark_local", "spark_k8s"] = Field(
+    engine: SparkEngine = Field(
         default="spark_local", description="`spark-submit --master local[*]`, or a SparkApplication."
     )
     connection: ConnectionName | None = Field(

@@ -13,7 +13,6 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,12 +25,12 @@ from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole, User
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
-from sadeem.connections.models import Connection, ConnectionType
+from sadeem.connections.models import Connection
 from sadeem.db.base import utcnow
 from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
-from sadeem.engines import sql_text
-from sadeem.engines.duckdb_fence import check_statement
+from sadeem.engines import registry, sql_text
+from sadeem.engines.spec import EngineSpec
 from sadeem.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sadeem.jobs import parameters
 from sadeem.jobs.models import Job, JobVersion
@@ -41,18 +40,7 @@ from sadeem.scheduler import slots
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole
 from sadeem.workspaces.provisioning import register_blocker
 
-SPARK_LOCAL_DISABLED = (
-    "Spark local jobs are disabled on this server (SADEEM_SPARK_LOCAL_ENABLED=false): "
-    "their code would run on the server's host. Use a spark_k8s connection."
-)
 _SPARK_CONF_KEY = re.compile(r"spark\.[A-Za-z0-9._-]+")
-# The connection type each engine needs; None: embedded, no connection needed (one may be given
-# for spark_local, to pick a Spark installation).
-_ENGINE_CONNECTION: dict[str, tuple[ConnectionType, bool]] = {
-    "trino": (ConnectionType.trino, True),
-    "spark_local": (ConnectionType.spark_local, False),
-    "spark_k8s": (ConnectionType.spark_k8s, True),
-}
 
 
 @dataclass(frozen=True)
@@ -104,18 +92,17 @@ def validate_definition(
 ) -> None:
     """Everything knowable before a run: SQL syntax and parameter use, cron and time zone,
     parameter defaults, the engine's connection, a local Spark program's file."""
-    if definition.task.engine == "spark_local" and not settings.spark_local_enabled:
-        raise InvalidInput(SPARK_LOCAL_DISABLED)
+    engine = enabled_engine(settings, definition.task.engine)
     parameters.check_declarations(definition.parameters)
     declared = {p.name for p in definition.parameters}
     task = definition.task
     if isinstance(task, SqlTaskSpec):
         sql_text.check_job_sql(task.sql, declared)
-        if task.engine == "duckdb":  # what the fenced engine would refuse, refused now (400)
+        if engine.validate is not None:
             for statement in sql_text.parse_statements(task.sql):
-                check_statement(statement)
+                engine.validate(statement)
     else:
-        _check_spark_task(task, declared)
+        _check_spark_task(engine, task, declared)
     check_engine_connection(session, workspace, task.engine, task.connection)
     if definition.schedule is not None:
         slots.validate(definition.schedule)
@@ -136,17 +123,26 @@ def validate_definition(
             )
 
 
+def enabled_engine(settings: Settings, engine: str) -> EngineSpec:
+    """The engine's spec, unless this server switched the engine off."""
+    spec = registry.spec_of(engine)
+    if not spec.enabled(settings):
+        raise InvalidInput(spec.disabled_reason)
+    return spec
+
+
 def check_engine_connection(
     session: Session, workspace: Workspace, engine: str, connection: str | None
 ) -> None:
     """The engine's connection exists in the workspace and is of the type the engine needs."""
-    if engine not in _ENGINE_CONNECTION:
+    spec = registry.spec_of(engine)
+    kind = spec.connection
+    if kind is None:
         if connection is not None:
             raise InvalidInput(f"Engine '{engine}' is embedded and takes no connection.")
         return
-    kind, required = _ENGINE_CONNECTION[engine]
     if connection is None:
-        if required:
+        if spec.connection_required:
             raise InvalidInput(f"Engine '{engine}' needs `connection`: the name of a '{kind}' connection.")
         return
     found = session.scalar(
@@ -160,7 +156,7 @@ def check_engine_connection(
         )
 
 
-def _check_spark_task(task: SparkTaskSpec, declared: set[str]) -> None:
+def _check_spark_task(engine: EngineSpec, task: SparkTaskSpec, declared: set[str]) -> None:
     # Rules across fields are checked here, not in the schema, so breaking one is a 400 that says
     # which rule (a 422 is for a body that does not match the schema).
     if (task.source is None) == (task.file is None):
@@ -180,12 +176,8 @@ def _check_spark_task(task: SparkTaskSpec, declared: set[str]) -> None:
     # Spark SQL is checked by Spark's own parser when it runs (Trino's would refuse `USING iceberg`).
     if task.kind == "sql" and task.args:
         raise InvalidInput("A Spark SQL task takes no args; use `:name` parameters in the SQL.")
-    if task.file is not None and task.engine == "spark_local":
-        path = Path(task.file.removeprefix("file://"))
-        if not path.is_absolute():
-            raise InvalidInput(f"A Spark local program file must be an absolute path; '{task.file}' is not.")
-        if not path.is_file():
-            raise InvalidInput(f"The program file '{task.file}' does not exist.")
+    if task.file is not None and engine.check_program_file is not None:
+        engine.check_program_file(task.file)
 
 
 def list_jobs(

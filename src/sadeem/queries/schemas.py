@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, StrictBool
 
 from sadeem.api.schemas import RequestModel, ResponseModel
 from sadeem.connections.schemas import ConnectionName, Description
 from sadeem.datasets.schemas import Tags
-from sadeem.jobs.schemas import JobName, JobOut, ParameterJson, ParameterSpec, Schedule
+from sadeem.jobs.schemas import JobName, JobOut, ParameterJson, ParameterSpec, Schedule, SqlEngine
 from sadeem.runs.schemas import RunOut
 
 QueryName = JobName
@@ -27,9 +27,7 @@ class SavedQueryContent(RequestModel):
         max_length=200_000,
         description="Trino-dialect SQL, one or more statements separated by `;`; `:name` marks a parameter.",
     )
-    engine: Literal["duckdb", "trino"] = Field(
-        default="duckdb", description="DuckDB (embedded) or a Trino connection."
-    )
+    engine: SqlEngine = Field(default="duckdb", description="DuckDB (embedded) or a Trino connection.")
     connection: ConnectionName | None = Field(
         default=None, description="The `trino` connection (engine trino only, and then required)."
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -11,6 +11,7 @@ from sadeem.api.responses import errors
 from sadeem.api.schemas import IsoDateTime
 from sadeem.auth.permissions import PlatformAdmin, WorkspaceViewer
 from sadeem.db.session import DbSession, database_of
+from sadeem.jobs.schemas import SqlEngine
 from sadeem.statements import service
 from sadeem.statements.executor import StatementExecutor
 from sadeem.statements.models import StatementState
@@ -37,9 +38,7 @@ TextQuery = Annotated[
     str | None, Query(max_length=200, description="Only statements whose SQL contains this.")
 ]
 StateQuery = Annotated[StatementState | None, Query(description="Only statements in this state.")]
-EngineQuery = Annotated[
-    Literal["duckdb", "trino"] | None, Query(description="Only this engine's statements.")
-]
+EngineQuery = Annotated[SqlEngine | None, Query(description="Only this engine's statements.")]
 UserQuery = Annotated[str | None, Query(max_length=64, description="Only this user's statements.")]
 SinceQuery = Annotated[
     IsoDateTime | None, Query(description="Only statements created at or after this time.")

@@ -6,7 +6,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from sadeem.api.schemas import JSON_INTEGER, RequestModel, ResponseModel
-from sadeem.jobs.schemas import ParameterJson
+from sadeem.engines.registry import EngineName
+from sadeem.engines.spec import TaskKind
+from sadeem.jobs.schemas import ParameterJson, SqlEngine
 from sadeem.statements.models import StatementState
 
 MAX_WAIT_SECONDS = 50  # Databricks' own cap on wait_timeout
@@ -17,7 +19,7 @@ class StatementSubmit(RequestModel):
         description="Trino-dialect SQL: one statement or several separated by `;` (the last one's rows "
         "are the result), with `:name` parameter markers. On DuckDB it is transpiled with sqlglot."
     )
-    engine: Literal["duckdb", "trino"] = Field(
+    engine: SqlEngine = Field(
         default="duckdb",
         description="`duckdb`: embedded, fenced to the workspace. `trino`: a Trino connection.",
     )
@@ -109,7 +111,7 @@ class StatementOut(ResponseModel):
 
 class ExplainRequest(RequestModel):
     sql: Annotated[str, Field(min_length=1, max_length=1_000_000)]
-    engine: Literal["duckdb", "trino"] = "duckdb"
+    engine: Annotated[str, EngineName(TaskKind.sql, explains=True)] = "duckdb"
     connection: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     parameters: dict[Annotated[str, Field(max_length=64)], ParameterJson | None] = Field(
         default_factory=dict, max_length=100

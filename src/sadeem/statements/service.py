@@ -38,11 +38,10 @@ from sadeem.connections.service import engine_config
 from sadeem.db.base import utcnow
 from sadeem.db.engine import Database
 from sadeem.db.search import contains_text
-from sadeem.engines import sql_text
+from sadeem.engines import registry, sql_text
 from sadeem.engines.base import WorkspaceStorage
-from sadeem.engines.duckdb_fence import check_statement
 from sadeem.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied, TooManyRequests
-from sadeem.jobs.service import check_engine_connection
+from sadeem.jobs.service import check_engine_connection, enabled_engine
 from sadeem.statements import results
 from sadeem.statements.executor import StatementExecutor, StatementJob
 from sadeem.statements.models import ACTIVE_STATES, Statement, StatementState
@@ -76,11 +75,12 @@ def submit(
     body: StatementSubmit,
 ) -> Statement:
     workspace, principal = access.workspace, access.principal
+    engine = enabled_engine(settings, body.engine)
     check_engine_connection(session, workspace, body.engine, body.connection)
     parsed = sql_text.parse_statements(body.sql)
     for one in parsed:
-        if body.engine == "duckdb":
-            check_statement(one)
+        if engine.validate is not None:
+            engine.validate(one)
         if not sql_text.is_read_only(one):
             _check_may_write(access, one)
     _check_parameters(parsed, body.parameters)
@@ -569,7 +569,9 @@ def explain(
     if len(parsed) != 1:
         raise InvalidInput(f"EXPLAIN takes one statement; the SQL has {len(parsed)}.")
     statement = sql_text.explained(parsed[0]) or parsed[0]
-    engine_sql = sql_text.to_duckdb(statement) if body.engine == "duckdb" else statement.sql("trino")
+    as_engine_runs_it = registry.spec_of(body.engine).explain
+    assert as_engine_runs_it is not None  # ExplainRequest admits only engines that explain
+    engine_sql = as_engine_runs_it(statement)
     request = StatementSubmit(
         sql=f"EXPLAIN {statement.sql('trino')}",
         engine=body.engine,
