@@ -17,7 +17,7 @@ from pyiceberg.manifest import DataFile
 from sadeem.catalog.errors import OutsideWorkspaceStorage
 from sadeem.catalog.storage import WorkspaceFileIO, local_path
 from sadeem.config import Settings
-from sadeem.worker import results
+from sadeem.runs import results
 from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
 from tests.conftest import bearer
 from tests.iceberg_tables import SIMPLE_SCHEMA, arrow, catalog, make_table
@@ -81,12 +81,12 @@ def test_a_manifest_naming_another_workspaces_file_is_never_read(
     before = _explorer(
         server, "outsider", "beta", "/tables/beta/loot/preview", snapshot_id=honest.snapshot_id
     )
-    assert before.status_code == 200 and before.json()["rows"] == [["7", "beta's own"]]
+    assert before.status_code == 200 and before.json()["rows"] == [[7, "beta's own"]]
 
     # Still serving, and nothing changed: alpha's table and file, beta's table as committed.
     assert _explorer(server, "ws_viewer", "alpha", "/tables/alpha/secrets").json() == alpha_before
     alpha_rows = _explorer(server, "ws_viewer", "alpha", "/tables/alpha/secrets/preview").json()["rows"]
-    assert alpha_rows == [["1", SECRET]]
+    assert alpha_rows == [[1, SECRET]]
     for data_file in stolen:
         path = local_path(data_file.file_path)
         assert path is not None and path.is_file()

@@ -344,36 +344,40 @@ def test_preview_values_are_typed_for_json(
     make_rich_table(db, settings)
     preview = get(client, world, "/tables/alpha/events/preview")
     assert preview["row_count"] == 5 and preview["truncated"] is False
-    assert [(c["name"], c["type"]) for c in preview["columns"]] == [
-        ("id", "long"),
-        ("ts", "timestamptz"),
-        ("amount", "decimal(10, 2)"),
-        ("name", "string"),
-        ("labels", "list<string>"),
-        ("attrs", "map<string, long>"),
-        ("point", "struct<x: double, y: double>"),
-        ("payload", "binary"),
-        ("day", "date"),
+    # The columns of every result: Arrow types as read (the Iceberg ones are the schema's).
+    assert [(c["name"], c["type"], c["field_id"]) for c in preview["columns"]] == [
+        ("id", "int64", 1),
+        ("ts", "timestamp[us, tz=UTC]", 2),
+        ("amount", "decimal128(10, 2)", 3),
+        ("name", "large_string", 4),
+        ("labels", "large_list<element: large_string>", 5),
+        ("attrs", "map<large_string, int64>", 6),
+        ("point", "struct<x: double, y: double>", 7),
+        ("payload", "large_binary", 8),
+        ("day", "date32[day]", 9),
     ]
+    # The cells of every result (sadeem.results.json_cells): a long is a number up to 2^53, text
+    # beyond; timestamps with 6 fraction digits and Z; maps as [key, value] pairs.
     rows = by_id(preview)
     assert rows[1] == {
-        "id": "1",
-        "ts": "2024-05-01T10:00:00+00:00",
+        "id": 1,
+        "ts": "2024-05-01T10:00:00.000000Z",
         "amount": "12.30",
         "name": "a",
         "labels": ["x", "y"],
-        "attrs": [{"key": "k", "value": "1"}],
+        "attrs": [["k", 1]],
         "point": {"x": 1.5, "y": -2.0},
         "payload": base64.b64encode(b"\x00\x01\xff").decode(),
         "day": "2024-05-01",
     }
-    assert rows[BIG]["id"] == str(BIG)  # exact, as text
-    assert rows[BIG]["ts"] == "2024-05-01T11:30:15.123456+00:00"
-    assert rows[BIG]["amount"] == "-0.05"
-    assert rows[BIG]["labels"] == [] and rows[BIG]["point"] is None and rows[BIG]["payload"] is None
+    big = rows[BIG]
+    assert big["id"] == str(BIG)  # exact, as text
+    assert big["ts"] == "2024-05-01T11:30:15.123456Z"
+    assert big["amount"] == "-0.05"
+    assert big["labels"] == [] and big["point"] is None and big["payload"] is None
     assert rows[3]["point"] == {"x": "NaN", "y": "Infinity"}
     assert rows[3]["amount"] is None and rows[3]["labels"] is None and rows[3]["attrs"] is None
-    assert rows[5]["attrs"] == [{"key": "a", "value": str(-(2**40))}]
+    assert rows[5]["attrs"] == [["a", -(2**40)]]
 
 
 def test_preview_projection_and_limit(
@@ -382,7 +386,7 @@ def test_preview_projection_and_limit(
     make_rich_table(db, settings)
     preview = get(client, world, "/tables/alpha/events/preview", columns="name,id", limit=2)
     assert [c["name"] for c in preview["columns"]] == ["name", "id"]
-    assert all(len(row) == 2 and isinstance(row[1], str) for row in preview["rows"])
+    assert all(len(row) == 2 and isinstance(row[0], str) for row in preview["rows"])
     assert preview["row_count"] == 2 and preview["truncated"] is True
 
     detail = problem(client, world, "/tables/alpha/events/preview", 400, columns="id,nope,colour")
@@ -582,7 +586,7 @@ def test_unknown_and_foreign_tables_are_404(
     theirs = client.get(
         "/api/v1/workspaces/beta/catalog/tables/beta/theirs/preview", headers=world.headers("outsider")
     )
-    assert theirs.status_code == 200 and theirs.json()["rows"] == [["1", "secret"]]
+    assert theirs.status_code == 200 and theirs.json()["rows"] == [[1, "secret"]]
     hidden = client.get(
         "/api/v1/workspaces/beta/catalog/tables/beta/theirs", headers=world.headers("ws_viewer")
     )

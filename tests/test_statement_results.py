@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sadeem.config import Settings
+from sadeem.runs import results as run_results
 from sadeem.statements import results
-from sadeem.worker import results as run_results
 
 ROWS = 200_000
 ENGINE_BATCH = 2_048

@@ -9,15 +9,11 @@ own is as missing as one that does not exist (404), whoever asks.
 
 from __future__ import annotations
 
-import base64
 import json
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import pyarrow as pa
 from pyiceberg.catalog.sql import IcebergNamespaceProperties, IcebergTables
@@ -30,18 +26,11 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.table.refs import SnapshotRef, SnapshotRefType
 from pyiceberg.table.snapshots import Snapshot as IcebergSnapshot
 from pyiceberg.types import (
-    BinaryType,
-    DecimalType,
-    DoubleType,
-    FixedType,
-    FloatType,
     IcebergType,
     ListType,
-    LongType,
     MapType,
     NestedField,
     StructType,
-    UUIDType,
 )
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -77,6 +66,7 @@ from sadeem.config import Settings
 from sadeem.datasets.models import Dataset, DatasetTag
 from sadeem.db.search import contains_text
 from sadeem.errors import InvalidInput, NotFound
+from sadeem.results.json_cells import json_rows, result_columns
 from sadeem.workspaces.models import Workspace
 
 DETAIL_FILES = 100  # data files shown with a table's detail; `…/files` pages through all
@@ -659,38 +649,6 @@ def _read_rows(table: Table, scan: DataScan, limit: int) -> pa.Table:
     return pa.concat_tables(parts, promote_options="permissive")
 
 
-def json_value(value: Any, field_type: IcebergType) -> Any:
-    """One value as the preview shows it (see `Preview`)."""
-    if value is None:
-        return None
-    if isinstance(field_type, StructType):
-        return {f.name: json_value(value.get(f.name), f.field_type) for f in field_type.fields}
-    if isinstance(field_type, ListType):
-        return [json_value(item, field_type.element_type) for item in value]
-    if isinstance(field_type, MapType):
-        return [
-            {"key": json_value(k, field_type.key_type), "value": json_value(v, field_type.value_type)}
-            for k, v in (value.items() if isinstance(value, dict) else value)
-        ]
-    if isinstance(field_type, LongType):
-        return str(value)
-    if isinstance(field_type, DecimalType) or isinstance(value, Decimal):
-        return f"{value:f}"
-    if isinstance(field_type, FloatType | DoubleType):
-        if math.isnan(value):
-            return "NaN"
-        return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(field_type, UUIDType):
-        return str(value if isinstance(value, UUID) else UUID(bytes=bytes(value)))
-    if isinstance(field_type, BinaryType | FixedType) or isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
 def _some(names: Sequence[str]) -> str:
     shown = ", ".join(names[:COLUMNS_NAMED])
     return shown if len(names) <= COLUMNS_NAMED else f"{shown}, … ({len(names)} in all)"
@@ -732,28 +690,26 @@ def preview(
     columns_truncated = len(names) > max_columns
     names = names[:max_columns]
     fields = [schema.find_field(name) for name in names]
-    header = [PreviewColumn(name=f.name, field_id=f.field_id, type=type_string(f.field_type)) for f in fields]
     if snapshot is None:
-        return Preview(
-            identifier=identifier,
-            snapshot_id=None,
-            columns=header,
-            rows=[],
-            row_count=0,
-            truncated=False,
-            columns_truncated=columns_truncated,
+        data = schema_to_pyarrow(Schema(*fields), include_field_ids=False).empty_table()
+        truncated = False
+    else:
+        scan = table.scan(
+            selected_fields=tuple(names),
+            snapshot_id=snapshot.snapshot_id if traveled else None,
+            limit=limit + 1,
         )
-    scan = table.scan(
-        selected_fields=tuple(names), snapshot_id=snapshot.snapshot_id if traveled else None, limit=limit + 1
-    )
-    data = _read_rows(table, scan, limit + 1)
-    truncated = data.num_rows > limit
-    data = data.slice(0, limit)
-    values = [[json_value(v, f.field_type) for v in data.column(f.name).to_pylist()] for f in fields]
-    rows = [list(row) for row in zip(*values, strict=True)] if values else [[] for _ in range(data.num_rows)]
+        data = _read_rows(table, scan, limit + 1)
+        truncated = data.num_rows > limit
+        data = data.select(names).slice(0, limit)
+    header = [
+        PreviewColumn(field_id=f.field_id, **column)
+        for f, column in zip(fields, result_columns(data.schema), strict=True)
+    ]
+    rows = json_rows(data.to_batches()) if names else [[] for _ in range(data.num_rows)]
     return Preview(
         identifier=identifier,
-        snapshot_id=str(snapshot.snapshot_id),
+        snapshot_id=None if snapshot is None else str(snapshot.snapshot_id),
         columns=header,
         rows=rows,
         row_count=len(rows),

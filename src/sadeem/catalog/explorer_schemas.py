@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from sadeem.api.schemas import ResponseModel
+from sadeem.results.schemas import ROWS_DESCRIPTION, ResultColumn
 
 SnapshotId = str  # a 64-bit id in decimal, exact
 
@@ -172,22 +173,20 @@ class TableDetail(ResponseModel):
     dataset: DatasetBrief | None
 
 
-class PreviewColumn(ResponseModel):
-    name: str
+class PreviewColumn(ResultColumn):
+    """A column as every result describes it (its Arrow type, as read), plus its Iceberg field id;
+    the table's Iceberg types are its schema's (`…/schema`)."""
+
     field_id: int
-    type: str = Field(description="The Iceberg type, as in the table schema.")
 
 
 class Preview(ResponseModel):
-    """Rows as arrays in `columns` order. Values are JSON as far as JSON is exact: `long` and
-    `decimal` as strings, timestamps/dates/times ISO 8601, `binary`/`fixed` base64, `uuid` text,
-    non-finite floats as "NaN"/"Infinity"/"-Infinity", structs as objects, lists as arrays,
-    maps as arrays of `{key, value}`."""
+    """The first rows of a table, as every JSON result shows rows (`sadeem.results.json_cells`)."""
 
     identifier: str
     snapshot_id: SnapshotId | None = Field(description="The snapshot read (null: the table has none).")
     columns: list[PreviewColumn]
-    rows: list[list[Any]]
+    rows: list[list[Any]] = Field(description=ROWS_DESCRIPTION)
     row_count: int
     truncated: bool = Field(description="Whether the table has more rows than returned.")
     columns_truncated: bool = Field(

@@ -163,7 +163,9 @@ def _require_namespace(session: Session, namespace: Namespace) -> None:
 
 
 @dataclass(frozen=True)
-class Page:
+class Listing:
+    """A page of a REST catalog listing (namespaces or tables) and the token of the next one."""
+
     items: list[Any]
     next_token: str | None
 
@@ -176,7 +178,7 @@ def _page_size(size: int | None) -> int:
 
 def list_namespaces(
     session: Session, scope: CatalogScope, parent: Namespace, page_token: str | None, page_size: int | None
-) -> Page:
+) -> Listing:
     """Namespaces one level under `parent` (top level: the caller's workspaces' namespaces)."""
     size = _page_size(page_size)
     if parent:
@@ -208,7 +210,7 @@ def list_namespaces(
     if page_token:
         children = [c for c in children if _dotted(c) > page_token]
     page = children[:size]
-    return Page(page, _dotted(page[-1]) if len(children) > size else None)
+    return Listing(page, _dotted(page[-1]) if len(children) > size else None)
 
 
 def load_namespace(session: Session, scope: CatalogScope, namespace: Namespace) -> dict[str, str]:
@@ -231,7 +233,7 @@ def _catalog_properties(session: Session, namespace: Namespace) -> dict[str, str
 
 def list_tables(
     session: Session, scope: CatalogScope, namespace: Namespace, page_token: str | None, page_size: int | None
-) -> Page:
+) -> Listing:
     scope.require(session, namespace, WorkspaceRole.viewer)
     _require_namespace(session, namespace)
     size = _page_size(page_size)
@@ -249,7 +251,7 @@ def list_tables(
         stmt = stmt.where(IcebergTables.table_name > page_token)
     names = list(session.scalars(stmt).all())
     page = names[:size]
-    return Page([(namespace, name) for name in page], page[-1] if len(names) > size else None)
+    return Listing([(namespace, name) for name in page], page[-1] if len(names) > size else None)
 
 
 def load_table(

@@ -13,18 +13,17 @@ from sadeem.api.schemas import IsoDateTime
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
 from sadeem.db.session import DbSession
+from sadeem.results.schemas import ResultColumn
 from sadeem.runs import service
 from sadeem.runs.models import RunState, RunTrigger
 from sadeem.runs.schemas import (
     AttemptOut,
     LogPageOut,
-    ResultColumn,
     RunDetailOut,
     RunOut,
     RunResultOut,
     TransitionOut,
 )
-from sadeem.worker import results
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace}/runs", tags=["runs"])
 
@@ -154,9 +153,8 @@ def download_result(
 ) -> StreamingResponse:
     """The full result of a SQL run as one Parquet file, streamed from the workspace's storage."""
     found = service.result_attempt(db, access.workspace, run_id, attempt)
-    assert found.result_location is not None
     settings: Settings = request.app.state.settings
-    source = results.open_result(settings, access.workspace.storage_location, found.result_location)
+    source = service.open_result(settings, access.workspace, found)
 
     def chunks() -> Iterator[bytes]:
         with source:

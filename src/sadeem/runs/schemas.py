@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import Field
 
 from sadeem.api.schemas import ResponseModel
+from sadeem.results.schemas import ROWS_DESCRIPTION, ResultColumn
 from sadeem.runs.models import RunState, RunTrigger
 
 
@@ -77,15 +78,10 @@ class LogPageOut(ResponseModel):
     complete: bool = Field(description="The attempt has ended; no more lines will come.")
 
 
-class ResultColumn(ResponseModel):
-    name: str
-    type: str = Field(description="The Arrow type.")
-
-
 class RunResultOut(ResponseModel):
     attempt: int
     columns: list[ResultColumn]
-    rows: list[list[Any]] = Field(description="The first rows; integers beyond 2^53 and decimals as text.")
+    rows: list[list[Any]] = Field(description=f"The first rows. {ROWS_DESCRIPTION}")
     total_rows: int
     truncated: bool = Field(description="True when `rows` holds fewer rows than the full result.")
     size_bytes: int = Field(description="Size of the full result as Parquet (`…/result.parquet`).")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,10 +22,12 @@ from sadeem.api.context import RequestContext
 from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.auth import service as auth_service
 from sadeem.auth.principal import Principal
+from sadeem.config import Settings
 from sadeem.errors import Conflict, NotFound
 from sadeem.jobs import parameters
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job, JobVersion
+from sadeem.runs import results
 from sadeem.runs.models import (
     TERMINAL_STATES,
     Run,
@@ -345,3 +348,9 @@ def result_attempt(session: Session, workspace: Workspace, run_id: int, attempt:
             raise NotFound(f"Attempt {number} of run {run.id} has no result (only SQL runs keep one).")
         raise NotFound(f"Attempt {number} of run {run.id} is {found.state} and has no result.")
     return found
+
+
+def open_result(settings: Settings, workspace: Workspace, attempt: RunAttempt) -> pa.NativeFile:
+    """The attempt's full result (Parquet) to stream; read only inside the workspace's storage."""
+    assert attempt.result_location is not None
+    return results.open_result(settings, workspace.storage_location, attempt.result_location)

@@ -9,8 +9,9 @@ Layout of `<results dir>/<statement id>/`:
 
 Because every chunk is a run of encapsulated IPC messages, the Arrow stream of the whole result
 is just `schema.arrow` + every chunk + the end-of-stream marker, copied from disk without
-decoding; a JSON page memory-maps only the chunks it touches; CSV and Parquet downloads convert
-one chunk at a time, so memory stays one chunk whatever the result's size. Chunks become visible
+decoding; a JSON page memory-maps only the chunks it touches (its cells written by
+`sadeem.results.json_cells`, as every JSON result's); CSV and Parquet downloads convert one
+chunk at a time, so memory stays one chunk whatever the result's size. Chunks become visible
 as they are written: the first page can be served while the engine is still producing the rest.
 Engines hand over small batches (the first rows sooner); the writer groups them into chunks
 without copying them.
@@ -20,21 +21,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-import duckdb
-import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from sadeem.worker.results import json_value
+from sadeem.results.json_cells import result_columns
 
 SCHEMA_FILE = "schema.arrow"
 _CHUNK_SUFFIX = ".batch"
@@ -43,7 +39,6 @@ FIRST_CHUNK_ROWS = 1_000
 CHUNK_ROWS = 65_536
 # IPC end-of-stream: a continuation marker and a zero length.
 END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"
-_SAFE_INTEGER = 2**53
 _SEND_BYTES = 4 << 20  # per write to the client
 
 
@@ -60,10 +55,6 @@ class WrittenResult:
     rows: int
     bytes: int
     truncated: bool
-
-
-def column_types(schema: pa.Schema) -> list[dict[str, str]]:
-    return [{"name": field.name, "type": str(field.type)} for field in schema]
 
 
 class ResultWriter:
@@ -137,7 +128,7 @@ class ResultWriter:
     def finish(self) -> WrittenResult:
         assert self._schema is not None
         self._close_chunk()
-        return WrittenResult(column_types(self._schema), self.rows, self.bytes, self.truncated)
+        return WrittenResult(result_columns(self._schema), self.rows, self.bytes, self.truncated)
 
 
 def _plain_schema(schema: pa.Schema) -> pa.Schema:
@@ -226,144 +217,6 @@ class StoredResult:
                 while data := source.read(_SEND_BYTES):
                     yield data
         yield END_OF_STREAM
-
-
-def json_rows_text(batches: Iterable[pa.RecordBatch]) -> bytes:
-    """The rows of `batches` as the inside of a JSON array (`[…],[…]`), by the rules of
-    `json_rows`. Flat columns are formatted by DuckDB after Arrow has turned the values JSON would
-    lose into text (twice as fast as building Python lists), all batches in one call; rows with
-    nested or binary columns, non-finite doubles or integers beyond 2^53 go through `json_rows`."""
-    rows = [batch for batch in batches if batch.num_rows]
-    if not rows:
-        return b""
-    prepared = _flat_json_ready(pa.Table.from_batches(rows))
-    if prepared is None:
-        return orjson.dumps(json_rows(iter(rows)))[1:-1]
-    return _duckdb_json_rows(prepared)
-
-
-def _flat_json_ready(rows: pa.Table) -> pa.Table | None:
-    columns = []
-    for column in rows.columns:
-        kind = column.type
-        text = _as_text(column)
-        if text is not None:
-            column = text
-        elif pa.types.is_floating(kind):
-            if pc.all(pc.or_kleene(pc.is_finite(column), pc.is_null(column))).as_py() is False:
-                return None
-        elif pa.types.is_integer(kind) and kind.bit_width == 64:
-            low, high = pc.min_max(column).values()
-            if low.as_py() is not None and not (
-                low.as_py() > -_SAFE_INTEGER and high.as_py() < _SAFE_INTEGER
-            ):
-                return None
-        elif not (
-            pa.types.is_integer(kind)
-            or pa.types.is_boolean(kind)
-            or pa.types.is_string(kind)
-            or pa.types.is_large_string(kind)
-        ):
-            return None
-        columns.append(column)
-    return pa.Table.from_arrays(columns, names=[f"c{i}" for i in range(len(columns))])
-
-
-# One converter for the process: no files, no network, locked; one thread keeps the rows' order.
-_converter = duckdb.connect(
-    ":memory:",
-    config={
-        "threads": 1,
-        "enable_external_access": "false",
-        "autoload_known_extensions": "false",
-        "autoinstall_known_extensions": "false",
-        "lock_configuration": "true",
-    },
-)
-_converter_lock = threading.Lock()
-
-
-def _duckdb_json_rows(table: pa.Table) -> bytes:
-    names = ", ".join(table.column_names)
-    with _converter_lock:
-        converted = _converter.from_arrow(table).project(f"json_array({names})::VARCHAR").arrow()
-    texts = converted.read_all() if isinstance(converted, pa.RecordBatchReader) else converted
-    return ",".join(texts.column(0).to_pylist()).encode()
-
-
-def json_rows(batches: Iterator[pa.RecordBatch]) -> list[list[Any]]:
-    """Rows as JSON-ready lists: integers beyond 2^53, decimals and 64-bit unsigned values as text
-    (JavaScript would round them), temporal values in ISO 8601, binary as base64."""
-    rows: list[list[Any]] = []
-    for batch in batches:
-        if batch.num_rows:
-            rows.extend(map(list, zip(*(_json_column(column) for column in batch.columns), strict=True)))
-    return rows
-
-
-def _json_column(column: pa.Array) -> list[Any]:
-    kind = column.type
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_boolean(kind):
-        return column.to_pylist()
-    if pa.types.is_integer(kind) and kind.bit_width <= 32:
-        return column.to_pylist()
-    if pa.types.is_floating(kind):
-        if pc.all(pc.or_kleene(pc.is_finite(column), pc.is_null(column))).as_py() is False:
-            return [json_value(value) for value in column.to_pylist()]  # NaN, infinities as text
-        return column.to_pylist()
-    if pa.types.is_integer(kind):
-        low, high = pc.min_max(column).values()
-        if (low.as_py() is None) or (low.as_py() > -_SAFE_INTEGER and high.as_py() < _SAFE_INTEGER):
-            return column.to_pylist()
-    text = _as_text(column)
-    if text is not None:
-        return text.to_pylist()
-    try:
-        return [json_value(value) for value in column.to_pylist()]
-    except (OverflowError, ValueError):
-        # A nested date beyond Python's range (year 9999): the temporal values as Arrow's text.
-        return [json_value(value) for value in pc.cast(column, _temporal_as_text(kind)).to_pylist()]
-
-
-def _as_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray | None:
-    """Decimal and temporal values as the text JSON carries them, by Arrow (no Python object per
-    value, no year-9999 limit); None for other types."""
-    kind = column.type
-    if pa.types.is_decimal(kind):
-        return _decimal_text(column)
-    if pa.types.is_date(kind) or pa.types.is_time(kind):
-        return pc.cast(column, pa.string())
-    if pa.types.is_timestamp(kind):  # 2026-01-02T03:04:05.000123, with a Z when it has a time zone
-        return pc.replace_substring(pc.cast(column, pa.string()), " ", "T", max_replacements=1)
-    return None
-
-
-def _decimal_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """Exact decimal text by Arrow (no Python Decimal per value), in plain digits: Arrow writes
-    tiny values as 1E-10, which those few are rewritten from."""
-    text = pc.cast(column, pa.string())
-    if not pc.any(pc.match_substring(text, "E")).as_py():
-        return text
-    values = [v if v is None or "E" not in v else format(Decimal(v), "f") for v in text.to_pylist()]
-    return pa.array(values, pa.string())
-
-
-def _temporal_as_text(kind: pa.DataType) -> pa.DataType:
-    """`kind` with every date, time and timestamp inside it (lists, structs, maps) as string."""
-    if pa.types.is_date(kind) or pa.types.is_time(kind) or pa.types.is_timestamp(kind):
-        return pa.string()
-    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
-        inner = kind.value_field.with_type(_temporal_as_text(kind.value_type))
-        if pa.types.is_large_list(kind):
-            return pa.large_list(inner)
-        if pa.types.is_fixed_size_list(kind):
-            return pa.list_(inner, kind.list_size)
-        return pa.list_(inner)
-    if pa.types.is_struct(kind):
-        return pa.struct([field.with_type(_temporal_as_text(field.type)) for field in kind])
-    if pa.types.is_map(kind):
-        return pa.map_(_temporal_as_text(kind.key_type), _temporal_as_text(kind.item_type))
-    return kind
 
 
 def csv_chunks(result: StoredResult) -> Iterator[bytes]:

@@ -12,6 +12,7 @@ from sadeem.api.schemas import IsoDateTime
 from sadeem.auth.permissions import PlatformAdmin, WorkspaceViewer
 from sadeem.db.session import DbSession, database_of
 from sadeem.jobs.schemas import SqlEngine
+from sadeem.results.schemas import ResultColumn
 from sadeem.statements import service
 from sadeem.statements.executor import StatementExecutor
 from sadeem.statements.models import StatementState
@@ -19,7 +20,6 @@ from sadeem.statements.schemas import (
     MAX_WAIT_SECONDS,
     ExplainOut,
     ExplainRequest,
-    ResultColumn,
     ResultManifest,
     ResultPage,
     StatementError,
@@ -63,7 +63,7 @@ def _executor(request: Request) -> StatementExecutor:
     return executor
 
 
-def statement_out(found: service.StatementView, first_page: service.Page | None = None) -> StatementOut:
+def statement_out(found: service.StatementView, first_page: service.ResultRows | None = None) -> StatementOut:
     s = found.statement
     error = None
     if s.error_message is not None:
@@ -98,7 +98,7 @@ def statement_out(found: service.StatementView, first_page: service.Page | None 
     )
 
 
-def _page_out(page: service.Page) -> ResultPage:
+def _page_out(page: service.ResultRows) -> ResultPage:
     return ResultPage(
         columns=[ResultColumn(**c) for c in page.columns],
         rows=page.rows,

@@ -9,6 +9,7 @@ from sadeem.api.schemas import JSON_INTEGER, RequestModel, ResponseModel
 from sadeem.engines.registry import EngineName
 from sadeem.engines.spec import TaskKind
 from sadeem.jobs.schemas import ParameterJson, SqlEngine
+from sadeem.results.schemas import ROWS_DESCRIPTION, ResultColumn
 from sadeem.statements.models import StatementState
 
 MAX_WAIT_SECONDS = 50  # Databricks' own cap on wait_timeout
@@ -63,11 +64,6 @@ class StatementError(ResponseModel):
     column: int | None = None
 
 
-class ResultColumn(ResponseModel):
-    name: str
-    type: str = Field(description="The Arrow type.")
-
-
 class ResultManifest(ResponseModel):
     columns: list[ResultColumn]
     total_rows: int
@@ -79,10 +75,7 @@ class ResultManifest(ResponseModel):
 
 class ResultPage(ResponseModel):
     columns: list[ResultColumn]
-    rows: list[list[Any]] = Field(
-        description="Rows as arrays in column order. Integers beyond ±2^53, decimals and unsigned 64-bit "
-        "values are text; dates and times ISO 8601; binary base64."
-    )
+    rows: list[list[Any]] = Field(description=ROWS_DESCRIPTION)
     row_offset: int = Field(description="The first row's position in the result (0-based).")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null after the last.")
     complete: bool = Field(description="True when this page reaches the end of a finished result.")

@@ -42,6 +42,7 @@ from sadeem.engines import registry, sql_text
 from sadeem.engines.base import WorkspaceStorage
 from sadeem.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied, TooManyRequests
 from sadeem.jobs.service import check_engine_connection, enabled_engine
+from sadeem.results import json_cells
 from sadeem.statements import results
 from sadeem.statements.executor import StatementExecutor, StatementJob
 from sadeem.statements.models import ACTIVE_STATES, Statement, StatementState
@@ -370,7 +371,9 @@ class _NotYet(Exception):
 
 
 @dataclass(frozen=True)
-class Page:
+class ResultRows:
+    """A page of a statement's result, its rows already JSON (the API's `ResultPage`)."""
+
     columns: list[dict[str, str]]
     rows_json: bytes  # the rows as the inside of a JSON array, ready to send
     row_offset: int
@@ -395,7 +398,7 @@ def page(
     cursor: str | None,
     limit: int,
     wait_seconds: float,
-) -> Page:
+) -> ResultRows:
     """Rows [offset, offset + limit) as JSON-ready lists. While the statement runs, rows already
     written are served at once; otherwise the call waits up to `wait_seconds` for them."""
     offset = _offset(cursor)
@@ -423,10 +426,10 @@ def page(
         session.commit()
     assert stored is not None
     end = min(offset + limit, available)
-    rows = results.json_rows_text(stored.batches(offset, max(end - offset, 0)))
+    rows = json_cells.json_rows_text(stored.batches(offset, max(end - offset, 0)))
     complete = finished and end >= (statement.result_rows or 0)
-    return Page(
-        columns=results.column_types(stored.schema),
+    return ResultRows(
+        columns=json_cells.result_columns(stored.schema),
         rows_json=rows,
         row_offset=offset,
         next_cursor=None if complete else encode_cursor(end),

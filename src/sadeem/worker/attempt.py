@@ -33,8 +33,9 @@ from sadeem.engines.base import (
 )
 from sadeem.jobs import parameters
 from sadeem.jobs.schemas import NotificationEvent, SparkTaskSpec, SqlTaskSpec
+from sadeem.runs import results
 from sadeem.runs.models import RunLogChunk, RunState
-from sadeem.worker import notify, queue, results
+from sadeem.worker import notify, queue
 from sadeem.workspaces.models import Workspace
 
 log = logging.getLogger(__name__)

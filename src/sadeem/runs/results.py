@@ -1,14 +1,11 @@
 """A SQL run's result: the full rows as one Parquet file in the workspace's own storage, and the
-first rows as JSON kept with the attempt (what the API shows without reading the file)."""
+first rows as JSON kept with the attempt (what the API shows without reading the file, in the
+cells and columns of `sadeem.results.json_cells`). The worker writes it; the runs API reads it."""
 
 from __future__ import annotations
 
-import base64
-import math
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlparse
 
@@ -19,37 +16,9 @@ from pyarrow import fs
 from sadeem.catalog.errors import OutsideWorkspaceStorage
 from sadeem.catalog.storage import inside_storage, local_path
 from sadeem.config import Settings
+from sadeem.results.json_cells import json_rows, result_columns
 
-# JavaScript loses integers beyond 2^53: such values travel as text.
-_SAFE_INTEGER = 2**53
 ROW_GROUP_ROWS = 65_536  # at least; engines hand over smaller batches
-
-
-def json_value(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, float):  # JSON has no NaN or infinities: text, as in Trino's protocol
-        if math.isfinite(value):
-            return value
-        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if isinstance(value, int):
-        return value if abs(value) < _SAFE_INTEGER else str(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")  # plain digits, never 1E-10
-    if isinstance(value, datetime):  # as Arrow writes top-level values: 6 fraction digits, Z for UTC
-        text = value.isoformat(timespec="microseconds")
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
-    if isinstance(value, time):
-        return value.isoformat(timespec="microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    if isinstance(value, dict):
-        return {str(k): json_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_value(v) for v in value]
-    return str(value)
 
 
 def result_location(workspace_location: str, run_id: int, attempt: int) -> str:
@@ -89,7 +58,7 @@ def filesystem(settings: Settings, location: str) -> tuple[fs.FileSystem, str]:
 
 
 @dataclass(frozen=True)
-class StoredResult:
+class StoredRunResult:
     columns: list[dict[str, str]]
     preview: list[list[Any]]
     rows: int
@@ -97,7 +66,9 @@ class StoredResult:
     location: str
 
 
-def store(settings: Settings, reader: pa.RecordBatchReader, location: str, preview_rows: int) -> StoredResult:
+def store(
+    settings: Settings, reader: pa.RecordBatchReader, location: str, preview_rows: int
+) -> StoredRunResult:
     """Stream `reader` into Parquet at `location` (memory stays one row group), keeping the first rows."""
     filesystem_, path = filesystem(settings, location)
     filesystem_.create_dir(path.rsplit("/", 1)[0], recursive=True)
@@ -114,11 +85,8 @@ def store(settings: Settings, reader: pa.RecordBatchReader, location: str, previ
                 writer.write_table(pa.Table.from_batches(group, reader.schema))
                 group, group_rows = [], 0
             if len(preview) < preview_rows:
-                head = batch.slice(0, preview_rows - len(preview))
-                columns = [column.to_pylist() for column in head.columns]
-                preview.extend([json_value(value) for value in row] for row in zip(*columns, strict=True))
+                preview.extend(json_rows([batch.slice(0, preview_rows - len(preview))]))
         if group:
             writer.write_table(pa.Table.from_batches(group, reader.schema))
     size = filesystem_.get_file_info(path).size or 0
-    columns = [{"name": field.name, "type": str(field.type)} for field in reader.schema]
-    return StoredResult(columns, preview, rows, size, location)
+    return StoredRunResult(result_columns(reader.schema), preview, rows, size, location)
