@@ -59,7 +59,7 @@ def run_out(view: service.RunView) -> RunOut:
     )
 
 
-@router.get("")
+@router.get("", operation_id="runs:list")
 def list_runs(
     access: WorkspaceViewer,
     db: DbSession,
@@ -77,7 +77,7 @@ def list_runs(
     return Page(items=[run_out(v) for v in views], next_cursor=cursor)
 
 
-@router.get("/{run_id}", responses=errors(404))
+@router.get("/{run_id}", operation_id="runs:get", responses=errors(404))
 def get_run(run_id: RunId, access: WorkspaceViewer, db: DbSession) -> RunDetailOut:
     """The run with its attempts and its timeline (every state change, when and by whom)."""
     found = service.detail(db, access.workspace, run_id)
@@ -88,20 +88,20 @@ def get_run(run_id: RunId, access: WorkspaceViewer, db: DbSession) -> RunDetailO
     )
 
 
-@router.post("/{run_id}/stop", responses=errors(404))
+@router.post("/{run_id}/stop", operation_id="runs:stop", responses=errors(404))
 def stop_run(run_id: RunId, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> RunOut:
     """Queued or waiting for a retry: CANCELLED at once. Running: CANCELLING until the worker has
     stopped the engine work, then CANCELLED. A finished run is returned unchanged."""
     return run_out(service.stop(db, ctx, access.workspace, run_id))
 
 
-@router.post("/{run_id}/retry", responses=errors(404, 409))
+@router.post("/{run_id}/retry", operation_id="runs:retry", responses=errors(404, 409))
 def retry_run(run_id: RunId, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> RunOut:
     """Queue a new attempt of a FAILED, CANCELLED or TIMED_OUT run (same version, same parameters)."""
     return run_out(service.retry(db, ctx, access.workspace, run_id))
 
 
-@router.get("/{run_id}/logs", responses=errors(404))
+@router.get("/{run_id}/logs", operation_id="runs:getLogs", responses=errors(404))
 def run_logs(
     run_id: RunId,
     access: WorkspaceViewer,
@@ -123,7 +123,7 @@ def run_logs(
     return LogPageOut(attempt=page.attempt, text=text, next_after=page.next_seq, complete=page.complete)
 
 
-@router.get("/{run_id}/result", responses=errors(404))
+@router.get("/{run_id}/result", operation_id="runs:getResult", responses=errors(404))
 def run_result(
     run_id: RunId, access: WorkspaceViewer, db: DbSession, attempt: AttemptQuery = None
 ) -> RunResultOut:
@@ -142,6 +142,7 @@ def run_result(
 
 @router.get(
     "/{run_id}/result.parquet",
+    operation_id="runs:downloadResult",
     responses={
         200: {"content": {"application/vnd.apache.parquet": {}}, "description": "The full result."},
         **errors(404, 409),

@@ -27,8 +27,8 @@ from sadeem.statements.schemas import (
     StatementSubmit,
 )
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/statements", tags=["sql"])
-admin_router = APIRouter(prefix="/api/v1/statements", tags=["sql"])
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/statements", tags=["statements"])
+admin_router = APIRouter(prefix="/api/v1/statements", tags=["statements"])
 
 StatementId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The statement's id.")]
 WaitQuery = Annotated[
@@ -108,7 +108,7 @@ def _page_out(page: service.ResultRows) -> ResultPage:
     )
 
 
-@router.post("", responses=errors(400, 403, 404, 409, 429))
+@router.post("", operation_id="statements:execute", responses=errors(400, 403, 404, 409, 429))
 def submit_statement(
     body: StatementSubmit, access: WorkspaceViewer, db: DbSession, ctx: Ctx, request: Request
 ) -> StatementOut:
@@ -130,7 +130,7 @@ def submit_statement(
     return statement_out(service.view(db, statement), first_page)
 
 
-@router.post("/explain", responses=errors(400, 403, 404, 409, 429))
+@router.post("/explain", operation_id="statements:explain", responses=errors(400, 403, 404, 409, 429))
 def explain_statement(
     body: ExplainRequest, access: WorkspaceViewer, db: DbSession, ctx: Ctx, request: Request
 ) -> ExplainOut:
@@ -142,7 +142,7 @@ def explain_statement(
     return ExplainOut(engine=body.engine, engine_sql=found.engine_sql, plan=found.plan)
 
 
-@router.get("")
+@router.get("", operation_id="statements:list")
 def list_statements(
     access: WorkspaceViewer,
     db: DbSession,
@@ -156,7 +156,7 @@ def list_statements(
     return Page(items=[statement_out(v) for v in found], next_cursor=cursor)
 
 
-@router.get("/{statement_id}", responses=errors(404))
+@router.get("/{statement_id}", operation_id="statements:get", responses=errors(404))
 def get_statement(
     statement_id: StatementId, access: WorkspaceViewer, db: DbSession, request: Request, wait: WaitQuery = 0
 ) -> StatementOut:
@@ -167,7 +167,7 @@ def get_statement(
     return statement_out(service.view(db, statement))
 
 
-@router.post("/{statement_id}/cancel", responses=errors(404))
+@router.post("/{statement_id}/cancel", operation_id="statements:cancel", responses=errors(404))
 def cancel_statement(
     statement_id: StatementId, access: WorkspaceViewer, db: DbSession, ctx: Ctx, request: Request
 ) -> StatementOut:
@@ -177,7 +177,12 @@ def cancel_statement(
     return statement_out(service.view(db, statement))
 
 
-@router.get("/{statement_id}/result", response_model=ResultPage, responses=errors(400, 404, 409, 410))
+@router.get(
+    "/{statement_id}/result",
+    operation_id="statements:getResult",
+    response_model=ResultPage,
+    responses=errors(400, 404, 409, 410),
+)
 def statement_result(
     statement_id: StatementId,
     access: WorkspaceViewer,
@@ -237,6 +242,7 @@ def _download_route(kind: str) -> None:
     )
     router.get(
         f"/{{statement_id}}/result.{kind}",
+        operation_id=f"statements:downloadResult{kind.capitalize()}",
         responses={200: {"content": {media_type.split(";")[0]: {}}}, **errors(404, 409, 410)},
         response_class=StreamingResponse,
     )(download_result)
@@ -246,7 +252,7 @@ for _kind in service.DOWNLOAD_FORMATS:
     _download_route(_kind)
 
 
-@admin_router.get("")
+@admin_router.get("", operation_id="statements:listAll")
 def list_all_statements(
     principal: PlatformAdmin,
     db: DbSession,
