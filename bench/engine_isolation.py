@@ -102,11 +102,13 @@ def main() -> None:
                 samples: dict[str, list[float]] = {path: [] for path in paths}
                 for round_number in range(args.repeats + 1):  # the first round warms up, uncounted
                     for path, run in paths.items():
-                        # Spares are per server process: (c) gets none, (b) finds one ready.
+                        # Spares are per server process: (c) gets none, (b) finds one ready. The
+                        # pause first lets a replacement the last statement started finish starting.
+                        time.sleep(1.0)
                         _SPARES.close()
                         if path.startswith("b"):
                             warm.warm_up()
-                        time.sleep(1.0)
+                            time.sleep(1.0)
                         started = time.perf_counter()
                         rows = run(sql)
                         if round_number:
