@@ -203,19 +203,20 @@ class _EngineProcess:
 class _Spares:
     """Engine processes started ahead, so a statement's wait is a pipe write, not an interpreter
     start (about 0.4 s). Each is used once: nothing of one user's work stays for the next. The
-    replacement starts when a statement ends, not while it runs, so as not to compete with it."""
+    replacement starts when a statement ends, not while it runs, so as not to compete with it; a
+    statement that finds no spare ready takes the oldest one still starting rather than a new one."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._verified: ExtensionIdentities | None = None
-        self._ready: list[_EngineProcess] = []
-        self._starting = 0
+        self._spares: list[_EngineProcess] = []  # oldest first; started, ready or nearly
+        self._starting = 0  # asked for, not yet started
         atexit.register(self.close)
 
     def take(self) -> _EngineProcess:
         while True:
             with self._lock:
-                spare = self._ready.pop() if self._ready else None
+                spare = self._spares.pop(0) if self._spares else None
             fresh = spare is None
             if spare is None:
                 spare = _EngineProcess(self._identities())
@@ -227,9 +228,9 @@ class _Spares:
                 raise EngineRefused(f"The DuckDB engine process could not start: {stderr or 'no message'}")
 
     def refill(self, keep: int) -> None:
-        """Start spares in the background until `keep` are ready or starting."""
+        """Start spares in the background until `keep` are started or being started."""
         with self._lock:
-            missing = keep - len(self._ready) - self._starting
+            missing = keep - len(self._spares) - self._starting
             self._starting += max(missing, 0)
         if missing > 0:
             threading.Thread(target=self._start, args=(missing,), name="duckdb-spares", daemon=True).start()
@@ -238,11 +239,11 @@ class _Spares:
         for _ in range(count):
             try:
                 spare = _EngineProcess(self._identities())
+                with self._lock:
+                    self._spares.append(spare)
             finally:
                 with self._lock:
                     self._starting -= 1
-            with self._lock:
-                self._ready.append(spare)
 
     def _identities(self) -> ExtensionIdentities:
         with self._lock:
@@ -253,7 +254,7 @@ class _Spares:
 
     def close(self) -> None:
         with self._lock:
-            spares, self._ready = self._ready, []
+            spares, self._spares = self._spares, []
         for spare in spares:
             spare.reap()
 
