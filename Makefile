@@ -53,6 +53,7 @@ bench: venv
 	$(BIN)/python -m bench.dispatch
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.schema_tree
+	$(BIN)/python -m bench.engine_isolation
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/spark-jars
