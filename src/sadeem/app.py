@@ -68,7 +68,8 @@ def create_app(
     identity_provider: IdentityProvider | None = None,
 ) -> FastAPI:
     database = db or Database.connect(
-        settings.resolved_database_url, pool_size=settings.max_concurrent_requests
+        settings.resolved_database_url,
+        pool_size=settings.max_concurrent_requests + settings.catalog_max_concurrent_requests,
     )
 
     @asynccontextmanager
@@ -106,6 +107,11 @@ def create_app(
     # Added last = outermost: the request id and context exist before the audit net looks at them,
     # and the latency metric includes the time a request waited for admission.
     app.add_middleware(AuditSafetyNet)
-    app.add_middleware(AdmissionControl, limit=settings.max_concurrent_requests)
+    app.add_middleware(
+        AdmissionControl,
+        limit=settings.max_concurrent_requests,
+        catalog_limit=settings.catalog_max_concurrent_requests,
+        waiting_limit=settings.max_waiting_requests,
+    )
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     return app

@@ -244,7 +244,22 @@ class Settings(BaseSettings):
         default=16,
         ge=1,
         le=1000,
-        description="Requests handled at once per process (others wait their turn); also the DB pool size.",
+        description="Client requests handled at once per process (others wait their turn); the DB pool "
+        "has a connection pair for each of these and each catalog request.",
+    )
+    catalog_max_concurrent_requests: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Iceberg REST catalog (/iceberg) requests handled at once per process, in a pool of "
+        "their own: the engines' catalog calls never wait behind the client requests waiting for them.",
+    )
+    max_waiting_requests: int = Field(
+        default=128,
+        ge=0,
+        le=10_000,
+        description="Long polls (wait_timeout, ?wait=) that wait at once without holding a request slot "
+        "(each blocks a thread, no DB connection); with this many waiting, the next one keeps its slot.",
     )
 
     # Observability

@@ -18,6 +18,7 @@ from sqlalchemy import Select, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sadeem.api import admission
 from sadeem.api.context import RequestContext
 from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.auth import service as auth_service
@@ -332,7 +333,8 @@ def read_logs(
         session.commit()
         if chunks or ended or time.monotonic() >= deadline:
             break
-        time.sleep(LOG_POLL_SECONDS)
+        with admission.waiting():
+            time.sleep(LOG_POLL_SECONDS)
     last = chunks[-1].seq if chunks else after
     return LogPage(number, "".join(chunk.text for chunk in chunks), last, ended)
 

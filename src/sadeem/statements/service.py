@@ -25,6 +25,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sadeem.api import admission
 from sadeem.api.context import RequestContext
 from sadeem.api.pagination import PageRequest, decode_cursor, encode_cursor, keyset_page
 from sadeem.audit import service as audit
@@ -242,11 +243,14 @@ def wait(session: Session, executor: StatementExecutor, statement: Statement, se
     session.commit()
     while statement.state in ACTIVE_STATES and (left := deadline - time.monotonic()) > 0:
         # Here: woken the moment it ends. Elsewhere (another server runs it): polled.
-        if executor.wait(statement.public_id, min(left, 0.25)):
+        with admission.waiting():
+            ended = executor.wait(statement.public_id, min(left, 0.25))
+        if ended:
             session.refresh(statement)
             session.commit()
             if statement.state in ACTIVE_STATES:
-                time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
+                with admission.waiting():
+                    time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
     if statement.state in ACTIVE_STATES:  # QUEUED may have become RUNNING meanwhile
         session.refresh(statement)
         session.commit()
@@ -421,7 +425,8 @@ def page(
                     "ask again (with `wait`)."
                 )
             break
-        executor.wait_progress(statement.public_id, seen, min(deadline - time.monotonic(), 0.25))
+        with admission.waiting():
+            executor.wait_progress(statement.public_id, seen, min(deadline - time.monotonic(), 0.25))
         session.refresh(statement)
         session.commit()
     assert stored is not None
@@ -466,7 +471,8 @@ def downloadable(
         try:
             return stored_result(executor, statement, finished=False)
         except _NotYet:
-            executor.wait_progress(statement.public_id, seen, 0.25)
+            with admission.waiting():
+                executor.wait_progress(statement.public_id, seen, 0.25)
             session.refresh(statement)
             session.commit()
 
@@ -496,7 +502,8 @@ def _following(
             return
         if state not in ACTIVE_STATES:
             raise StreamAborted(f"statement {public_id} ended {state} while its result was streamed")
-        executor.wait_progress(public_id, seen, 0.25)
+        with admission.waiting():
+            executor.wait_progress(public_id, seen, 0.25)
 
 
 def download(
