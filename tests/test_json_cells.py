@@ -3,6 +3,9 @@ JSON result, the fast path (DuckDB formats flat columns) agreeing with the gener
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import uuid
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -62,3 +65,30 @@ def test_columns_are_named_with_their_arrow_types() -> None:
         {"name": "id", "type": "int64"},
         {"name": "at", "type": "timestamp[us, tz=UTC]"},
     ]
+
+
+def test_many_threads_format_pages_at_once_without_freezing() -> None:
+    """The fast path shares one DuckDB connection: 48 threads formatting pages at once froze the
+    whole server when a result was read outside the lock. Run in a child process, so a freeze
+    fails the test instead of hanging the suite."""
+    program = textwrap.dedent(
+        """
+        import threading
+        import pyarrow as pa
+        from sadeem.results.json_cells import json_rows_text
+        table = pa.table({"a": list(range(5000)), "b": [f"x{i}" for i in range(5000)]})
+        def work():
+            for _ in range(10):
+                assert json_rows_text(table.to_batches()).startswith(b'[0,"x0"]')
+        threads = [threading.Thread(target=work) for _ in range(48)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        print("done")
+        """
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert finished.returncode == 0 and finished.stdout.strip() == "done", finished.stderr[-2000:]

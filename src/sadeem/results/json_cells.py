@@ -105,7 +105,9 @@ def _duckdb_json_rows(table: pa.Table) -> bytes:
     names = ", ".join(table.column_names)
     with _converter_lock:
         converted = _converter.from_arrow(table).project(f"json_array({names})::VARCHAR").arrow()
-    texts = converted.read_all() if isinstance(converted, pa.RecordBatchReader) else converted
+        # Read whole under the lock: the reader pulls from the shared connection, and a thread
+        # running the next conversion on it meanwhile deadlocks both (seen with 48 threads).
+        texts = converted.read_all() if isinstance(converted, pa.RecordBatchReader) else converted
     return ",".join(texts.column(0).to_pylist()).encode()
 
 
