@@ -17,7 +17,6 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
 from sadeem.config import Settings
 from sadeem.engines.base import CatalogAccess, EngineTask, ExecutionState, SqlTask, WorkspaceStorage
@@ -107,15 +106,9 @@ def test_an_engine_abort_ends_only_its_process(catalog_server: CatalogServer, tm
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    """Overrides conftest's: engine processes may map 1 GiB beyond their start."""
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        secret_key=Fernet.generate_key().decode(),
-        demo=False,
-        duckdb_process_memory_mb=1024,
-    )
+def settings(settings: Settings) -> Settings:
+    """Conftest's, with engine processes allowed to map 1 GiB beyond their start."""
+    return settings.model_copy(update={"duckdb_process_memory_mb": 1024})
 
 
 class PeakMemory:
