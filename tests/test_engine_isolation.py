@@ -106,9 +106,9 @@ def test_an_engine_abort_ends_only_its_process(catalog_server: CatalogServer, tm
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """Conftest's, with engine processes allowed to map 1 GiB beyond their start."""
-    return settings.model_copy(update={"duckdb_process_memory_mb": 1024})
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """Conftest's, with what a test's indirect `settings` parameter changes."""
+    return settings.model_copy(update=getattr(request, "param", {}))
 
 
 class PeakMemory:
@@ -167,6 +167,8 @@ def test_a_job_cannot_carry_the_abort(platform: Platform) -> None:  # noqa: F811
     _still_serving(platform)
 
 
+# Engine processes may map 1 GiB beyond their start (the default is 3 GiB).
+@pytest.mark.parametrize("settings", [{"duckdb_process_memory_mb": 1024}], indirect=True)
 def test_a_runaway_allocation_is_stopped_by_the_memory_limit(platform: Platform) -> None:  # noqa: F811
     with PeakMemory() as memory:
         response = submit(platform, RUNAWAY, who="ws_viewer", timeout_seconds=120, wait_timeout=50)
@@ -187,9 +189,8 @@ def test_a_timeout_kills_a_query_that_ignores_interrupts(platform: Platform) -> 
     with PeakMemory():
         answer = submit(platform, RUNAWAY, who="ws_viewer", timeout_seconds=2, wait_timeout=30).json()
     took = time.monotonic() - began
-    assert answer["state"] in ("TIMED_OUT", "FAILED"), answer
-    if answer["state"] == "FAILED":  # the memory limit came first on this machine
-        assert "memory" in answer["error"]["message"].lower(), answer
+    # At the default 3 GiB allowance the timeout comes first: it, not the memory limit, stops it.
+    assert answer["state"] == "TIMED_OUT", answer
     assert took < 6, f"answered after {took:.1f} s with a 2 s timeout"
     deadline = time.monotonic() + 3
     while any(p.rss_bytes > 300 * MiB for p in engine_processes()):
