@@ -258,12 +258,15 @@ def restore_world(db: Database, settings: Settings) -> None:
 
 
 @contextmanager
-def live_uvicorn(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with a real uvicorn on a free loopback port; yields its base URL."""
+def live_uvicorn(app: FastAPI, lifespan: str = "auto") -> Iterator[str]:
+    """Serve `app` with a real uvicorn on a free loopback port; yields its base URL. `lifespan="off"`
+    serves an app whose database is not migrated (what does not need one, e.g. the API docs)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"

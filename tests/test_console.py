@@ -5,7 +5,6 @@ of the demo workspace, executed by a real in-process worker."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +20,7 @@ from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.config import Settings
 from sadeem.db.engine import Database
 from sadeem.worker.worker import Worker
+from tests.browser import chromium, needs_chromium
 from tests.conftest import PASSWORD, World, bearer, live_uvicorn, make_token
 from tests.iceberg_tables import make_table
 from tests.jobs_support import fast_settings
@@ -28,20 +28,7 @@ from tests.jobs_support import fast_settings
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)"),
-]
+pytestmark = [pytest.mark.integration, needs_chromium]
 
 
 @pytest.fixture
@@ -52,12 +39,8 @@ def live_server(app: FastAPI) -> Iterator[str]:
 
 @pytest.fixture
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def screenshot_path(name: str) -> Path | None:

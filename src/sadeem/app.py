@@ -37,6 +37,7 @@ from sadeem.runs.routes import router as runs_router
 from sadeem.statements.executor import StatementExecutor
 from sadeem.statements.routes import admin_router as statements_admin_router
 from sadeem.statements.routes import router as statements_router
+from sadeem.ui.docs import router as docs_router
 from sadeem.ui.routes import router as ui_router
 from sadeem.workspaces.provisioning import WorkspaceProvisioner
 from sadeem.workspaces.routes import router as workspaces_router
@@ -57,6 +58,7 @@ ROUTERS = (
     iceberg_router,
     health_router,
     ui_router,
+    docs_router,
 )
 register_error_renderer("/iceberg/", render_iceberg_error)
 
@@ -89,6 +91,8 @@ def create_app(
         version=__version__,
         description="Control plane of Sadeem, the on-prem lakehouse. All errors are RFC 9457 problem+json.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by sadeem.ui.docs
+        redoc_url=None,
         # Before any route's own dependencies, so no handler or permission check sees a NUL.
         dependencies=[Depends(reject_nul_in_parameters), Depends(reject_repeated_scalar_parameters)],
     )
