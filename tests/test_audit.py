@@ -679,6 +679,87 @@ def test_a_rolled_back_change_leaves_no_event_and_no_gap(db: Database) -> None:
     assert verify(db).ok
 
 
+def test_concurrent_transactions_of_several_events_each_keep_a_gap_free_valid_chain(db: Database) -> None:
+    """A transaction's events join the chain in one step at commit: consecutive, in the order
+    they were recorded; every fifth transaction rolls back and leaves nothing."""
+    threads, transactions, per_transaction = 6, 10, 4
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def append(worker: int) -> None:
+        try:
+            start.wait()
+            for t in range(transactions):
+                with db.writes() as session:
+                    for i in range(per_transaction):
+                        audit.record(
+                            session,
+                            system_context("test.batch"),
+                            target_type="n",
+                            target_id=f"{worker}-{t}-{i}",
+                        )
+                    if t % 5 == 4:
+                        session.rollback()
+                    else:
+                        session.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=append, args=(n,)) for n in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    assert errors == []
+    recorded = events(db, action="test.batch")
+    committed = [(w, t) for w in range(threads) for t in range(transactions) if t % 5 != 4]
+    assert len(recorded) == len(committed) * per_transaction
+    by_transaction: dict[str, list[AuditEvent]] = {}
+    for event in recorded:
+        by_transaction.setdefault(event.target_id.rsplit("-", 1)[0], []).append(event)
+    assert sorted(by_transaction) == sorted(f"{w}-{t}" for w, t in committed)
+    for batch in by_transaction.values():
+        assert [e.target_id.rsplit("-", 1)[1] for e in batch] == [str(i) for i in range(per_transaction)]
+        assert [e.seq for e in batch] == list(range(batch[0].seq, batch[0].seq + per_transaction))
+    all_seqs = [e.seq for e in events(db)]
+    assert all_seqs == list(range(1, len(all_seqs) + 1))
+    report = verify(db)
+    assert report.ok, report
+    assert report.events_checked == len(all_seqs)
+
+
+def test_a_transactions_events_are_chained_when_it_commits(db: Database) -> None:
+    some_events(db, 2)
+    ctx = system_context("test.commit")
+    with db.writes() as session:
+        for i in range(3):
+            audit.record(session, ctx, target_type="thing", target_id=str(i))
+        session.flush()
+        assert ctx.audit_seq is None  # not numbered before the commit
+        with db.reads() as other:
+            assert other.get(AuditChainHead, 1).last_seq == 2  # type: ignore[union-attr]
+        session.commit()
+    assert ctx.audit_seq == 5
+    assert [(e.seq, e.target_id) for e in events(db, action="test.commit")] == [(3, "0"), (4, "1"), (5, "2")]
+    with db.reads() as session:
+        assert audit.committed_event_of(session, ctx)
+    assert verify(db).ok
+
+
+def test_a_rolled_back_savepoint_drops_only_its_events(db: Database) -> None:
+    with db.writes() as session:
+        audit.record(session, system_context("test.savepoint"), target_id="before")
+        with session.begin_nested():
+            audit.record(session, system_context("test.savepoint"), target_id="released")
+        savepoint = session.begin_nested()
+        audit.record(session, system_context("test.savepoint"), target_id="rolled back")
+        savepoint.rollback()
+        audit.record(session, system_context("test.savepoint"), target_id="after")
+        session.commit()
+    assert [(e.seq, e.target_id) for e in events(db)] == [(1, "before"), (2, "released"), (3, "after")]
+    assert verify(db).ok
+
+
 def test_verification_during_appends_sees_a_consistent_chain(db: Database) -> None:
     some_events(db, 20)
     stop = threading.Event()

@@ -1,8 +1,10 @@
 """Recording, querying and verifying audit events.
 
-Appends are chained: `hash = sha256(prev_hash + canonical JSON of the event)`. Every append
-first bumps the single chain-head row, which serializes appends on both databases and makes the
-event part of the caller's transaction: a change and its audit event commit together or not at all.
+Appends are chained: `hash = sha256(prev_hash + canonical JSON of the event)`. The events a
+transaction records wait on its session and join the chain in one step when it commits: one
+update of the single chain-head row numbers and links them all, which serializes appends on both
+databases and makes the events part of the caller's transaction (a change and its audit events
+commit together or not at all), while the head row stays locked only for the end of the commit.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Session, SessionTransaction
 
 from sadeem.api.context import RequestContext
 from sadeem.api.pagination import PageRequest, keyset_page
@@ -74,27 +77,78 @@ def _make_storable(event: AuditEvent) -> None:
             setattr(event, column.key, value.replace("\x00", "\ufffd")[:length])
 
 
-# Built once: every audited change runs both (run transitions several per run).
-_NEXT_SEQ = (
+# Built once: every audited transaction runs both.
+_TAKE_SEQS = (
     update(AuditChainHead)
     .where(AuditChainHead.id == 1)
-    .values(last_seq=AuditChainHead.last_seq + 1)
+    .values(last_seq=AuditChainHead.last_seq + bindparam("count"))
     .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
 )
 _SET_LAST_HASH = update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=bindparam("hash"))
+# session.info key: the events recorded in the session's transaction, not yet chained.
+_PENDING = "sadeem.audit.pending"
 
 
-def append(session: Session, event: AuditEvent) -> AuditEvent:
-    """Give `event` the next sequence number and chain hash, inside the caller's transaction."""
+@dataclass
+class _Pending:
+    event: AuditEvent
+    recorded_in: SessionTransaction  # dropped when this (or an enclosing) transaction rolls back
+    ctx: RequestContext | None
+
+
+def append(session: Session, event: AuditEvent, ctx: RequestContext | None = None) -> AuditEvent:
+    """Add `event` to the caller's transaction: it gets its sequence number and chain hash when
+    that transaction commits (and `ctx.audit_seq` its number), together with every other event
+    of the transaction; a rollback drops it."""
     _make_storable(event)
-    seq = session.execute(_NEXT_SEQ).one()
-    event.seq, event.prev_hash = seq.last_seq, seq.last_hash
     event.occurred_at = event.occurred_at or utcnow()
     event.details = redact(event.details or {})
-    event.hash = event_hash(event)
-    session.add(event)
-    session.execute(_SET_LAST_HASH, {"hash": event.hash})
+    current = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    session.info.setdefault(_PENDING, []).append(_Pending(event, current, ctx))
     return event
+
+
+@listens_for(Session, "before_commit")
+def _chain_pending(session: Session) -> None:
+    """One chain step for all the events of the committing transaction. The head row is updated
+    after the transaction's own changes are flushed, so it stays locked only until the commit."""
+    if session.in_nested_transaction():
+        return  # a savepoint's events join the enclosing transaction's
+    pending: list[_Pending] = session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    session.flush()
+    head = session.execute(_TAKE_SEQS, {"count": len(pending)}).one()
+    seq, prev_hash = head.last_seq - len(pending), head.last_hash
+    for entry in pending:
+        seq += 1
+        entry.event.seq, entry.event.prev_hash = seq, prev_hash
+        entry.event.hash = prev_hash = event_hash(entry.event)
+        if entry.ctx is not None:
+            entry.ctx.audit_seq = seq
+    session.add_all(entry.event for entry in pending)
+    session.execute(_SET_LAST_HASH, {"hash": prev_hash})
+
+
+@listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    pending: list[_Pending] | None = session.info.get(_PENDING)
+    if pending:
+        pending[:] = [entry for entry in pending if not _within(entry.recorded_in, rolled_back)]
+
+
+@listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, ended: SessionTransaction) -> None:
+    if ended.parent is None:  # closed without a commit: nothing recorded in it remains
+        session.info.pop(_PENDING, None)
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def record(
@@ -111,7 +165,7 @@ def record(
     username: str | None = None,
     user_id: int | None = None,
 ) -> AuditEvent:
-    """Append an event for the current request; the caller commits it with its own change."""
+    """Record an event for the current request; the caller commits it with its own change."""
     principal = ctx.principal
     if principal is not None and principal.acting_for is not None:
         # An engine credential's request: the actor is the identity the work runs as; this names
@@ -133,8 +187,8 @@ def record(
         request_id=ctx.request_id,
         details=details or {},
     )
-    append(session, event)
-    ctx.audited, ctx.audit_seq = True, event.seq
+    append(session, event, ctx)
+    ctx.audited = True
     return event
 
 
