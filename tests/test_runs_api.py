@@ -276,7 +276,21 @@ def test_automatic_retries_end_failed_after_the_last_attempt(running_platform: P
     assert (final["state"], final["attempt"], final["max_attempts"]) == ("FAILED", 3, 3)
     assert states(final) == ["QUEUED", "RUNNING", "WAITING_FOR_RETRY"] * 2 + ["QUEUED", "RUNNING", "FAILED"]
     assert [a["state"] for a in final["attempts"]] == ["FAILED"] * 3
-    assert [e["details"]["to"] for e in audited_transitions(p, run["id"])] == states(final)
+    events = audited_transitions(p, run["id"])
+    assert [e["details"]["to"] for e in events] == states(final)
+    # Each transition names the policy rule that decided it; retries say which attempt comes next.
+    decided = [(e["details"]["rule"], e["details"].get("decision")) for e in events]
+    assert decided == [
+        ("queue-submitted-run", None),
+        ("start-claimed-run", None),
+        ("retry-with-backoff", "attempt 2 of 3 in 0.2 s"),
+        ("queue-due-retry", None),
+        ("start-claimed-run", None),
+        ("retry-with-backoff", "attempt 3 of 3 in 0.2 s"),
+        ("queue-due-retry", None),
+        ("start-claimed-run", None),
+        ("fail-when-retries-exhausted", "attempt 3 of 3, the last"),
+    ]
     assert all(FAILING_MESSAGE in a["message"] for a in final["attempts"])
     for waited, requeued in zip(final["attempts"], final["attempts"][1:], strict=False):
         assert (at(requeued["started_at"]) - at(waited["ended_at"])).total_seconds() >= 0.2

@@ -24,11 +24,11 @@ from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.auth import service as auth_service
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
-from sadeem.errors import Conflict, NotFound
+from sadeem.errors import NotFound
 from sadeem.jobs import parameters
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job, JobVersion
-from sadeem.runs import results
+from sadeem.runs import policy, results
 from sadeem.runs.models import (
     TERMINAL_STATES,
     Run,
@@ -38,11 +38,7 @@ from sadeem.runs.models import (
     RunTransition,
     RunTrigger,
 )
-from sadeem.runs.transitions import transition
-from sadeem.worker import wakeup
 from sadeem.workspaces.models import Workspace
-
-RETRYABLE = frozenset({RunState.FAILED, RunState.CANCELLED, RunState.TIMED_OUT})
 
 
 @dataclass(frozen=True)
@@ -117,8 +113,7 @@ def new_run(
         max_concurrent_runs=definition.max_concurrent_runs,
         created_by=triggered_by,
     )
-    transition(session, ctx, run, RunState.QUEUED, workspace=workspace.slug, reason=trigger)
-    wakeup.signal(session)
+    policy.apply(session, ctx, run, policy.Submitted(trigger), workspace=workspace.slug)
     return run
 
 
@@ -229,15 +224,10 @@ def detail(session: Session, workspace: Workspace, run_id: int) -> RunDetail:
 
 
 def stop(session: Session, ctx: RequestContext, workspace: Workspace, run_id: int) -> RunView:
-    """Queued or waiting: cancelled at once. Running: CANCELLING, and the worker holding it stops
-    the engine work and reports CANCELLED. Already stopping or finished: nothing changes."""
+    """As the run policy says: queued or waiting, cancelled at once; running, CANCELLING (the
+    worker holding it stops the engine work); already stopping or finished, nothing changes."""
     run = get_run(session, workspace, run_id, for_update=True)
-    if run.state in (RunState.QUEUED, RunState.WAITING_FOR_RETRY):
-        transition(session, ctx, run, RunState.CANCELLED, workspace=workspace.slug, reason="stopped")
-    elif run.state is RunState.RUNNING:
-        transition(session, ctx, run, RunState.CANCELLING, workspace=workspace.slug, reason="stopped")
-        wakeup.signal(session)
-    else:
+    if policy.apply(session, ctx, run, policy.StopRequested(), workspace=workspace.slug) is None:
         ctx.changes_nothing = True
         return view(session, run)
     session.commit()
@@ -247,18 +237,13 @@ def stop(session: Session, ctx: RequestContext, workspace: Workspace, run_id: in
 def _requeue(
     session: Session, ctx: RequestContext, workspace: Workspace, run: Run, trigger: RunTrigger
 ) -> None:
-    """A new attempt of a finished run, with the same version and parameters; it gets the job
-    version's automatic retries afresh."""
-    if run.state not in RETRYABLE:
-        raise Conflict(
-            f"Run {run.id} is {run.state}; only a failed, cancelled or timed-out run can be retried."
-        )
+    """A new attempt of an ended run, with the same version and parameters (the run policy says
+    which runs, and gives it the job version's automatic retries afresh)."""
     job = session.get(Job, run.job_id)
     assert job is not None
-    definition = jobs.definition_of(jobs.get_version(session, job, run.job_version))
-    transition(session, ctx, run, RunState.QUEUED, workspace=workspace.slug, reason=trigger)
-    run.max_attempts = run.attempt + definition.retry.max_attempts - 1
-    wakeup.signal(session)
+    retry_policy = jobs.definition_of(jobs.get_version(session, job, run.job_version)).retry
+    event = policy.RetryRequested(trigger)
+    policy.apply(session, ctx, run, event, workspace=workspace.slug, retry=retry_policy)
 
 
 def retry(session: Session, ctx: RequestContext, workspace: Workspace, run_id: int) -> RunView:

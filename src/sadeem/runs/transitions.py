@@ -1,8 +1,8 @@
 """The one gate every run-state change passes (Prefect's orchestration-policy idea, smaller):
 an explicit transition table, and `transition()`, which checks it, timestamps the change on the
-run and its attempt, starts a new attempt when a run is queued again, releases the lease when
-the run leaves a leased state, and writes the timeline row and the audit event, all in the
-caller's transaction. Nothing else assigns `Run.state`.
+run and its attempt, starts a new attempt when a run is queued again, takes or releases the lease,
+and writes the timeline row and the audit event, all in the caller's transaction. Nothing else
+assigns `Run.state`; which state a run goes to is decided by the run policy (runs/policy.py).
 
 Every audit event of a run names as whom it runs (`run_as`) and who wrote the job version it
 executes (`version_author`): the actor of a transition is whoever moved it (a user, the worker,
@@ -10,6 +10,7 @@ the scheduler), which alone would not tell whose rights the run's engine work us
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
@@ -45,23 +46,41 @@ def current_attempt(session: Session, run: Run) -> RunAttempt:
     ).one()
 
 
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on a running attempt, until it expires unless renewed."""
+
+    worker_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Change:
+    """A move of a run the policy decided: where to, why, and by which rule."""
+
+    to: RunState
+    rule: str
+    reason: str | None = None
+    message: str | None = None
+    detail: str | None = None  # the rule's words for users, e.g. "attempt 2 of 3 in 10 s"
+    lease: Lease | None = None  # taken when the run starts RUNNING
+    not_before: datetime | None = None  # when a run WAITING_FOR_RETRY may be claimed again
+    max_attempts: int | None = None  # a new series of automatic retries (manual retry, repair)
+
+
 def transition(
     session: Session,
     ctx: RequestContext,
     run: Run,
-    to: RunState,
+    change: Change,
     *,
     workspace: str,
-    reason: str | None = None,
-    message: str | None = None,
-    not_before: datetime | None = None,
-    worker_id: str | None = None,
-    lease_expires_at: datetime | None = None,
     attempt: RunAttempt | None = None,
 ) -> RunAttempt:
-    """Move `run` to `to`; its current attempt (new when `to` is QUEUED; `attempt`, when given,
-    is the current one). Raises Conflict when the table does not allow it."""
+    """Move `run` as `change` says; its current attempt (new when it goes to QUEUED; `attempt`,
+    when given, is the current one). Raises Conflict when the table does not allow it."""
     before = run.state if run.id is not None else None
+    to, reason, message = change.to, change.reason, change.message
     if to not in ALLOWED[before]:
         raise Conflict(f"Run {run.id} is {before}; it cannot become {to}.")
     now = utcnow()
@@ -81,19 +100,22 @@ def transition(
         session.add(attempt)
         run.ended_at = None
         run.not_before = now
+    if change.max_attempts is not None:
+        run.max_attempts = change.max_attempts
     run.state, run.state_reason, run.state_message = to, reason, message
     # An attempt ends FAILED when the run only waits for the next one.
     attempt.state = S.FAILED if to is S.WAITING_FOR_RETRY else to
     if reason is not None or message is not None:
         attempt.reason, attempt.message = reason, message
     if to is S.RUNNING:
-        run.worker_id, run.lease_expires_at = worker_id, lease_expires_at
-        attempt.worker_id, attempt.started_at = worker_id, now
+        assert change.lease is not None, "a run starts RUNNING under a lease"
+        run.worker_id, run.lease_expires_at = change.lease.worker_id, change.lease.expires_at
+        attempt.worker_id, attempt.started_at = change.lease.worker_id, now
         run.started_at = run.started_at or now
     elif before in LEASED_STATES and to not in LEASED_STATES:
         run.worker_id = run.lease_expires_at = None
     if to is S.WAITING_FOR_RETRY:
-        run.not_before = not_before or now
+        run.not_before = change.not_before or now
     if to.terminal or to is S.WAITING_FOR_RETRY:
         attempt.ended_at = attempt.ended_at or now
     if to.terminal:
@@ -121,6 +143,8 @@ def transition(
             "to": to,
             "attempt": run.attempt,
             "reason": reason,
+            "rule": change.rule,
+            **({"decision": change.detail} if change.detail else {}),
             **run_identity(session, run),
         },
     )

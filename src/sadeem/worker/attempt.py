@@ -33,7 +33,7 @@ from sadeem.engines.base import (
 )
 from sadeem.jobs import parameters
 from sadeem.jobs.schemas import NotificationEvent, SparkTaskSpec, SqlTaskSpec
-from sadeem.runs import results
+from sadeem.runs import policy, results
 from sadeem.runs.models import RunLogChunk, RunState
 from sadeem.worker import notify, queue
 from sadeem.workspaces.models import Workspace
@@ -188,9 +188,7 @@ class AttemptRunner:
 
     def _run(self) -> None:
         started = time.monotonic()
-        outcome = queue.Outcome(
-            RunState.FAILED, "worker_error", "The worker failed before the engine started."
-        )
+        outcome: policy.Event = policy.WorkerFailed("The worker failed before the engine started.")
         record: dict[str, object] | None = None
         execution: Execution | None = None
         try:
@@ -202,12 +200,12 @@ class AttemptRunner:
             try:
                 execution = self.engine_for(definition.task.engine).submit(self._task())
             except EngineRefused as exc:
-                outcome = queue.Outcome(RunState.FAILED, "refused", str(exc))
+                outcome = policy.Refused(str(exc))
             else:
                 outcome, record = self._drive(execution, started)
         except Exception as exc:  # a bug or an unreachable component: the run fails, it is never stuck
             log.exception("attempt %s of run %s failed in the worker", self.claim.attempt, self.claim.run_id)
-            outcome = queue.Outcome(RunState.FAILED, "worker_error", f"{type(exc).__name__}: {exc}")
+            outcome = policy.WorkerFailed(f"{type(exc).__name__}: {exc}")
         finally:
             if execution is not None:
                 try:
@@ -221,9 +219,7 @@ class AttemptRunner:
                 )
                 self.log.flush()
                 return
-            self.log.write(
-                f"attempt ended: {outcome.state}" + (f" ({outcome.message})" if outcome.message else "")
-            )
+            self.log.write(f"attempt ended: {policy.ending(outcome)}")
             # The last lines commit with the outcome: one transaction fewer per run.
             last_lines = self.log.take()
             final = queue.finish(self.db, self.worker_id, self.claim, outcome, record, last_lines)
@@ -237,7 +233,7 @@ class AttemptRunner:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.on_done(self)
 
-    def _drive(self, execution: Execution, started: float) -> tuple[queue.Outcome, dict[str, object] | None]:
+    def _drive(self, execution: Execution, started: float) -> tuple[policy.Event, dict[str, object] | None]:
         timeout = self.claim.definition.timeout_seconds
         timed_out = cancelled = False
         pause, last_flush = 0.005, time.monotonic()
@@ -268,23 +264,20 @@ class AttemptRunner:
             self._wake.clear()
             pause = min(pause * 2, 0.25)
         if timed_out:
-            return queue.Outcome(
-                RunState.TIMED_OUT, "timeout", f"The run exceeded its timeout of {timeout} s."
-            ), None
-        if status.state is ExecutionState.CANCELLED or (cancelled and status.state is ExecutionState.FAILED):
-            return queue.Outcome(RunState.CANCELLED, "stopped"), None
-        if status.state is ExecutionState.FAILED:
-            return queue.Outcome(RunState.FAILED, "engine_failed", status.message), None
+            assert timeout is not None
+            return policy.TimedOut(timeout), None
+        if status.state is not ExecutionState.SUCCEEDED:
+            return policy.EngineFinished(status.state, status.message, stopped=cancelled), None
         reader = execution.result()
         if reader is None:
-            return queue.Outcome(RunState.SUCCEEDED), None
+            return policy.EngineFinished(ExecutionState.SUCCEEDED), None
         location = results.result_location(self.claim.location, self.claim.run_id, self.claim.attempt)
         try:
             stored = results.store(self.settings, reader, location, self.settings.run_result_preview_rows)
         except Exception as exc:  # engines stream: an error late in a big result arrives here
-            return queue.Outcome(RunState.FAILED, "engine_failed", f"Reading the result failed: {exc}"), None
+            return policy.EngineFinished(ExecutionState.FAILED, f"Reading the result failed: {exc}"), None
         self.log.write(f"result: {stored.rows} rows, {stored.bytes} bytes of Parquet")
-        return queue.Outcome(RunState.SUCCEEDED), {
+        return policy.EngineFinished(ExecutionState.SUCCEEDED), {
             "result_columns": stored.columns,
             "result_preview": stored.preview,
             "result_rows": stored.rows,

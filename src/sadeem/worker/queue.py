@@ -22,13 +22,11 @@ from sadeem.db.engine import Database
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job
 from sadeem.jobs.schemas import JobDefinition, RetryPolicy
+from sadeem.runs import policy
 from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunLogChunk, RunState
-from sadeem.runs.transitions import current_attempt, transition
-from sadeem.worker import wakeup
+from sadeem.runs.transitions import Lease, current_attempt
 from sadeem.workspaces.models import Workspace
 
-# Failures another attempt would repeat exactly: an engine refusing the task (EngineRefused).
-NOT_RETRIED = frozenset({"refused"})
 # A run without a timeout still gets a catalog token that expires (a day, plus the grace below).
 _NO_TIMEOUT_TOKEN_SECONDS = 86400
 
@@ -104,16 +102,10 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
             assert workspace is not None and job is not None and owner is not None
             slug = workspace.slug
             if run.state is RunState.WAITING_FOR_RETRY:
-                transition(session, ctx, run, RunState.QUEUED, workspace=slug, reason="retry")
-            attempt = transition(
-                session,
-                ctx,
-                run,
-                RunState.RUNNING,
-                workspace=slug,
-                worker_id=worker_id,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-            )
+                policy.apply(session, ctx, run, policy.RetryDue(), workspace=slug)
+            lease = Lease(worker_id, now + timedelta(seconds=lease_seconds))
+            attempt = policy.apply(session, ctx, run, policy.Claimed(lease), workspace=slug)
+            assert attempt is not None
             version = (run.job_id, run.job_version)
             if version not in definitions:
                 definitions[version] = jobs.definition_of(jobs.get_version(session, job, run.job_version))
@@ -188,52 +180,6 @@ def retry_policy(session: Session, run: Run) -> RetryPolicy:
     return jobs.definition_of(jobs.get_version(session, job, run.job_version)).retry
 
 
-def retry_delay(run: Run, policy: RetryPolicy) -> float | None:
-    """Seconds before the next automatic attempt, or None when the attempts are used up."""
-    if run.attempt >= run.max_attempts:
-        return None
-    first_of_series = run.max_attempts - policy.max_attempts + 1
-    return policy.delay(run.attempt - first_of_series + 1)
-
-
-def fail_or_retry(
-    session: Session,
-    ctx: RequestContext,
-    run: Run,
-    workspace: str,
-    reason: str,
-    message: str | None,
-    policy: RetryPolicy,
-    attempt: RunAttempt | None = None,
-) -> RunState:
-    delay = retry_delay(run, policy)
-    if delay is None:
-        transition(
-            session,
-            ctx,
-            run,
-            RunState.FAILED,
-            workspace=workspace,
-            reason=reason,
-            message=message,
-            attempt=attempt,
-        )
-        return RunState.FAILED
-    transition(
-        session,
-        ctx,
-        run,
-        RunState.WAITING_FOR_RETRY,
-        workspace=workspace,
-        reason=reason,
-        message=message,
-        not_before=utcnow() + timedelta(seconds=delay),
-        attempt=attempt,
-    )
-    wakeup.signal(session)
-    return RunState.WAITING_FOR_RETRY
-
-
 def revoke_attempt_token(session: Session, attempt: RunAttempt) -> None:
     token_id = attempt.token_id
     if token_id is not None:
@@ -244,24 +190,17 @@ def revoke_attempt_token(session: Session, attempt: RunAttempt) -> None:
         )
 
 
-@dataclass(frozen=True)
-class Outcome:
-    state: RunState  # SUCCEEDED, FAILED, CANCELLED or TIMED_OUT, as the worker saw it
-    reason: str | None = None
-    message: str | None = None
-
-
 def finish(
     db: Database,
     worker_id: str,
     claim_: Claim,
-    outcome: Outcome,
+    event: policy.Event,
     record: dict[str, object] | None = None,
     last_log: RunLogChunk | None = None,
 ) -> RunState | None:
-    """Record how the attempt ended (with its result and its last log lines), if this worker
-    still holds its lease; the state the run went to, or None when the lease was lost (the reaper
-    already decided; nothing is written)."""
+    """Report how the attempt ended (`event`, with its result and its last log lines), if this
+    worker still holds its lease; the state the policy moved the run to, or None when the lease
+    was lost (the reaper already reported; nothing is written)."""
     ctx = worker_context(worker_id)
     with db.writes() as session:
         run = session.scalar(
@@ -282,40 +221,23 @@ def finish(
         if last_log is not None:
             session.add(last_log)
         revoke_attempt_token(session, attempt)
-        to = outcome.state
-        if run.state is RunState.CANCELLING and to is RunState.FAILED:
-            to = RunState.CANCELLED  # the failure is the cancel taking effect
-        if to is RunState.FAILED and run.state is RunState.RUNNING and outcome.reason not in NOT_RETRIED:
-            to = fail_or_retry(
-                session,
-                ctx,
-                run,
-                claim_.workspace,
-                outcome.reason or "failed",
-                outcome.message,
-                claim_.definition.retry,
-                attempt,
-            )
-        else:
-            reason = outcome.reason or ("stopped" if to is RunState.CANCELLED else None)
-            transition(
-                session,
-                ctx,
-                run,
-                to,
-                workspace=claim_.workspace,
-                reason=reason,
-                message=outcome.message,
-                attempt=attempt,
-            )
+        policy.apply(
+            session,
+            ctx,
+            run,
+            event,
+            workspace=claim_.workspace,
+            retry=claim_.definition.retry,
+            attempt=attempt,
+        )
         session.commit()
-        return to
+        return run.state
 
 
 def reap(db: Database, reaper_id: str, now: datetime | None = None) -> list[tuple[int, RunState]]:
-    """Resolve every run whose lease expired: its worker is gone (killed, partitioned, hung).
-    A stopping run becomes CANCELLED; a running one is retried per its policy or FAILED, with
-    reason `worker_lost`."""
+    """Report every run whose lease expired to the run policy: its worker is gone (killed,
+    partitioned, hung). A stopping run becomes CANCELLED; a running one is retried per its
+    job's retry policy or FAILED, with reason `worker_lost`."""
     moment = now or utcnow()
     ctx = system_context("run.transition", actor=f"reaper:{reaper_id}")
     resolved: list[tuple[int, RunState]] = []
@@ -334,22 +256,8 @@ def reap(db: Database, reaper_id: str, now: datetime | None = None) -> list[tupl
         for run, slug in expired:
             revoke_attempt_token(session, current_attempt(session, run))
             expired_at = f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC"
-            message = f"The lease of worker {run.worker_id} expired at {expired_at}."
-            if run.state is RunState.CANCELLING:
-                transition(
-                    session,
-                    ctx,
-                    run,
-                    RunState.CANCELLED,
-                    workspace=slug,
-                    reason="worker_lost",
-                    message=message,
-                )
-                resolved.append((run.id, RunState.CANCELLED))
-            else:
-                state = fail_or_retry(
-                    session, ctx, run, slug, "worker_lost", message, retry_policy(session, run)
-                )
-                resolved.append((run.id, state))
+            lost = policy.LeaseExpired(f"The lease of worker {run.worker_id} expired at {expired_at}.")
+            policy.apply(session, ctx, run, lost, workspace=slug, retry=retry_policy(session, run))
+            resolved.append((run.id, run.state))
         session.commit()
     return resolved
