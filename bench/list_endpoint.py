@@ -41,8 +41,8 @@ from sadeem.audit.models import AuditEvent  # noqa: F401  (tables registered)
 from sadeem.auth.models import PlatformRole
 from sadeem.bootstrap import system_context
 from sadeem.config import Settings
+from sadeem.core.clock import utcnow
 from sadeem.db import migrate
-from sadeem.db.base import utcnow
 from sadeem.db.engine import Database
 from sadeem.workspaces.models import Workspace
 

@@ -20,9 +20,10 @@ from sadeem.api.context import Ctx
 from sadeem.audit import service as audit
 from sadeem.audit.models import AuditChainHead, AuditEvent
 from sadeem.bootstrap import system_context
+from sadeem.core.errors import Conflict
+from sadeem.core.redaction import REDACTED, redact
 from sadeem.db.engine import Database
 from sadeem.db.session import DbSession
-from sadeem.errors import Conflict
 from tests.conftest import PASSWORD, World, bearer
 
 SECRET_PASSWORD = "Pa55word that must never be logged"
@@ -371,7 +372,7 @@ def test_secrets_never_reach_the_trail(client: TestClient, world: World, db: Dat
 
 
 def test_redaction_masks_secret_keys_at_any_depth() -> None:
-    redacted = audit.redact(
+    redacted = redact(
         {
             "password": "p",
             "name": "n",
@@ -381,15 +382,15 @@ def test_redaction_masks_secret_keys_at_any_depth() -> None:
         }
     )
     assert redacted == {
-        "password": audit.REDACTED,
+        "password": REDACTED,
         "name": "n",
         "nested": {
-            "secret_access_key": audit.REDACTED,
-            "Authorization": audit.REDACTED,
-            "list": [{"api_key": audit.REDACTED}],
+            "secret_access_key": REDACTED,
+            "Authorization": REDACTED,
+            "list": [{"api_key": REDACTED}],
         },
-        "new_password": audit.REDACTED,
-        "options": [{"token": audit.REDACTED, "port": 5432}],
+        "new_password": REDACTED,
+        "options": [{"token": REDACTED, "port": 5432}],
     }
 
 
@@ -398,7 +399,7 @@ def test_recorded_details_are_redacted(db: Database) -> None:
         audit.record(session, system_context("test.redact"), details={"user": "u", "password": "hunter2!"})
         session.commit()
     (event,) = events(db, action="test.redact")
-    assert event.details == {"user": "u", "password": audit.REDACTED}
+    assert event.details == {"user": "u", "password": REDACTED}
     assert event.actor == "cli"
     with db.reads() as session:
         assert audit.verify_chain(session).ok

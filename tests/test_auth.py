@@ -16,9 +16,9 @@ from sadeem.auth.models import PlatformRole, User, UserSession
 from sadeem.auth.permissions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from sadeem.bootstrap import system_context
 from sadeem.config import Settings
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import Conflict, NotAuthenticated, TooManyAttempts
 from sadeem.db.engine import Database
-from sadeem.errors import Conflict, NotAuthenticated, TooManyAttempts
 from tests.conftest import PASSWORD, World, bearer, make_user
 
 NEW_PASSWORD = "an entirely different passphrase"

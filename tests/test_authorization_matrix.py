@@ -30,7 +30,7 @@ from sadeem.auth.models import ApiToken, User
 from sadeem.auth.permissions import Permission
 from sadeem.auth.service import issue_run_token
 from sadeem.config import Settings
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.db.session import SAFE_METHODS
 from sadeem.workspaces.models import Workspace, WorkspaceRole

@@ -22,9 +22,9 @@ from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.catalog.store import PlatformCatalog
 from sadeem.cli import app as cli
 from sadeem.config import Settings
+from sadeem.core.errors import InvalidInput
 from sadeem.db import migrate
 from sadeem.db.engine import Database
-from sadeem.errors import InvalidInput
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole
 from tests.conftest import PASSWORD, World, bearer, live_uvicorn, make_user
 

@@ -29,8 +29,8 @@ from sadeem.connections.egress import EgressPolicy
 from sadeem.connections.keyring import Keyring, KeyringError
 from sadeem.connections.models import ConnectionType
 from sadeem.connections.schemas import SparkLocalConfig, TrinoConfig
+from sadeem.core.errors import Unavailable
 from sadeem.db.engine import Database
-from sadeem.errors import Unavailable
 from tests.conftest import PG_URL, World
 from tests.connection_doubles import (
     S3Server,

@@ -13,10 +13,10 @@ import pytest
 from sqlglot import exp
 
 from sadeem.config import Settings
+from sadeem.core.errors import InvalidInput
 from sadeem.engines import registry, sql_text
 from sadeem.engines.base import EngineTask, ExecutionState, ExecutionStatus, SqlTask
 from sadeem.engines.spec import EngineSpec, TaskKind
-from sadeem.errors import InvalidInput
 from tests.jobs_support import Platform, platform  # noqa: F401
 from tests.statements_support import post, run_sql, submit
 

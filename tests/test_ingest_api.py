@@ -32,8 +32,8 @@ from sadeem.catalog.storage import local_path
 from sadeem.catalog.store import PlatformCatalog
 from sadeem.catalog.writer import WorkspaceWriterCatalog
 from sadeem.config import Settings
+from sadeem.core.errors import InvalidInput
 from sadeem.db.engine import Database
-from sadeem.errors import InvalidInput
 from sadeem.ingest import uploads
 from sadeem.ingest.scratch import scratch_root
 from sadeem.ingest.service import SNAPSHOT_SOURCE_FORMAT, ingest

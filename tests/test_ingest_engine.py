@@ -22,7 +22,7 @@ from pyiceberg.table import CommitTableResponse, Table
 from pyiceberg.table.update import TableRequirement, TableUpdate
 from pyiceberg.types import DoubleType, IntegerType, LongType, NestedField, StringType
 
-from sadeem.errors import Conflict, InvalidInput, NotFound, Unavailable
+from sadeem.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from sadeem.ingest import datafiles, demo_data, reader, service
 from sadeem.ingest.service import IngestResult, ingest
 

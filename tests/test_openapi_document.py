@@ -18,7 +18,7 @@ from sadeem import cli
 from sadeem.api.openapi import TAGS
 from sadeem.api.problems import PROBLEM_CODES, problem_type
 from sadeem.api.route_table import api_routes
-from sadeem.errors import SadeemError
+from sadeem.core.errors import SadeemError
 from tests.conftest import reference_app
 from tests.test_catalog_authorization import spec_operation
 

@@ -18,7 +18,7 @@ from sadeem.auth import service as auth_service
 from sadeem.auth.models import ApiToken, User
 from sadeem.auth.principal import catalog_scope
 from sadeem.catalog.access import ALL_WORKSPACES
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.runs.models import RunAttempt
 from sadeem.scheduler.scheduler import fire_due

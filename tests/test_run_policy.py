@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import Conflict
 from sadeem.engines.base import ExecutionState
-from sadeem.errors import Conflict
 from sadeem.jobs.schemas import RetryPolicy
 from sadeem.runs import policy
 from sadeem.runs.models import Run, RunState, RunTrigger

@@ -8,6 +8,7 @@ import datetime as dt
 import duckdb
 import pytest
 
+from sadeem.core.errors import InvalidInput
 from sadeem.engines.sql_text import (
     SqlProblem,
     check_job_sql,
@@ -17,7 +18,6 @@ from sadeem.engines.sql_text import (
     to_duckdb,
     to_trino_qmark,
 )
-from sadeem.errors import InvalidInput
 
 INJECTION = "x'); DROP TABLE t; --"
 

@@ -31,7 +31,7 @@ from sadeem.app import create_app
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import ApiToken, User
 from sadeem.config import Settings
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.statements.executor import reap_orphans
 from sadeem.statements.models import Statement, StatementState

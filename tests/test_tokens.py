@@ -9,7 +9,7 @@ from sqlalchemy import select, text, update
 
 from sadeem.auth.models import ApiToken
 from sadeem.config import Settings
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from tests.conftest import World, bearer
 

@@ -11,8 +11,8 @@ from sadeem.api.context import RequestContext
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole, User
 from sadeem.config import Settings
+from sadeem.core.errors import Conflict
 from sadeem.db.engine import Database
-from sadeem.errors import Conflict
 from sadeem.workspaces import service as workspace_service
 from sadeem.workspaces.models import Workspace
 from sadeem.workspaces.provisioning import WorkspaceProvisioner

@@ -21,14 +21,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from sadeem.api.pagination import PageRequest
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
 from sadeem.bootstrap import ADMIN_USERNAME, bootstrap, system_context
 from sadeem.config import Settings
+from sadeem.core.errors import SadeemError
+from sadeem.core.pagination import PageRequest
 from sadeem.db import migrate
 from sadeem.db.engine import Database
-from sadeem.errors import SadeemError
 
 if TYPE_CHECKING:
     import httpx

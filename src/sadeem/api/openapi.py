@@ -7,7 +7,7 @@ The document is the contract the console's TypeScript client is generated from (
 committed as `openapi.json` (`sadeem openapi > openapi.json`). For that: every operation has one
 tag of `TAGS` and an explicit `operationId` `<tag>:<verb>` (`runs:submit`), declared on its route
 so the console's call and the route are found by the same grep; pages are named schemas
-(`RunPage`, api/pagination.py); a problem's `type` is an enum (api/problems.py).
+(`RunPage`, core/pagination.py); a problem's `type` is an enum (api/problems.py).
 """
 
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _problem_response(status: int, existing: dict[str, Any] | None) -> dict[str,
 def _name_schemas_by_title(schema: dict[str, Any]) -> None:
     """Name each schema component by its title. They differ only for generic models: pydantic
     names `Page[RunOut]`'s schema `Page_RunOut_`, but titles it with the class name the model
-    chose (`RunPage`, api/pagination.py), which is what a generated client should call it."""
+    chose (`RunPage`, core/pagination.py), which is what a generated client should call it."""
     components: dict[str, Any] = schema["components"]["schemas"]
     renamed = {
         name: component["title"]

@@ -18,8 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sadeem import errors
 from sadeem.api.route_table import allowed_methods
+from sadeem.core import errors
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("sadeem.api")
@@ -52,7 +52,7 @@ def _renderer_for(path: str) -> ErrorRenderer | None:
 
 
 # Every `type` a Sadeem problem can have is `urn:sadeem:problem:<code>`, with one of these codes: the
-# domain errors' (errors.py and their subclasses; tests/test_openapi_document.py checks they are all
+# domain errors' (core/errors.py and their subclasses; tests/test_openapi_document.py checks they are all
 # here) and the HTTP layer's own. The OpenAPI document lists them as an enum, so a client can switch
 # on `type` and its compiler knows every case.
 PROBLEM_CODES = (

@@ -4,11 +4,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.schemas import IsoDateTime
 from sadeem.audit import service
 from sadeem.audit.schemas import AuditEventOut
 from sadeem.auth.permissions import PlatformAdmin, WorkspaceAdmin
+from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

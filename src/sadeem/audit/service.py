@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,12 +21,11 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, SessionTransaction
 
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.pagination import PageRequest, keyset_page
+from sadeem.core.redaction import redact
 
-REDACTED = "[REDACTED]"
-_SECRET_KEY = re.compile(r"pass(word|phrase)?|secret|token|credential|private|api_?key|authorization", re.I)
 _HASHED_FIELDS = (
     "seq",
     "occurred_at",
@@ -45,15 +43,6 @@ _HASHED_FIELDS = (
     "request_id",
     "details",
 )
-
-
-def redact(value: Any) -> Any:
-    """Mask every value whose key looks like a secret, at any depth."""
-    if isinstance(value, dict):
-        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [redact(v) for v in value]
-    return value
 
 
 def _canonical(event: AuditEvent) -> bytes:

@@ -31,8 +31,8 @@ from sadeem.api.context import Ctx
 from sadeem.auth import service
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
+from sadeem.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from sadeem.db.session import SAFE_METHODS, DbSession, database_of
-from sadeem.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
 
 SESSION_COOKIE = "sadeem_session"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from sadeem.api.context import Ctx
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.auth import service
 from sadeem.auth.permissions import CSRF_COOKIE, SESSION_COOKIE, CurrentUser, PlatformAdmin, Public
@@ -20,6 +20,7 @@ from sadeem.auth.schemas import (
     UserUpdate,
 )
 from sadeem.config import Settings
+from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession
 
 router = APIRouter(prefix="/api/v1")

@@ -17,16 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit import service as audit
 from sadeem.auth import passwords
 from sadeem.auth.identity import IdentityProvider, VerifiedIdentity
 from sadeem.auth.models import ApiToken, PlatformRole, User, UserSession
 from sadeem.auth.principal import Principal, catalog_scope
 from sadeem.config import Settings
-from sadeem.db.base import utcnow
-from sadeem.db.unique import add_unique
-from sadeem.errors import (
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import (
     Conflict,
     InvalidInput,
     NotAuthenticated,
@@ -34,6 +32,8 @@ from sadeem.errors import (
     PermissionDenied,
     TooManyAttempts,
 )
+from sadeem.core.pagination import PageRequest, keyset_page
+from sadeem.db.unique import add_unique
 
 TOKEN_PREFIX = "sdm"  # noqa: S105 (a label, not a secret)
 # `sdm_<public id: 16 hex digits>_<secret: URL-safe base64>`, as `create_token` makes them.

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from sadeem.auth.principal import Principal
 from sadeem.catalog.errors import Forbidden, NoSuchNamespace, NoSuchWarehouse
-from sadeem.errors import InvalidInput
+from sadeem.core.errors import InvalidInput
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
 
 ALL_WORKSPACES = "all-workspaces"  # has a '-': never a workspace slug

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from pyiceberg import exceptions as iceberg
 
-from sadeem.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SadeemError
+from sadeem.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, SadeemError
 
 
 class NoSuchNamespace(NotFound):

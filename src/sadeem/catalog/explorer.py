@@ -35,7 +35,6 @@ from pyiceberg.types import (
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from sadeem.api.pagination import PageRequest, decode_cursor, encode_cursor
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
 from sadeem.catalog import service as catalog
@@ -63,9 +62,10 @@ from sadeem.catalog.explorer_schemas import (
 )
 from sadeem.catalog.store import CATALOG_NAME
 from sadeem.config import Settings
+from sadeem.core.errors import InvalidInput, NotFound
+from sadeem.core.pagination import PageRequest, decode_cursor, encode_cursor
 from sadeem.datasets.models import Dataset, DatasetTag
 from sadeem.db.search import contains_text
-from sadeem.errors import InvalidInput, NotFound
 from sadeem.results.json_cells import json_rows, result_columns
 from sadeem.workspaces.models import Workspace
 

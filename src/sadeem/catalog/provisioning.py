@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, Session
 from sadeem.catalog import service, storage
 from sadeem.catalog.store import CATALOG_NAME
 from sadeem.config import Settings
-from sadeem.connections.checks import redact_secrets
+from sadeem.core.redaction import redact_secrets
 from sadeem.workspaces.models import Workspace
 from sadeem.workspaces.provisioning import Placement, ProvisioningReport, ProvisioningStep, domain_blockers
 

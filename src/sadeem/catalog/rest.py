@@ -40,9 +40,9 @@ from sadeem.catalog.schemas import (
 )
 from sadeem.catalog.service import LoadedTable, TableChange, parse_namespace
 from sadeem.config import Settings
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import InvalidInput, NotAuthenticated, NotFound
 from sadeem.db.session import DbSession
-from sadeem.errors import InvalidInput, NotAuthenticated, NotFound
 
 router = APIRouter(prefix="/iceberg/v1", tags=["iceberg"], include_in_schema=False)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pyiceberg.table import Table
 
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.api.schemas import IsoDateTime
 from sadeem.auth.permissions import WorkspaceAccess, WorkspaceViewer
@@ -22,6 +22,7 @@ from sadeem.catalog.explorer_schemas import (
     TableListItem,
 )
 from sadeem.config import Settings
+from sadeem.core.pagination import Page
 from sadeem.datasets.schemas import OwnerQuery, TagQuery
 from sadeem.db.session import DbSession
 

@@ -45,7 +45,7 @@ from sadeem.catalog.schemas import CreateTableBody, RegisterTableBody
 from sadeem.catalog.storage import inside_storage, local_path
 from sadeem.catalog.store import CATALOG_NAME, PlatformCatalog
 from sadeem.config import Settings
-from sadeem.errors import InvalidInput, StateUnknown
+from sadeem.core.errors import InvalidInput, StateUnknown
 from sadeem.workspaces.models import Workspace, WorkspaceRole
 
 log = logging.getLogger("sadeem.catalog")

@@ -19,12 +19,11 @@ import shutil
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -39,10 +38,10 @@ from sadeem.connections.schemas import (
     SparkLocalConfig,
     TrinoConfig,
 )
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.redaction import redact_secrets
 
 log = logging.getLogger("sadeem.connections")
-REDACTED = "[REDACTED]"
 MAX_DETAIL = 500
 SPARK_OPERATOR_API = "/apis/sparkoperator.k8s.io/v1beta2"
 
@@ -57,14 +56,6 @@ class CheckResult:
     latency_ms: float
     detail: str
     checked_at: datetime
-
-
-def redact_secrets(text: str, secrets: Iterable[str]) -> str:
-    """Remove every secret value (also URL-encoded) from `text`, longest first."""
-    variants = {v for s in secrets if s for v in (s, quote(s, safe=""), quote(s))}
-    for value in sorted(variants, key=len, reverse=True):
-        text = text.replace(value, REDACTED)
-    return text
 
 
 def _sensitive_values(config: ConnectionConfigBase) -> list[str]:

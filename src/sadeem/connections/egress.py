@@ -23,7 +23,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from typing import Any
 
 from sadeem.config import Settings
-from sadeem.errors import PermissionDenied
+from sadeem.core.errors import PermissionDenied
 
 Network = IPv4Network | IPv6Network
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from sadeem.config import Settings
-from sadeem.errors import Unavailable
+from sadeem.core.errors import Unavailable
 
 log = logging.getLogger("sadeem.connections")
 

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sadeem.db.base import Base, UTCDateTime, utcnow
+from sadeem.core.clock import utcnow
+from sadeem.db.base import Base, UTCDateTime
 
 
 class ConnectionType(enum.StrEnum):

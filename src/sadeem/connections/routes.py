@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, status
 
 from sadeem.api.context import Ctx
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.connections import service
@@ -20,6 +20,7 @@ from sadeem.connections.schemas import (
     ConnectionTestResult,
     ConnectionUpdate,
 )
+from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace}", tags=["connections"])

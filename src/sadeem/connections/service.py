@@ -11,7 +11,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit import service as audit
 from sadeem.config import Settings
 from sadeem.connections import checks
@@ -19,9 +18,10 @@ from sadeem.connections.egress import EgressPolicy
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
 from sadeem.connections.schemas import ConnectionConfigBase, config_adapter
+from sadeem.core.errors import Conflict, InvalidInput, NotFound
+from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.db.engine import Database
 from sadeem.db.unique import add_unique
-from sadeem.errors import Conflict, InvalidInput, NotFound
 from sadeem.workspaces.models import Workspace
 
 

@@ -11,17 +11,17 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit import service as audit
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
 from sadeem.catalog import explorer
 from sadeem.config import Settings
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import Conflict, InvalidInput, NotFound
+from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.datasets.models import Dataset, DatasetTag
-from sadeem.db.base import utcnow
 from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
-from sadeem.errors import Conflict, InvalidInput, NotFound
 from sadeem.workspaces.models import Membership, Workspace
 
 

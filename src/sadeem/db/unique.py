@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sadeem.core.errors import Conflict
 from sadeem.db.base import Base
-from sadeem.errors import Conflict
 
 
 def add_unique(session: Session, row: Base, conflict_detail: str) -> None:

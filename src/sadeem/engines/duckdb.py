@@ -32,6 +32,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from sadeem.config import Settings
+from sadeem.core.redaction import redact_secrets
 from sadeem.engines.base import (
     EngineRefused,
     EngineTask,
@@ -443,9 +444,7 @@ class DuckDBExecution:
         self._task.log(self._redacted(line))
 
     def _redacted(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return redact_secrets(text, self._secrets)
 
 
 def _tail(engine: _EngineProcess, limit: int = 300) -> str:

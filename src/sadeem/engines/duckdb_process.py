@@ -39,6 +39,7 @@ from urllib.parse import unquote, urlparse
 import duckdb
 import pyarrow as pa
 
+from sadeem.core.redaction import redact_secrets
 from sadeem.engines.base import CATALOG_ALIAS, CatalogAccess, ParameterValue, WorkspaceStorage
 
 # avro before iceberg: iceberg needs it loaded.
@@ -317,9 +318,7 @@ class StatementRunner:
         self._emit({"log": self.redacted(line)})
 
     def redacted(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return redact_secrets(text, self._secrets)
 
 
 class StatementFailed(Exception):

@@ -21,11 +21,11 @@ from sqlglot import exp
 
 from sadeem.config import Settings
 from sadeem.connections.models import ConnectionType
+from sadeem.core.errors import InvalidInput
 from sadeem.engines import sql_text
 from sadeem.engines.base import Engine, EngineRefused
 from sadeem.engines.duckdb_fence import check_statement
 from sadeem.engines.spec import EngineSpec, TaskKind
-from sadeem.errors import InvalidInput
 
 # The factories import their engine on demand: a worker that never runs Spark on Kubernetes never
 # loads its client.

@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from sadeem.config import Settings
-from sadeem.connections.checks import redact_secrets
+from sadeem.core.redaction import redact_secrets
 from sadeem.engines import spark_sql_runner
 from sadeem.engines.base import (
     EngineRefused,

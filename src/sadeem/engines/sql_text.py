@@ -18,8 +18,8 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError, UnsupportedError
 from sqlglot.tokens import Token, TokenType
 
+from sadeem.core.errors import InvalidInput
 from sadeem.engines.base import ParameterValue
-from sadeem.errors import InvalidInput
 
 _TRINO = sqlglot.Dialect.get_or_raise("trino")
 # sqlglot logs a statement's whole text at WARNING when it falls back to a generic parse (EXPLAIN,

@@ -37,7 +37,7 @@ from trino.auth import BasicAuthentication
 from trino.dbapi import ColumnDescription, Cursor
 from trino.exceptions import HttpError, TrinoQueryError
 
-from sadeem.connections.checks import redact_secrets
+from sadeem.core.redaction import redact_secrets
 from sadeem.engines.base import (
     EngineRefused,
     EngineTask,

@@ -7,9 +7,9 @@ from sqlalchemy import text
 
 from sadeem.api.responses import errors
 from sadeem.auth.permissions import Public
+from sadeem.core.errors import NotFound, Unavailable
 from sadeem.db import migrate
 from sadeem.db.session import AppDatabase
-from sadeem.errors import NotFound, Unavailable
 
 router = APIRouter(tags=["health"])
 

@@ -18,7 +18,7 @@ from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.schema import Schema, promote, sanitize_column_names
 from pyiceberg.types import IcebergType, NestedField
 
-from sadeem.errors import InvalidInput
+from sadeem.core.errors import InvalidInput
 
 # CSV text parses straight into these Arrow types, so they can be requested from the CSV reader.
 _CSV_PARSABLE = (

@@ -32,7 +32,7 @@ from pyiceberg.table.metadata import TableMetadata
 from pyiceberg.typedef import Record
 from pyiceberg.utils.properties import property_as_int
 
-from sadeem.errors import InvalidInput
+from sadeem.core.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 

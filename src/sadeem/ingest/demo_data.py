@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pyiceberg.catalog import Catalog
 
-from sadeem.errors import Conflict
+from sadeem.core.errors import Conflict
 from sadeem.ingest.service import IngestResult, ingest
 
 DEMO_TABLE = "meter_readings"

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from sadeem.errors import InvalidInput
+from sadeem.core.errors import InvalidInput
 
 SourceFormat = Literal["csv", "parquet"]
 SOURCE_FORMATS: tuple[SourceFormat, ...] = get_args(SourceFormat)

@@ -42,7 +42,7 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table, TableProperties, Transaction
 from pyiceberg.utils.properties import property_as_bool
 
-from sadeem.errors import Conflict, InvalidInput, NotFound, Unavailable
+from sadeem.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from sadeem.ingest.columns import ColumnMapping, csv_types_for, map_columns, schema_for_new_table
 from sadeem.ingest.datafiles import DataFileWriter
 from sadeem.ingest.reader import SOURCE_FORMATS, SourceFormat, SourceReader, open_source

@@ -13,8 +13,8 @@ from sadeem.audit import service as audit
 from sadeem.catalog.service import _table_name as table_name
 from sadeem.catalog.writer import WorkspaceWriterCatalog
 from sadeem.config import Settings
+from sadeem.core.errors import InvalidInput, NotFound, TooLarge
 from sadeem.db.engine import Database
-from sadeem.errors import InvalidInput, NotFound, TooLarge
 from sadeem.ingest.reader import SourceFormat
 from sadeem.ingest.service import IngestMode, IngestResult, ingest
 from sadeem.workspaces.models import Workspace

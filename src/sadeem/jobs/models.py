@@ -6,7 +6,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sadeem.db.base import Base, UTCDateTime, utcnow
+from sadeem.core.clock import utcnow
+from sadeem.db.base import Base, UTCDateTime
 
 
 class Job(Base):

@@ -10,8 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sadeem.core.errors import InvalidInput
 from sadeem.engines.base import ParameterValue
-from sadeem.errors import InvalidInput
 from sadeem.jobs.schemas import ParameterSpec, ParameterType
 
 _ARG_MARKER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")

@@ -5,10 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from sadeem.api.context import Ctx
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
+from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession
 from sadeem.jobs import service
 from sadeem.jobs.schemas import (

@@ -19,19 +19,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole, User
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.connections.models import Connection
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 from sadeem.engines import registry, sql_text
 from sadeem.engines.spec import EngineSpec
-from sadeem.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sadeem.jobs import parameters
 from sadeem.jobs.models import Job, JobVersion
 from sadeem.jobs.schemas import JobDefinition, NotificationEvent, SparkTaskSpec, SqlTaskSpec

@@ -5,11 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, status
 
 from sadeem.api.context import Ctx
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.auth import service as auth_service
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
+from sadeem.core.pagination import Page
 from sadeem.datasets.schemas import OwnerQuery, TagQuery
 from sadeem.db.session import DbSession
 from sadeem.jobs.routes import job_out

@@ -17,16 +17,16 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
 from sadeem.auth.permissions import WorkspaceAccess
 from sadeem.config import Settings
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
-from sadeem.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sadeem.jobs import parameters
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job

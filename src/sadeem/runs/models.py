@@ -17,7 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sadeem.db.base import Base, UTCDateTime, utcnow
+from sadeem.core.clock import utcnow
+from sadeem.db.base import Base, UTCDateTime
 
 
 class RunState(enum.StrEnum):

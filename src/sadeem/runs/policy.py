@@ -16,9 +16,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import Conflict
 from sadeem.engines.base import ExecutionState
-from sadeem.errors import Conflict
 from sadeem.jobs.schemas import RetryPolicy
 from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunState, RunTrigger
 from sadeem.runs.transitions import Change, Lease, transition

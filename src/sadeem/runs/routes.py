@@ -7,11 +7,12 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sadeem.api.context import Ctx
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.api.schemas import IsoDateTime
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
+from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession
 from sadeem.results.schemas import ResultColumn
 from sadeem.runs import service

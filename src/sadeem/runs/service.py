@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from sadeem.api import admission
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.auth import service as auth_service
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
-from sadeem.errors import NotFound
+from sadeem.core.errors import NotFound
+from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.jobs import parameters
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job, JobVersion

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, aliased
 from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth.models import User
-from sadeem.db.base import utcnow
-from sadeem.errors import Conflict
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import Conflict
 from sadeem.jobs.models import JobVersion
 from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunState, RunTransition
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
-from sadeem.errors import InvalidInput
+from sadeem.core.errors import InvalidInput
 from sadeem.jobs.schemas import Schedule
 
 # `backfill` after a long outage fires at most this many slots per scheduler pass (the rest follow

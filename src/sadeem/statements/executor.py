@@ -33,7 +33,7 @@ from sqlalchemy import CursorResult, Result, select, update
 
 from sadeem.auth.models import ApiToken
 from sadeem.config import Settings
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.engines.base import (
     CatalogAccess,

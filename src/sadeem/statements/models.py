@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sadeem.db.base import Base, UTCDateTime, utcnow
+from sadeem.core.clock import utcnow
+from sadeem.db.base import Base, UTCDateTime
 
 
 class StatementState(enum.StrEnum):

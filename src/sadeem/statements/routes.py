@@ -6,10 +6,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from sadeem.api.context import Ctx
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.api.schemas import IsoDateTime
 from sadeem.auth.permissions import PlatformAdmin, WorkspaceViewer
+from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession, database_of
 from sadeem.jobs.schemas import SqlEngine
 from sadeem.results.schemas import ResultColumn

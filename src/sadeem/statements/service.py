@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from sadeem.api import admission
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, decode_cursor, encode_cursor, keyset_page
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
@@ -36,12 +35,13 @@ from sadeem.config import Settings
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
 from sadeem.connections.service import engine_config
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
+from sadeem.core.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied, TooManyRequests
+from sadeem.core.pagination import PageRequest, decode_cursor, encode_cursor, keyset_page
 from sadeem.db.engine import Database
 from sadeem.db.search import contains_text
 from sadeem.engines import registry, sql_text
 from sadeem.engines.base import WorkspaceStorage
-from sadeem.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied, TooManyRequests
 from sadeem.jobs.service import check_engine_connection, enabled_engine
 from sadeem.results import json_cells
 from sadeem.statements import results

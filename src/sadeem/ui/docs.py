@@ -19,7 +19,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from sadeem.auth.permissions import Public
-from sadeem.errors import NotFound
+from sadeem.core.errors import NotFound
 
 OPENAPI_URL = "/openapi.json"
 ASSETS = "/docs/assets"

@@ -17,7 +17,7 @@ from sadeem.api.context import RequestContext
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import ApiToken, User
 from sadeem.bootstrap import system_context
-from sadeem.db.base import utcnow
+from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job

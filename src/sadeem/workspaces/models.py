@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from sadeem.db.base import Base, UTCDateTime, utcnow
+from sadeem.core.clock import utcnow
+from sadeem.db.base import Base, UTCDateTime
 
 
 class WorkspaceRole(enum.StrEnum):

@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 
 from sadeem.api.context import Ctx
-from sadeem.api.pagination import Page, PageParams
+from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.auth import service as auth_service
 from sadeem.auth.permissions import CurrentUser, WorkspaceAdmin, WorkspaceViewer
+from sadeem.core.errors import PermissionDenied
+from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession
-from sadeem.errors import PermissionDenied
 from sadeem.workspaces import service
 from sadeem.workspaces.models import WorkspaceRole, WorkspaceStatus
 from sadeem.workspaces.provisioning import ProvisioningReport, WorkspaceProvisioner

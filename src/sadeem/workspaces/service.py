@@ -9,13 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
-from sadeem.api.pagination import PageRequest, keyset_page
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
+from sadeem.core.errors import Conflict, NotFound
+from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.db.unique import add_unique
-from sadeem.errors import Conflict, NotFound
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
 from sadeem.workspaces.provisioning import ProvisioningReport, WorkspaceProvisioner
 
