@@ -17,13 +17,30 @@ from urllib.parse import quote
 
 import click
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
 from sadeem.bootstrap import ADMIN_USERNAME, bootstrap, system_context
+from sadeem.cli_admin import connections_app, workspaces_app
+from sadeem.cli_client import (
+    LimitOption,
+    TokenOption,
+    UrlOption,
+    WorkspaceOption,
+    base_url,
+    call,
+    connect,
+    err,
+    error_detail,
+    fail,
+    items,
+    out,
+    require_token,
+)
 from sadeem.config import Settings
 from sadeem.core.errors import SadeemError
 from sadeem.core.pagination import PageRequest
@@ -31,7 +48,7 @@ from sadeem.db import migrate
 from sadeem.db.engine import Database
 
 if TYPE_CHECKING:
-    import httpx
+    pass
 
 app = typer.Typer(help="Sadeem: an on-prem lakehouse control plane.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
@@ -46,9 +63,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(secrets_app, name="secrets")
 runs_app = typer.Typer(help="Submit runs and follow their logs (through the API).", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
-
-out = Console()
-err = Console(stderr=True)
+app.add_typer(workspaces_app, name="workspaces")
+app.add_typer(connections_app, name="connections")
 
 HostOption = Annotated[str | None, typer.Option("--host", help="Bind address (default SADEEM_HOST).")]
 PortOption = Annotated[int | None, typer.Option("--port", help="Port (default SADEEM_PORT).")]
@@ -59,18 +75,37 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def _database(settings: Settings) -> Database:
-    """The configured database, closed when the command ends (its pool holds connections)."""
+def _no_sqlite_file(settings: Settings) -> bool:
+    url = make_url(settings.resolved_database_url)
+    return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(str(url.database)).exists()
+
+
+def _database(settings: Settings, *, schema_current: bool = True) -> Database:
+    """The configured database, closed when the command ends (its pool holds connections). One
+    line instead of a traceback when there is none here (nothing is created in its place), it is
+    unreachable, or (with `schema_current`) its schema is not the code's."""
+    url = make_url(settings.resolved_database_url)
+    where = url.render_as_string(hide_password=True)
+    if _no_sqlite_file(settings):
+        raise fail(
+            f"no Sadeem database at {where} (SADEEM_HOME={settings.home}); run `sadeem up` here, "
+            "or point SADEEM_HOME / SADEEM_DATABASE_URL at an existing one."
+        )
     db = Database.connect(settings.resolved_database_url)
     context = click.get_current_context(silent=True)
     if context is not None:
         context.call_on_close(db.dispose)
+    try:
+        current = migrate.current_revision(db.engine)
+    except SQLAlchemyError as exc:
+        raise fail(escape(f"cannot reach the database at {where}: {type(exc).__name__}")) from exc
+    head = migrate.head_revision()
+    if schema_current and current != head:
+        raise fail(
+            f"the database at {where} has schema {current or 'none'}, this Sadeem needs {head}: "
+            "run `sadeem db upgrade`."
+        )
     return db
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
 
 
 def _serve(settings: Settings, embedded_dispatch: bool = False) -> None:
@@ -124,7 +159,7 @@ def up(host: HostOption = None, port: PortOption = None) -> None:
     try:
         result = bootstrap(settings, db, CatalogProvisioner(settings))
     except SadeemError as exc:  # e.g. a SADEEM_ADMIN_PASSWORD that is too short
-        raise _fail(exc.detail) from exc
+        raise fail(exc.detail) from exc
     db.dispose()
     if result.generated_password:
         out.print(
@@ -180,8 +215,13 @@ def db_upgrade(revision: str = "head") -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's migration revision and the code's head."""
-    db = _database(_settings())
-    out.print(f"current: {migrate.current_revision(db.engine)}  head: {migrate.head_revision()}")
+    settings = _settings()
+    current = (
+        None
+        if _no_sqlite_file(settings)
+        else migrate.current_revision(_database(settings, schema_current=False).engine)
+    )
+    out.print(f"current: {current}  head: {migrate.head_revision()}")
 
 
 def _password(given: str | None, generate: bool) -> tuple[str, bool]:
@@ -215,7 +255,7 @@ def users_create(
                 session, system_context("cli.users.create"), username, secret, role, display_name
             )
     except SadeemError as exc:
-        raise _fail(exc.detail) from exc
+        raise fail(exc.detail) from exc
     out.print(f"Created user [bold]{username}[/bold] ({role}).")
     if generated:
         out.print(f"Password (shown once): [bold]{secret}[/bold]")
@@ -254,7 +294,7 @@ def users_set_role(username: str, role: PlatformRole) -> None:
                 session, system_context("cli.users.set_role"), user, auth_service.UserChanges(role=role)
             )
     except SadeemError as exc:
-        raise _fail(exc.detail) from exc
+        raise fail(exc.detail) from exc
     out.print(f"{username} is now {role}.")
 
 
@@ -270,7 +310,7 @@ def users_reset_password(
             user = auth_service.get_user(session, username)
             auth_service.set_password(session, system_context("cli.users.reset_password"), user, secret)
     except SadeemError as exc:
-        raise _fail(exc.detail) from exc
+        raise fail(exc.detail) from exc
     out.print(f"Password of {username} reset.")
     if generated:
         out.print(f"New password (shown once): [bold]{secret}[/bold]")
@@ -294,9 +334,36 @@ def tokens_create(
                 session, system_context("cli.tokens.create"), settings, user, name, days
             )
     except SadeemError as exc:
-        raise _fail(exc.detail) from exc
+        raise fail(exc.detail) from exc
     out.print(f"Token {new.token.public_id} for {username}, expires {new.token.expires_at:%Y-%m-%d}:")
     print(new.secret)  # plain, so scripts can capture it
+
+
+@tokens_app.command("list")
+def tokens_list(username: str) -> None:
+    """USERNAME's personal access tokens (not the short-lived ones Sadeem mints for runs)."""
+    db = _database(_settings())
+    table = Table("id", "name", "created", "expires", "last used", "revoked", show_edge=False)
+    with db.reads() as session:
+        try:
+            user = auth_service.get_user(session, username)
+        except SadeemError as exc:
+            raise fail(exc.detail) from exc
+        cursor: str | None = None
+        while True:
+            tokens, cursor = auth_service.list_tokens(session, user.id, PageRequest(500, cursor))
+            for token in tokens:
+                table.add_row(
+                    token.public_id,
+                    escape(token.name),
+                    f"{token.created_at:%Y-%m-%d %H:%M}",
+                    f"{token.expires_at:%Y-%m-%d}",
+                    f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "",
+                    f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "",
+                )
+            if cursor is None:
+                break
+    out.print(table)
 
 
 @tokens_app.command("revoke")
@@ -308,7 +375,7 @@ def tokens_revoke(token_id: str) -> None:
             token = auth_service.get_token(session, token_id)
             auth_service.revoke_token(session, system_context("cli.tokens.revoke"), token)
     except SadeemError as exc:
-        raise _fail(exc.detail) from exc
+        raise fail(exc.detail) from exc
     out.print(f"Token {token_id} revoked.")
 
 
@@ -330,7 +397,7 @@ def secrets_rotate_key() -> None:
     try:
         rotation = rotate_key(_database(settings), settings, system_context("cli.secrets.rotate_key"))
     except (SadeemError, ValueError) as exc:
-        raise _fail(exc.detail if isinstance(exc, SadeemError) else str(exc)) from exc
+        raise fail(exc.detail if isinstance(exc, SadeemError) else str(exc)) from exc
     where = (
         f"the key file {rotation.key_file} now holds only the new key"
         if rotation.key_file
@@ -357,25 +424,42 @@ def audit_verify() -> None:
     raise typer.Exit(code=1)
 
 
-def _error_detail(response: httpx.Response) -> str:
-    """What went wrong, from Sadeem's problem+json (with a validation error's fields) or, from
-    anything else on the way (a proxy's HTML page), the start of the body."""
-    try:
-        problem = response.json()
-    except ValueError:
-        return response.text.strip()[:300] or response.reason_phrase
-    if not isinstance(problem, dict):
-        return response.text.strip()[:300]
-    detail = str(problem.get("detail") or response.reason_phrase)
-    errors = problem.get("errors")
-    if isinstance(errors, list):
-        fields = [
-            f"{'.'.join(str(level) for level in error.get('loc', []))}: {error.get('msg')}"
-            for error in errors
-            if isinstance(error, dict)
-        ]
-        detail = " ".join([detail, *fields])
-    return detail
+@audit_app.command("list")
+def audit_list(
+    workspace: Annotated[
+        str | None, typer.Option("--workspace", "-w", help="Only this workspace's events (its admins may).")
+    ] = None,
+    actor: Annotated[str | None, typer.Option(help="Only this actor's events.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action, e.g. create_workspace.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="success, failure or denied.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time on (ISO 8601; UTC by default).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time.")] = None,
+    limit: LimitOption = 50,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """The audit trail, newest first, through the API (platform admins; a workspace's admins with -w)."""
+    filters = {"actor": actor, "action": action, "outcome": outcome, "since": since, "until": until}
+    path = (
+        f"/api/v1/workspaces/{quote(workspace, safe='')}/audit/events"
+        if workspace
+        else "/api/v1/audit/events"
+    )
+    table = Table("seq", "time", "actor", "action", "target", "workspace", "outcome", show_edge=False)
+    with connect(url, token) as client:
+        for event in items(client, path, limit, {k: v for k, v in filters.items() if v is not None}):
+            target = "/".join(part for part in (event["target_type"], event["target_id"]) if part)
+            colour = {"success": "green", "denied": "yellow"}.get(event["outcome"], "red")
+            table.add_row(
+                str(event["seq"]),
+                event["occurred_at"][:19].replace("T", " "),
+                escape(event["actor"] or ""),
+                escape(event["action"]),
+                escape(target),
+                escape(event["workspace"] or ""),
+                f"[{colour}]{event['outcome']}[/{colour}]",
+            )
+    out.print(table)
 
 
 @app.command()
@@ -383,7 +467,7 @@ def ingest(
     file: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="CSV or Parquet file.")
     ],
-    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")],
+    workspace: WorkspaceOption,
     table: Annotated[str, typer.Option("--table", "-t", help="Target table: namespace.table.")],
     mode: Annotated[
         str, typer.Option(help="create, append, overwrite or create_or_append.")
@@ -391,27 +475,21 @@ def ingest(
     file_format: Annotated[
         str | None, typer.Option("--format", help="csv or parquet (default: from the file name).")
     ] = None,
-    url: Annotated[
-        str | None, typer.Option(help="Sadeem's URL (default: http://SADEEM_HOST:SADEEM_PORT).")
-    ] = None,
-    token: Annotated[
-        str | None, typer.Option(envvar="SADEEM_TOKEN", help="A personal access token (or SADEEM_TOKEN).")
-    ] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Upload a file into an Iceberg table through the API, with a progress bar."""
     import httpx
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    if not token:
-        raise _fail("a token is needed: --token or SADEEM_TOKEN (create one with `sadeem tokens create`).")
+    token = require_token(token)
     fmt = file_format or file.suffix.lstrip(".").lower()
     if fmt not in ("csv", "parquet"):
-        raise _fail(f"cannot tell the format of {file.name}; pass --format csv|parquet.")
+        raise fail(f"cannot tell the format of {file.name}; pass --format csv|parquet.")
     namespace, _, name = table.rpartition(".")
     if not namespace or not name:
-        raise _fail(f"--table must be namespace.table, got {table!r}.")
-    settings = _settings()
-    base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
+        raise fail(f"--table must be namespace.table, got {table!r}.")
+    base = base_url(url)
     size = file.stat().st_size
 
     with Progress(
@@ -439,9 +517,9 @@ def ingest(
                 timeout=httpx.Timeout(30, read=None),
             )
         except httpx.HTTPError as exc:  # refused, reset, timed out: a message, not a traceback
-            raise _fail(escape(f"could not upload to {base}: {type(exc).__name__}: {exc}")) from exc
+            raise fail(escape(f"could not upload to {base}: {type(exc).__name__}: {exc}")) from exc
     if response.status_code != 201:
-        raise _fail(escape(f"{response.status_code}: {_error_detail(response)}"))
+        raise fail(escape(f"{response.status_code}: {error_detail(response)}"))
     result = response.json()
     out.print(
         f"{result['mode']} [bold]{result['table']}[/bold]: {result['rows']:,} rows in {result['data_files']} "
@@ -496,37 +574,6 @@ def scheduler() -> None:
     _run_until_signalled(runner.stop)
 
 
-WorkspaceOption = Annotated[str, typer.Option("--workspace", "-w", help="Workspace slug.")]
-UrlOption = Annotated[
-    str | None, typer.Option(help="Sadeem's URL (default: http://SADEEM_HOST:SADEEM_PORT).")
-]
-TokenOption = Annotated[
-    str | None, typer.Option(envvar="SADEEM_TOKEN", help="A personal access token (or SADEEM_TOKEN).")
-]
-
-
-def _api(url: str | None, token: str | None) -> httpx.Client:
-    import httpx
-
-    if not token:
-        raise _fail("a token is needed: --token or SADEEM_TOKEN (create one with `sadeem tokens create`).")
-    settings = _settings()
-    base = (url or f"http://{settings.host}:{settings.port}").rstrip("/")
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
-
-
-def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
-    import httpx
-
-    try:
-        response = client.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        raise _fail(escape(f"could not reach {client.base_url}: {type(exc).__name__}: {exc}")) from exc
-    if response.status_code >= 400:
-        raise _fail(escape(f"{response.status_code}: {_error_detail(response)}"))
-    return response.json()
-
-
 ParamOption = Annotated[
     list[str] | None, typer.Option("--param", "-p", help='name=value (JSON values: 5, true, "text").')
 ]
@@ -539,7 +586,7 @@ def _parameters(items: list[str] | None) -> dict[str, Any]:
     for item in items or []:
         name, sep, raw = item.partition("=")
         if not sep:
-            raise _fail(f"--param must be name=value, got {item!r}.")
+            raise fail(f"--param must be name=value, got {item!r}.")
         try:
             parameters[name] = json.loads(raw)
         except ValueError:
@@ -560,8 +607,8 @@ def runs_submit(
     body: dict[str, Any] = {"parameters": _parameters(param)}
     if idempotency_key:
         body["idempotency_key"] = idempotency_key
-    with _api(url, token) as client:
-        run = _call(
+    with connect(url, token) as client:
+        run = call(
             client,
             "POST",
             f"/api/v1/workspaces/{quote(workspace, safe='')}/jobs/{quote(job, safe='')}/runs",
@@ -584,19 +631,19 @@ def runs_logs(
     """Print a run's log; with -f, follow it while the run is going, then print how it ended."""
     path = f"/api/v1/workspaces/{quote(workspace, safe='')}/runs/{run_id}"
     after = 0
-    with _api(url, token) as client:
+    with connect(url, token) as client:
         while True:
             params: dict[str, Any] = {"after": after, "wait": 10 if follow else 0}
             if attempt is not None:
                 params["attempt"] = attempt
-            page = _call(client, "GET", f"{path}/logs", params=params)
+            page = call(client, "GET", f"{path}/logs", params=params)
             sys.stdout.write(page["text"])
             sys.stdout.flush()
             after, attempt = page["next_after"], page["attempt"]
             if page["complete"] or (not follow and not page["text"]):
                 break
         if follow:
-            run = _call(client, "GET", path)
+            run = call(client, "GET", path)
             colour = "green" if run["state"] == "SUCCEEDED" else "red"
             message = f": {run['state_message']}" if run.get("state_message") else ""
             err.print(f"run {run_id}: [{colour}]{run['state']}[/{colour}]{escape(message)}")
@@ -625,7 +672,7 @@ def sql(
     from rich.table import Table
 
     if output is not None and output.suffix not in _DOWNLOAD_KINDS:
-        raise _fail("--output must end in .csv, .parquet or .arrow.")
+        raise fail("--output must end in .csv, .parquet or .arrow.")
     body: dict[str, Any] = {
         "sql": sys.stdin.read() if text == "-" else text,
         "engine": engine,
@@ -635,16 +682,16 @@ def sql(
         "first_page_rows": max(min(rows, 10_000), 0),
     }
     base = f"/api/v1/workspaces/{quote(workspace, safe='')}/statements"
-    with _api(url, token) as client:
-        statement = _call(client, "POST", base, json=body)
+    with connect(url, token) as client:
+        statement = call(client, "POST", base, json=body)
         while statement["state"] in ("QUEUED", "RUNNING"):
-            statement = _call(client, "GET", f"{base}/{statement['id']}", params={"wait": 10})
+            statement = call(client, "GET", f"{base}/{statement['id']}", params={"wait": 10})
         if statement["state"] != "SUCCEEDED":
             error = statement.get("error") or {}
-            raise _fail(escape(f"{statement['state']}: {error.get('message', '')}"))
+            raise fail(escape(f"{statement['state']}: {error.get('message', '')}"))
         result, page = statement["result"], statement.get("first_page")
         if page is None and rows:
-            page = _call(client, "GET", f"{base}/{statement['id']}/result", params={"limit": rows})
+            page = call(client, "GET", f"{base}/{statement['id']}/result", params={"limit": rows})
         table = Table(*(f"{c['name']}\n[dim]{escape(c['type'])}[/dim]" for c in result["columns"]))
         for row in (page or {}).get("rows", [])[:rows]:
             table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
@@ -660,7 +707,7 @@ def sql(
                 output.open("wb") as sink,
             ):
                 if response.status_code >= 400:
-                    raise _fail(f"{response.status_code}: download failed")
+                    raise fail(f"{response.status_code}: download failed")
                 for data in response.iter_bytes():
                     sink.write(data)
             out.print(f"saved to {output}")
