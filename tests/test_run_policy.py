@@ -55,7 +55,7 @@ def test_an_ended_run_is_retried_with_its_retries_afresh(state: RunState, trigge
     change = decide(state, policy.RetryRequested(trigger), attempt=3, max_attempts=3)
     assert (change.to, change.reason, change.rule) == (S.QUEUED, trigger, "retry-ended-run")
     # Attempt 4 starts a new series of the version's 3 attempts: 4, 5, 6.
-    assert change.max_attempts == 6
+    assert change.max_attempts == 6 and change.decision == "attempt 4 of 6"
 
 
 @pytest.mark.parametrize("state", [S.QUEUED, S.WAITING_FOR_RETRY, S.RUNNING, S.CANCELLING, S.SUCCEEDED])
@@ -146,7 +146,7 @@ def test_a_failure_with_attempts_left_waits_with_backoff(event: policy.Event) ->
     first = decide(S.RUNNING, event, attempt=1, max_attempts=3)
     second = decide(S.RUNNING, event, attempt=2, max_attempts=3)
     assert (first.to, first.rule) == (S.WAITING_FOR_RETRY, "retry-with-backoff")
-    assert first.detail == "attempt 2 of 3 in 10 s" and second.detail == "attempt 3 of 3 in 20 s"
+    assert first.decision == "attempt 2 of 3 in 10 s" and second.decision == "attempt 3 of 3 in 20 s"
     assert first.not_before is not None and second.not_before is not None
     assert timedelta(seconds=10) <= first.not_before - before < timedelta(seconds=11)
     assert timedelta(seconds=20) <= second.not_before - before < timedelta(seconds=21)
@@ -155,7 +155,7 @@ def test_a_failure_with_attempts_left_waits_with_backoff(event: policy.Event) ->
 @pytest.mark.parametrize("event", FAILURES)
 def test_a_failure_of_the_last_attempt_fails_the_run(event: policy.Event) -> None:
     change = decide(S.RUNNING, event, attempt=3, max_attempts=3)
-    assert (change.to, change.rule, change.detail) == (
+    assert (change.to, change.rule, change.decision) == (
         S.FAILED,
         "fail-when-retries-exhausted",
         "attempt 3 of 3, the last",
@@ -166,7 +166,7 @@ def test_a_failure_of_the_last_attempt_fails_the_run(event: policy.Event) -> Non
 def test_the_backoff_counts_within_the_current_series() -> None:
     """After a manual retry at attempt 3 (series 4..6), attempt 4's failure is the series' first."""
     change = decide(S.RUNNING, FAILURES[0], attempt=4, max_attempts=6)
-    assert change.detail == "attempt 5 of 6 in 10 s"
+    assert change.decision == "attempt 5 of 6 in 10 s"
 
 
 def test_an_engine_that_cancels_unasked_fails_the_attempt() -> None:

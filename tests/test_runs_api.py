@@ -227,6 +227,10 @@ def test_retry_a_failed_run_makes_a_second_attempt_of_the_same_run(running_platf
     assert [(a["number"], a["state"]) for a in second["attempts"]] == [(1, "FAILED"), (2, "FAILED")]
     assert [t["attempt"] for t in second["transitions"]] == [1, 1, 1, 2, 2, 2]
     assert second["transitions"][3]["reason"] == "retry"
+    assert (second["transitions"][3]["rule"], second["transitions"][3]["decision"]) == (
+        "retry-ended-run",
+        "attempt 2 of 2",
+    )
     first_log, second_log = p.logs(run["id"], attempt=1), p.logs(run["id"], attempt=2)
     assert "attempt 1 of run" in first_log and "attempt 2 of run" in second_log
 
@@ -279,7 +283,8 @@ def test_automatic_retries_end_failed_after_the_last_attempt(running_platform: P
     events = audited_transitions(p, run["id"])
     assert [e["details"]["to"] for e in events] == states(final)
     # Each transition names the policy rule that decided it; retries say which attempt comes next.
-    decided = [(e["details"]["rule"], e["details"].get("decision")) for e in events]
+    decided = [(t["rule"], t["decision"]) for t in final["transitions"]]
+    assert decided == [(e["details"]["rule"], e["details"]["decision"]) for e in events]
     assert decided == [
         ("queue-submitted-run", None),
         ("start-claimed-run", None),

@@ -124,6 +124,9 @@ class RunTransition(Base):
     from_state: Mapped[RunState | None] = mapped_column(Enum(RunState, native_enum=False, length=20))
     to_state: Mapped[RunState] = mapped_column(Enum(RunState, native_enum=False, length=20))
     reason: Mapped[str | None] = mapped_column(String(64))
+    # The run policy's rule that decided it, and its words for users (runs/policy.py).
+    rule: Mapped[str | None] = mapped_column(String(64))
+    decision: Mapped[str | None] = mapped_column(String(200))
     actor: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -215,7 +215,7 @@ def _retry_ended(f: Facts) -> Change | None:
         "retry-ended-run",
         reason=f.event.trigger,
         max_attempts=series_end,
-        detail=f"attempt {f.run.attempt + 1}, up to attempt {series_end} with automatic retries",
+        decision=f"attempt {f.run.attempt + 1} of {series_end}",
     )
 
 
@@ -324,7 +324,7 @@ def _retry_with_backoff(f: Facts) -> Change | None:
         reason=reason,
         message=message,
         not_before=utcnow() + timedelta(seconds=delay),
-        detail=f"attempt {f.run.attempt + 1} of {f.run.max_attempts} in {delay:g} s",
+        decision=f"attempt {f.run.attempt + 1} of {f.run.max_attempts} in {delay:g} s",
     )
 
 
@@ -340,7 +340,7 @@ def _fail_exhausted(f: Facts) -> Change | None:
         "fail-when-retries-exhausted",
         reason=reason,
         message=message,
-        detail=f"attempt {f.run.attempt} of {f.run.max_attempts}, the last",
+        decision=f"attempt {f.run.attempt} of {f.run.max_attempts}, the last",
     )
 
 

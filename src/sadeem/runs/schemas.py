@@ -58,6 +58,10 @@ class TransitionOut(ResponseModel):
     from_state: RunState | None
     to_state: RunState
     reason: str | None
+    rule: str | None = Field(
+        description="The run policy's rule that decided it: `retry-with-backoff`, `cancel-takes-effect`, …"
+    )
+    decision: str | None = Field(description="The rule's words, e.g. `attempt 2 of 3 in 10 s`.")
     actor: str
     at: datetime
 

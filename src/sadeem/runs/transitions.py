@@ -62,7 +62,7 @@ class Change:
     rule: str
     reason: str | None = None
     message: str | None = None
-    detail: str | None = None  # the rule's words for users, e.g. "attempt 2 of 3 in 10 s"
+    decision: str | None = None  # the rule's words for users, e.g. "attempt 2 of 3 in 10 s"
     lease: Lease | None = None  # taken when the run starts RUNNING
     not_before: datetime | None = None  # when a run WAITING_FOR_RETRY may be claimed again
     max_attempts: int | None = None  # a new series of automatic retries (manual retry, repair)
@@ -127,6 +127,8 @@ def transition(
             from_state=before,
             to_state=to,
             reason=reason,
+            rule=change.rule,
+            decision=change.decision,
             actor=_actor(ctx),
             at=now,
         )
@@ -144,7 +146,7 @@ def transition(
             "attempt": run.attempt,
             "reason": reason,
             "rule": change.rule,
-            **({"decision": change.detail} if change.detail else {}),
+            "decision": change.decision,
             **run_identity(session, run),
         },
     )
