@@ -197,6 +197,8 @@ def _queue_submitted(f: Facts) -> Change | None:
 
 
 RETRYABLE = frozenset({S.FAILED, S.CANCELLED, S.TIMED_OUT})
+# A repair reruns what went wrong; a cancelled run was stopped on purpose.
+REPAIRED = frozenset({S.FAILED, S.TIMED_OUT})
 
 
 @rule("retry-ended-run")

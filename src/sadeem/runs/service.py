@@ -260,7 +260,7 @@ def repair(
     job = jobs.get_job(session, workspace, job_name)
     stmt = (
         select(Run)
-        .where(Run.job_id == job.id, Run.state.in_([RunState.FAILED, RunState.TIMED_OUT]))
+        .where(Run.job_id == job.id, Run.state.in_(policy.REPAIRED))
         .order_by(Run.id)
         .with_for_update()
     )
