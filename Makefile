@@ -38,6 +38,7 @@ test: venv spark lint typecheck
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy
@@ -56,4 +57,4 @@ bench: venv
 	$(BIN)/python -m bench.engine_isolation
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build/spark-jars
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build/spark-jars

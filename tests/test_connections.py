@@ -27,8 +27,8 @@ from sadeem.config import Settings
 from sadeem.connections import checks
 from sadeem.connections.egress import EgressPolicy
 from sadeem.connections.keyring import Keyring, KeyringError
-from sadeem.connections.models import ConnectionType
 from sadeem.connections.schemas import SparkLocalConfig, TrinoConfig
+from sadeem.connections.types import ConnectionType
 from sadeem.core.errors import Unavailable
 from sadeem.db.engine import Database
 from tests.conftest import PG_URL, World

@@ -13,6 +13,8 @@ from sadeem.auth.models import PlatformRole, User
 from sadeem.config import Settings
 from sadeem.core.errors import Conflict
 from sadeem.db.engine import Database
+from sadeem.runs import service as runs
+from sadeem.runs.models import RunTrigger
 from sadeem.workspaces import service as workspace_service
 from sadeem.workspaces.models import Workspace
 from sadeem.workspaces.provisioning import WorkspaceProvisioner
@@ -114,7 +116,19 @@ def create_demo_jobs(settings: Settings, db: Database) -> str:
         workspace = session.scalars(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE)).one()
         admin = auth_service.get_user(session, ADMIN_USERNAME)
         try:
-            names = create(session, ctx, settings, workspace, admin)
+            names, builders = create(session, ctx, settings, workspace, admin)
+            for job in builders:
+                runs.new_run(
+                    session,
+                    ctx,
+                    workspace,
+                    job,
+                    version=job.current_version,
+                    triggered_by=admin.id,
+                    given_parameters={},
+                    trigger=RunTrigger.manual,
+                )
+                session.commit()
             queries = create_demo_queries(session, ctx, settings, workspace, admin)
         except Exception as exc:
             return f"demo jobs not created: {type(exc).__name__}: {exc}"

@@ -33,6 +33,7 @@ from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
 from sadeem.db.session import SAFE_METHODS, DbSession, database_of
+from sadeem.workspaces.access import WorkspaceAccess
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
 
 SESSION_COOKIE = "sadeem_session"
@@ -159,13 +160,6 @@ async def platform_admin(principal: CurrentUser, ctx: Ctx) -> Principal:
     if principal.auth_method == "token":
         ctx.audit_token_use = True
     return principal
-
-
-@dataclass(frozen=True)
-class WorkspaceAccess:
-    principal: Principal
-    workspace: Workspace
-    role: WorkspaceRole  # effective role; platform admins act as workspace admins
 
 
 WorkspaceSlug = Annotated[str, Path(max_length=63, description="Workspace slug.")]

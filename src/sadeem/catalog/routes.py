@@ -11,7 +11,7 @@ from pyiceberg.table import Table
 from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.api.schemas import IsoDateTime
-from sadeem.auth.permissions import WorkspaceAccess, WorkspaceViewer
+from sadeem.auth.permissions import WorkspaceViewer
 from sadeem.catalog import explorer, schema_tree
 from sadeem.catalog.explorer_schemas import (
     DataFiles,
@@ -23,8 +23,10 @@ from sadeem.catalog.explorer_schemas import (
 )
 from sadeem.config import Settings
 from sadeem.core.pagination import Page
+from sadeem.datasets import tables
 from sadeem.datasets.schemas import OwnerQuery, TagQuery
 from sadeem.db.session import DbSession
+from sadeem.workspaces.access import WorkspaceAccess
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace}/catalog", tags=["catalog"])
 
@@ -101,8 +103,8 @@ def list_tables(
     owner: Annotated[OwnerQuery | None, Query(description="Only registered datasets this user owns.")] = None,
 ) -> Page[TableListItem]:
     """The workspace's tables, by namespace and name, each with its dataset registration."""
-    filters = explorer.TableFilters(namespace=namespace, name_contains=q, tag=tag, owner=owner)
-    items, cursor = explorer.list_tables(db, access.workspace, filters, page)
+    filters = tables.TableFilters(namespace=namespace, name_contains=q, tag=tag, owner=owner)
+    items, cursor = tables.list_tables(db, access.workspace, filters, page)
     return Page(items=items, next_cursor=cursor)
 
 
@@ -113,7 +115,7 @@ def get_table(
     """Schema, partitioning, sort order, snapshots, branches and tags, totals and the first data
     files of a table."""
     loaded = _table(request, db, access, namespace, table)
-    return explorer.table_detail(loaded, explorer.dataset_brief(db, access.workspace, namespace, table))
+    return explorer.table_detail(loaded, tables.dataset_brief(db, access.workspace, namespace, table))
 
 
 @router.get("/tables/{namespace}/{table}/files", operation_id="catalog:listDataFiles", responses=errors(409))

@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 
 from sadeem.connections.egress import DestinationRefused, EgressPolicy, Guard
-from sadeem.connections.models import ConnectionType
 from sadeem.connections.schemas import (
     ConnectionConfigBase,
     IcebergRestConfig,
@@ -38,6 +37,7 @@ from sadeem.connections.schemas import (
     SparkLocalConfig,
     TrinoConfig,
 )
+from sadeem.connections.types import ConnectionType
 from sadeem.core.clock import utcnow
 from sadeem.core.redaction import redact_secrets
 

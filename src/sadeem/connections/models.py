@@ -1,23 +1,14 @@
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sadeem.connections.types import ConnectionType
 from sadeem.core.clock import utcnow
 from sadeem.db.base import Base, UTCDateTime
-
-
-class ConnectionType(enum.StrEnum):
-    s3 = "s3"
-    iceberg_rest = "iceberg_rest"
-    trino = "trino"
-    spark_local = "spark_local"
-    spark_k8s = "spark_k8s"
-    postgres = "postgres"
 
 
 class Connection(Base):

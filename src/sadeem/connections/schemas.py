@@ -18,7 +18,7 @@ from pydantic import AfterValidator, Field, SecretStr, StrictBool, TypeAdapter
 from pydantic.config import JsonDict
 
 from sadeem.api.schemas import JSON_INTEGER, RequestModel, ResponseModel
-from sadeem.connections.models import ConnectionType
+from sadeem.connections.types import ConnectionType
 
 _CREDENTIAL_LIKE = re.compile(r"pass(word)?|secret|token|credential|private|api_?key|access\.key", re.I)
 

@@ -20,7 +20,7 @@ from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 from sqlglot import exp
 
 from sadeem.config import Settings
-from sadeem.connections.models import ConnectionType
+from sadeem.connections.types import ConnectionType
 from sadeem.core.errors import InvalidInput
 from sadeem.engines import sql_text
 from sadeem.engines.base import Engine, EngineRefused

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from sadeem.config import Settings
-from sadeem.connections.models import ConnectionType
+from sadeem.connections.types import ConnectionType
 from sadeem.engines.base import Engine
 
 

@@ -14,9 +14,8 @@ from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.jobs import service as jobs
+from sadeem.jobs.models import Job
 from sadeem.jobs.schemas import JobDefinition
-from sadeem.runs import service as runs
-from sadeem.runs.models import RunTrigger
 from sadeem.workspaces.models import Workspace
 
 BUILD_SQL = """\
@@ -103,23 +102,15 @@ def demo_definitions(settings: Settings, namespace: str) -> dict[str, JobDefinit
 
 def create_demo_jobs(
     session: Session, ctx: RequestContext, settings: Settings, workspace: Workspace, admin: User
-) -> list[str]:
-    """Create the sample jobs and queue a first run of the builders; the names of the jobs."""
+) -> tuple[list[str], list[Job]]:
+    """Create the sample jobs: the names of all of them, and the builders (to run once at first
+    start, which bootstrap queues)."""
     principal = Principal(admin.id, admin.username, admin.role, "session")
-    created = []
+    created: list[str] = []
+    builders: list[Job] = []
     for name, definition in demo_definitions(settings, workspace.namespace).items():
         job = jobs.create_job(session, ctx, settings, principal, workspace, name, definition).job
         created.append(name)
         if name != "daily_usage_report":
-            runs.new_run(
-                session,
-                ctx,
-                workspace,
-                job,
-                version=job.current_version,
-                triggered_by=admin.id,
-                given_parameters={},
-                trigger=RunTrigger.manual,
-            )
-            session.commit()
-    return created
+            builders.append(job)
+    return created, builders

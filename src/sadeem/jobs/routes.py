@@ -132,7 +132,7 @@ def update_job(
 )
 def delete_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> None:
     """Delete the job, its versions and its finished runs. Refused while a run is unfinished."""
-    service.delete_job(db, ctx, access.workspace, job)
+    runs.delete_job(db, ctx, access.workspace, job)
 
 
 @router.get("/{job}/versions", operation_id="jobs:listVersions", tags=["jobs"], responses=errors(404))

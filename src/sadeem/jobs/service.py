@@ -32,11 +32,9 @@ from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 from sadeem.engines import registry, sql_text
 from sadeem.engines.spec import EngineSpec
-from sadeem.jobs import parameters
+from sadeem.jobs import parameters, slots
 from sadeem.jobs.models import Job, JobVersion
 from sadeem.jobs.schemas import JobDefinition, NotificationEvent, SparkTaskSpec, SqlTaskSpec
-from sadeem.runs.models import TERMINAL_STATES, Run
-from sadeem.scheduler import slots
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole
 from sadeem.workspaces.provisioning import register_blocker
 
@@ -414,13 +412,9 @@ def set_paused(
     return view(session, job)
 
 
-def delete_job(session: Session, ctx: RequestContext, workspace: Workspace, name: str) -> None:
-    job = get_job(session, workspace, name, for_update=True)
-    active = session.scalar(
-        select(func.count()).select_from(Run).where(Run.job_id == job.id, Run.state.not_in(TERMINAL_STATES))
-    )
-    if active:
-        raise Conflict(f"Job '{name}' has {active} unfinished runs; stop them first.")
+def delete_job(session: Session, ctx: RequestContext, workspace: Workspace, job: Job) -> None:
+    """Delete the job with its versions and runs; `runs.service.delete_job` first makes sure none
+    of them is unfinished."""
     _audit(session, ctx, workspace, job)
     session.delete(job)
     session.commit()

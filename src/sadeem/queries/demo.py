@@ -7,11 +7,11 @@ from sqlalchemy.orm import Session
 
 from sadeem.api.context import RequestContext
 from sadeem.auth.models import User
-from sadeem.auth.permissions import WorkspaceAccess
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.queries import service
 from sadeem.queries.schemas import SavedQueryContent
+from sadeem.workspaces.access import WorkspaceAccess
 from sadeem.workspaces.models import Workspace, WorkspaceRole
 
 USAGE_BY_REGION = """\

@@ -20,7 +20,6 @@ from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
-from sadeem.auth.permissions import WorkspaceAccess
 from sadeem.config import Settings
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -35,6 +34,7 @@ from sadeem.queries.models import SavedQuery, SavedQueryJob, SavedQueryTag, Save
 from sadeem.queries.schemas import SavedQueryContent
 from sadeem.runs import service as runs
 from sadeem.runs.models import RunTrigger
+from sadeem.workspaces.access import WorkspaceAccess
 from sadeem.workspaces.models import Workspace, WorkspaceRole, WorkspaceStatus
 
 # Statement text kept in an audit event: enough to recognise the query, bounded.

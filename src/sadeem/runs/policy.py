@@ -20,9 +20,9 @@ from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict
 from sadeem.engines.base import ExecutionState
 from sadeem.jobs.schemas import RetryPolicy
+from sadeem.runs import wakeup
 from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunState, RunTrigger
 from sadeem.runs.transitions import Change, Lease, transition
-from sadeem.worker import wakeup
 
 S = RunState
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from sadeem.api.context import RequestContext
 from sadeem.auth import service as auth_service
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
-from sadeem.core.errors import NotFound
+from sadeem.core.errors import Conflict, NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.jobs import parameters
 from sadeem.jobs import service as jobs
@@ -232,6 +232,18 @@ def stop(session: Session, ctx: RequestContext, workspace: Workspace, run_id: in
         return view(session, run)
     session.commit()
     return view(session, run)
+
+
+def delete_job(session: Session, ctx: RequestContext, workspace: Workspace, name: str) -> None:
+    """Delete a job, its versions and its finished runs; refused while one of its runs is
+    unfinished (here rather than in jobs, which sit below runs)."""
+    job = jobs.get_job(session, workspace, name, for_update=True)
+    active = session.scalar(
+        select(func.count()).select_from(Run).where(Run.job_id == job.id, Run.state.not_in(TERMINAL_STATES))
+    )
+    if active:
+        raise Conflict(f"Job '{name}' has {active} unfinished runs; stop them first.")
+    jobs.delete_job(session, ctx, workspace, job)
 
 
 def _requeue(

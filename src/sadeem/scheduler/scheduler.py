@@ -17,10 +17,10 @@ from sadeem.bootstrap import system_context
 from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.jobs import service as jobs
+from sadeem.jobs import slots
 from sadeem.jobs.models import Job
 from sadeem.runs import service as runs
 from sadeem.runs.models import RunTrigger
-from sadeem.scheduler import slots
 from sadeem.workspaces.models import Workspace, WorkspaceStatus
 
 log = logging.getLogger(__name__)

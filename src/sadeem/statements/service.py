@@ -30,7 +30,6 @@ from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
-from sadeem.auth.permissions import WorkspaceAccess
 from sadeem.config import Settings
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
@@ -48,6 +47,7 @@ from sadeem.statements import results
 from sadeem.statements.executor import StatementExecutor, StatementJob
 from sadeem.statements.models import ACTIVE_STATES, Statement, StatementState
 from sadeem.statements.schemas import ExplainRequest, StatementSubmit
+from sadeem.workspaces.access import WorkspaceAccess
 from sadeem.workspaces.models import Workspace, WorkspaceRole, WorkspaceStatus
 
 AUDITED_SQL_CHARS = 4_000

@@ -17,7 +17,8 @@ from sadeem.config import Settings
 from sadeem.db.engine import Database
 from sadeem.engines.base import Engine
 from sadeem.engines.registry import engine_for
-from sadeem.worker import queue, wakeup
+from sadeem.runs import wakeup
+from sadeem.worker import queue
 from sadeem.worker.attempt import AttemptRunner
 
 log = logging.getLogger(__name__)
