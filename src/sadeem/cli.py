@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
 from sadeem.bootstrap import ADMIN_USERNAME, bootstrap, system_context
-from sadeem.cli_admin import connections_app, workspaces_app
+from sadeem.cli_admin import connections_app, health, workspaces_app
 from sadeem.cli_client import (
     LimitOption,
     TokenOption,
@@ -65,6 +65,7 @@ runs_app = typer.Typer(help="Submit runs and follow their logs (through the API)
 app.add_typer(runs_app, name="runs")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(connections_app, name="connections")
+app.command()(health)
 
 HostOption = Annotated[str | None, typer.Option("--host", help="Bind address (default SADEEM_HOST).")]
 PortOption = Annotated[int | None, typer.Option("--port", help="Port (default SADEEM_PORT).")]

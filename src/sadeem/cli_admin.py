@@ -1,5 +1,5 @@
-"""`sadeem workspaces …` and `sadeem connections …`: the console's administration areas from a
-terminal, through the API as the token's user (so the same permissions and audit apply)."""
+"""`sadeem workspaces …`, `sadeem connections …` and `sadeem health`: the console's administration
+areas from a terminal, through the API as the token's user (so the same permissions and audit apply)."""
 
 from __future__ import annotations
 
@@ -248,4 +248,29 @@ def connections_test(
         result = call(client, "POST", _path("workspaces", workspace, "connections", name, "test"))
     out.print(f"{name}: {_test_line(result)}")
     if not result["ok"]:
+        raise typer.Exit(code=1)
+
+
+HEALTH_STYLE = {"ok": "green", "degraded": "yellow", "down": "bold red", "unknown": "dim"}
+
+
+def health(url: UrlOption = None, token: TokenOption = None) -> None:
+    """Every component's health as the server checks it (a platform admin's token); exits 1 when
+    one is down."""
+    with connect(url, token) as client:
+        report = call(client, "GET", "/api/v1/health/components")
+    table = _table("Component", "Status", "Message", "Version", "Latency (ms)", "Checked at")
+    table.title = f"Sadeem health: {report['status']} (checked {_when(report['checked_at'])})"
+    for component in report["components"]:
+        status = component["status"]
+        table.add_row(
+            escape(component["name"]),
+            f"[{HEALTH_STYLE.get(status, '')}]{escape(status)}[/]",
+            escape(component["message"]),
+            escape(component["version"] or ""),
+            "" if component["latency_ms"] is None else f"{component['latency_ms']:g}",
+            _when(component["checked_at"]),
+        )
+    out.print(table)
+    if report["status"] == "down":
         raise typer.Exit(code=1)

@@ -263,6 +263,13 @@ class Settings(BaseSettings):
     )
 
     # Observability
+    health_check_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How long each check of GET /api/v1/health/components may take; one that takes longer "
+        "(a hung S3, a locked database) is reported down.",
+    )
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_enabled: bool = True

@@ -7,6 +7,7 @@ from sadeem.auth.models import ApiToken, User, UserSession
 from sadeem.connections.models import Connection
 from sadeem.datasets.models import Dataset, DatasetTag
 from sadeem.db.base import Base
+from sadeem.heartbeats.models import ServiceHeartbeat
 from sadeem.jobs.models import Job, JobVersion
 from sadeem.queries.models import SavedQuery, SavedQueryJob, SavedQueryTag, SavedQueryVersion
 from sadeem.runs.models import Run, RunAttempt, RunLogChunk, RunTransition
@@ -38,6 +39,7 @@ __all__ = [
     "SavedQueryJob",
     "SavedQueryTag",
     "SavedQueryVersion",
+    "ServiceHeartbeat",
     "Statement",
     "User",
     "UserSession",

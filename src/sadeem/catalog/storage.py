@@ -5,6 +5,7 @@ Every operation is idempotent."""
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from sadeem.config import Settings
 
 # An object that makes an S3 prefix exist (S3 has no directories) and says who owns it.
 MARKER = ".sadeem-workspace"
+# Where the health check writes and deletes its probe, apart from every workspace's prefix.
+PROBE_PREFIX = ".sadeem-health"
 
 
 def local_path(location: str) -> Path | None:
@@ -155,3 +158,33 @@ def delete_location(settings: Settings, location: str, purge: bool) -> None:
         keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
         if keys:
             client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+
+
+def probe(settings: Settings, location: str) -> str:
+    """Write, read back and delete a small object under `location`/PROBE_PREFIX: the storage is
+    reachable and writable. Raises what the storage raised; says where it wrote."""
+    name = f"probe-{secrets.token_hex(8)}"
+    body = name.encode()
+    path = local_path(location)
+    if path is not None:
+        target = path / PROBE_PREFIX / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        try:
+            if target.read_bytes() != body:
+                raise OSError(f"{target} read back differently than written")
+        finally:
+            target.unlink()
+        return str(target.parent)
+    if not _is_s3(location):
+        raise ValueError(f"a {urlparse(location).scheme}:// warehouse cannot be probed")
+    bucket, prefix = _bucket_and_prefix(location)
+    key = f"{prefix}/{PROBE_PREFIX}/{name}" if prefix else f"{PROBE_PREFIX}/{name}"
+    client = s3_client(settings)
+    client.put_object(Bucket=bucket, Key=key, Body=body)
+    try:
+        if client.get_object(Bucket=bucket, Key=key)["Body"].read() != body:
+            raise OSError(f"s3://{bucket}/{key} read back differently than written")
+    finally:
+        client.delete_object(Bucket=bucket, Key=key)
+    return f"s3://{bucket}/{key.rpartition('/')[0]}"

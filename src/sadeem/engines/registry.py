@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from sadeem.core.errors import InvalidInput
 from sadeem.engines import sql_text
 from sadeem.engines.base import Engine, EngineRefused
 from sadeem.engines.duckdb_fence import check_statement
-from sadeem.engines.spec import EngineSpec, TaskKind
+from sadeem.engines.spec import EngineSpec, Installation, TaskKind
 
 # The factories import their engine on demand: a worker that never runs Spark on Kubernetes never
 # loads its client.
@@ -53,6 +54,16 @@ def _spark_k8s(settings: Settings) -> Engine:
     from sadeem.engines.spark_k8s import SparkKubernetesEngine
 
     return SparkKubernetesEngine()
+
+
+def _duckdb_installation(settings: Settings) -> Installation:
+    return Installation(True, "embedded: runs in engine processes of this host", version("duckdb"))
+
+
+def _spark_local_installation(settings: Settings) -> Installation:
+    from sadeem.engines.spark_local import installation
+
+    return installation(settings)
 
 
 def _trino_sql(statement: exp.Expr) -> str:
@@ -84,7 +95,14 @@ _SPARK = frozenset({TaskKind.spark})
 _REGISTERED: dict[str, EngineSpec] = {
     spec.name: spec
     for spec in (
-        EngineSpec("duckdb", _SQL, _duckdb, validate=check_statement, explain=sql_text.to_duckdb),
+        EngineSpec(
+            "duckdb",
+            _SQL,
+            _duckdb,
+            validate=check_statement,
+            explain=sql_text.to_duckdb,
+            installation=_duckdb_installation,
+        ),
         EngineSpec("trino", _SQL, _trino, ConnectionType.trino, connection_required=True, explain=_trino_sql),
         EngineSpec(
             "spark_local",
@@ -94,6 +112,7 @@ _REGISTERED: dict[str, EngineSpec] = {
             enabled=_spark_local_enabled,
             disabled_reason=_SPARK_LOCAL_DISABLED,
             check_program_file=_local_program_file,
+            installation=_spark_local_installation,
         ),
         EngineSpec("spark_k8s", _SPARK, _spark_k8s, ConnectionType.spark_k8s, connection_required=True),
     )
@@ -103,6 +122,11 @@ _REGISTERED: dict[str, EngineSpec] = {
 def spec_of(name: str) -> EngineSpec:
     """The spec of a registered engine; request schemas (`EngineName`) admit no other name."""
     return _REGISTERED[name]
+
+
+def specs() -> tuple[EngineSpec, ...]:
+    """Every registered engine, in registration order."""
+    return tuple(_REGISTERED.values())
 
 
 def engine_for(name: str, settings: Settings) -> Engine:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -41,6 +42,7 @@ from sadeem.engines.base import (
     SparkTask,
 )
 from sadeem.engines.spark_catalog import catalog_conf, refuse_catalog_overrides
+from sadeem.engines.spec import Installation
 
 # Warnings and errors only: Spark and Iceberg log every step at INFO, which would bury the job's
 # own output in the run log.
@@ -251,6 +253,28 @@ def _spark_home(configured: object) -> Path:
     if not os.access(home / "bin" / "spark-submit", os.X_OK):
         raise LaunchImpossible(f"spark-submit not found: {home / 'bin' / 'spark-submit'}")
     return home
+
+
+def installation(settings: Settings) -> Installation:
+    """The Spark distribution, Java and Iceberg jars a run without a connection would use, found
+    without starting anything (a connection's spark_home or java_home may point elsewhere)."""
+    try:
+        home = _spark_home(None)
+    except LaunchImpossible as exc:
+        return Installation(False, str(exc))
+    found = importlib.util.find_spec("pyspark") is not None
+    version = importlib.metadata.version("pyspark") if found else None
+    if shutil.which("java") is None:
+        return Installation(
+            False, "java not found on PATH (set java_home on a spark_local connection)", version
+        )
+    if not any(settings.spark_jars_dir.resolve().glob("*.jar")):
+        return Installation(
+            False,
+            f"no Iceberg Spark jars in {settings.spark_jars_dir.resolve()}: `make spark` builds them",
+            version,
+        )
+    return Installation(True, f"spark-submit in {home}, java on PATH", version)
 
 
 def _environment(java_home: object, work_dir: Path, conf_dir: Path) -> dict[str, str]:

@@ -29,6 +29,15 @@ def _always(settings: Settings) -> bool:
 
 
 @dataclass(frozen=True)
+class Installation:
+    """An engine that runs on this host, as the health check finds it without starting it."""
+
+    ready: bool
+    message: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
 class EngineSpec:
     name: str
     runs: frozenset[TaskKind]
@@ -49,3 +58,6 @@ class EngineSpec:
     explain: Callable[[exp.Expr], str] | None = None
     # What the engine refuses of a Spark program `file` when the job is saved.
     check_program_file: Callable[[str], None] | None = None
+    # What of the engine is installed on this host (health page); None: it runs elsewhere, reached
+    # through its connections.
+    installation: Callable[[Settings], Installation] | None = None

@@ -6,10 +6,13 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from sadeem.api.responses import errors
-from sadeem.auth.permissions import Public
+from sadeem.auth.permissions import PlatformAdmin, Public
+from sadeem.config import Settings
 from sadeem.core.errors import NotFound, Unavailable
 from sadeem.db import migrate
 from sadeem.db.session import AppDatabase
+from sadeem.health.components import check_components
+from sadeem.health.schemas import HealthReport
 
 router = APIRouter(tags=["health"])
 
@@ -43,6 +46,15 @@ def ready(_: Public, db: AppDatabase) -> Readiness:
     if current != head:
         raise Unavailable(f"Database schema is at {current}, code expects {head}; run `sadeem db upgrade`.")
     return Readiness(database=db.dialect, migration_revision=current)
+
+
+@router.get("/api/v1/health/components", operation_id="health:listComponents")
+def components(_: PlatformAdmin, db: AppDatabase, request: Request) -> HealthReport:
+    """Every component Sadeem depends on (database, catalog, storage, engines, connections, workers,
+    scheduler, queue, failed runs), checked concurrently, each within the health check timeout.
+    Connections show their last test; nothing here tests one or starts an engine."""
+    settings: Settings = request.app.state.settings
+    return check_components(db, settings)
 
 
 @router.get(

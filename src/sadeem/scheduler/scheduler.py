@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sadeem.bootstrap import system_context
 from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
+from sadeem.heartbeats.models import ServiceKind
+from sadeem.heartbeats.service import Heartbeat, new_service_id
 from sadeem.jobs import service as jobs
 from sadeem.jobs import slots
 from sadeem.jobs.models import Job
@@ -77,18 +79,25 @@ class Scheduler:
         self.db, self.interval, self.scheduler_id = db, interval, scheduler_id
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sadeem-scheduler", daemon=True)
+        self._heartbeat = Heartbeat(db, ServiceKind.scheduler, new_service_id(), interval)
 
     def start(self) -> None:
+        self._heartbeat.start()
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+        self._heartbeat.stop()
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                fire_due(self.db, scheduler_id=self.scheduler_id)
-            except Exception:
+                pass_result: dict[str, object] = {
+                    "fired": len(fire_due(self.db, scheduler_id=self.scheduler_id))
+                }
+            except Exception as exc:
                 log.exception("scheduler pass failed; retrying")
+                pass_result = {"error": f"{type(exc).__name__}: {str(exc).partition(chr(10))[0]}"[:300]}
+            self._heartbeat.beat(details=pass_result)
             self._stop.wait(self.interval)

@@ -5,9 +5,6 @@ process; `sadeem up` runs one in-process."""
 from __future__ import annotations
 
 import logging
-import os
-import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -17,15 +14,13 @@ from sadeem.config import Settings
 from sadeem.db.engine import Database
 from sadeem.engines.base import Engine
 from sadeem.engines.registry import engine_for
+from sadeem.heartbeats.models import ServiceKind
+from sadeem.heartbeats.service import Heartbeat, new_service_id
 from sadeem.runs import wakeup
 from sadeem.worker import queue
 from sadeem.worker.attempt import AttemptRunner
 
 log = logging.getLogger(__name__)
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 class Worker:
@@ -39,7 +34,7 @@ class Worker:
         engines: Callable[[str], Engine] | None = None,
     ) -> None:
         self.db, self.settings = db, settings
-        self.worker_id = worker_id or new_worker_id()
+        self.worker_id = worker_id or new_service_id()
         self.catalog_url = catalog_url or settings.resolved_catalog_url
         self.engine_for = engines or partial(engine_for, settings=settings)
         self._runners: dict[int, AttemptRunner] = {}
@@ -52,10 +47,18 @@ class Worker:
             else None
         )
         self._threads: list[threading.Thread] = []
+        self._heartbeat = Heartbeat(
+            db, ServiceKind.worker, self.worker_id, self._lease_interval, slots=settings.worker_slots
+        )
 
     # Life cycle -----------------------------------------------------------------------------
 
+    @property
+    def _lease_interval(self) -> float:
+        return self.settings.lease_seconds / 3
+
     def start(self) -> None:
+        self._heartbeat.start()
         if self._listener is not None:
             self._listener.start()
         for target, name in ((self._dispatch_loop, "dispatch"), (self._lease_loop, "leases")):
@@ -78,6 +81,7 @@ class Worker:
             thread.join(timeout=5)
         if self._listener is not None:
             self._listener.stop()
+        self._heartbeat.stop()
 
     def active(self) -> int:
         with self._lock:
@@ -144,8 +148,7 @@ class Worker:
         hang, each attempt stops its engine work by itself before its lease can expire (see
         AttemptRunner): the reaper may then hand the run to another worker, and two workers must
         never run the same attempt."""
-        interval = self.settings.lease_seconds / 3
-        while not self._stopping.wait(interval):
+        while not self._stopping.wait(self._lease_interval):
             with self._lock:
                 runners = dict(self._runners)
             renewed_at = time.monotonic()
@@ -167,3 +170,5 @@ class Worker:
                 runner.lease_granted_at = renewed_at
                 if state.cancelling:
                     runner.request_cancel()
+            # After the renewals, which must not wait behind it.
+            self._heartbeat.beat(slots_in_use=len(runners))
