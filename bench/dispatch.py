@@ -14,7 +14,7 @@ Side by side in one run, per backend, on a scratch database migrated like Sadeem
   every 10 s; submit → RUNNING p50/p99. SQLite: the worker in the submitting process, as `sadeem up`
   runs it (woken by the in-process event); PostgreSQL: a worker process (woken by NOTIFY).
 
-Targets (issue #4): sadeem/bare >= 0.5x; p50 <= 25 ms on PostgreSQL.
+Targets (issue #11 item 8): sadeem/bare >= 0.5x with 1 and 4 workers on both databases; p50 <= 25 ms.
 
     .venv/bin/python -m bench.dispatch [--backend sqlite|postgresql|both] [--runs 400] [--samples 100]
 """

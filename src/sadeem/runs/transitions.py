@@ -169,9 +169,10 @@ _IDENTITY = (
 
 def run_identity(session: Session, run: Run) -> dict[str, str | None]:
     """As whom `run` acts and who wrote its version, by name (the audit trail outlives ids)."""
-    found = session.execute(
-        _IDENTITY, {"job_id": run.job_id, "version": run.job_version, "owner_id": run.owner_id}
-    ).one()
+    with session.no_autoflush:  # it reads no row a transition changes: the changes flush once, at commit
+        found = session.execute(
+            _IDENTITY, {"job_id": run.job_id, "version": run.job_version, "owner_id": run.owner_id}
+        ).one()
     return {"run_as": found[0], "version_author": found[1]}
 
 

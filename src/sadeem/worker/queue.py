@@ -20,7 +20,7 @@ from sadeem.bootstrap import system_context
 from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.jobs import service as jobs
-from sadeem.jobs.models import Job
+from sadeem.jobs.models import Job, JobVersion
 from sadeem.jobs.schemas import JobDefinition, RetryPolicy
 from sadeem.runs import policy
 from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunLogChunk, RunState
@@ -79,7 +79,7 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
         ).all()
         # Per job: its leased runs, counted once under the job's lock; per job version: its definition.
         running: dict[int, int] = {}
-        definitions: dict[tuple[int, int], JobDefinition] = {}
+        definitions: dict[int, JobDefinition] = {}
         for run in candidates:
             if run.job_id not in running:
                 # Serialize claims per job, then count again: another worker may have claimed a run
@@ -96,20 +96,23 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
             if running[run.job_id] >= run.max_concurrent_runs:
                 continue
             running[run.job_id] += 1
-            workspace = session.get(Workspace, run.workspace_id)
-            job = session.get(Job, run.job_id)
-            owner = session.get(User, run.owner_id)
-            assert workspace is not None and job is not None and owner is not None
+            # What the attempt needs besides the run, in one read.
+            workspace, owner, version = session.execute(
+                select(Workspace, User.username, JobVersion)
+                .select_from(Workspace)
+                .join(User, User.id == run.owner_id)
+                .join(JobVersion, (JobVersion.job_id == run.job_id) & (JobVersion.version == run.job_version))
+                .where(Workspace.id == run.workspace_id)
+            ).one()
             slug = workspace.slug
             if run.state is RunState.WAITING_FOR_RETRY:
                 policy.apply(session, ctx, run, policy.RetryDue(), workspace=slug)
             lease = Lease(worker_id, now + timedelta(seconds=lease_seconds))
             attempt = policy.apply(session, ctx, run, policy.Claimed(lease), workspace=slug)
             assert attempt is not None
-            version = (run.job_id, run.job_version)
-            if version not in definitions:
-                definitions[version] = jobs.definition_of(jobs.get_version(session, job, run.job_version))
-            definition = definitions[version]
+            if version.id not in definitions:
+                definitions[version.id] = jobs.definition_of(version)
+            definition = definitions[version.id]
             token = auth_service.issue_run_token(
                 session,
                 run.owner_id,
@@ -125,7 +128,7 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
                     slug,
                     workspace.namespace,
                     workspace.storage_location,
-                    owner.username,
+                    owner,
                     definition,
                     dict(run.parameters),
                     token.secret,
