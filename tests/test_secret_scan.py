@@ -2,7 +2,8 @@
 
 Connections of every type get distinctive secret values; every connection route is exercised
 (create, get, list, update, test saved and unsaved, with passing and failing checks against real
-servers and doubles that echo what they are sent, invalid bodies, delete), then the audit API.
+servers and doubles that echo what they are sent, invalid bodies), the health report (which shows
+every connection's last test), then delete, then the audit API.
 Every response (body and headers), every log record at DEBUG from every logger (as captured and
 as formatted by Sadeem's JSON and text formatters) and every audit row is searched for each
 secret, and for the encodings a client library might log (URL-encoded, HTTP basic auth).
@@ -245,6 +246,9 @@ def test_no_secret_in_responses_logs_or_audit_events(
         "pg": False,
         "spark-local": outcomes["spark-local"],
     }
+    # Every connection's last test, as the health report shows it.
+    health = api.ok("GET", "/api/v1/health/components", who="root")
+    assert {c["name"] for c in health["components"]} >= {f"connection alpha/{name}" for name in configs}
     for name in configs:
         api.ok("DELETE", f"{BASE}/{name}", 204)
 
