@@ -41,10 +41,10 @@ from sqlalchemy.engine import make_url
 from bench.list_endpoint import PG_URL, free_port
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
-from sadeem.bootstrap import system_context
 from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.catalog.store import CATALOG_NAME
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.db import migrate
 from sadeem.db.engine import Database, build_engine
 from sadeem.workspaces import service as workspace_service
@@ -92,13 +92,13 @@ def prepare(settings: Settings) -> str:
     migrate.upgrade(settings.resolved_database_url)
     db = Database.connect(settings.resolved_database_url)
     try:
-        with db.writes() as session:
-            ctx = system_context("bench.setup")
-            user = auth_service.create_user(session, ctx, "bench", "bench password 123", PlatformRole.user)
+        with db.unit_of_work("bench.setup") as session:
+            actor = Actor.system("cli")
+            user = auth_service.create_user(session, actor, "bench", "bench password 123", PlatformRole.user)
             workspace_service.create_workspace(
-                session, ctx, CatalogProvisioner(settings), user, "bench", None, ""
+                session, actor, CatalogProvisioner(settings), user, "bench", None, ""
             )
-            return auth_service.create_token(session, ctx, settings, user, "bench", None).secret
+            return auth_service.create_token(session, actor, settings, user, "bench", None).secret
     finally:
         db.dispose()
 

@@ -43,9 +43,9 @@ from bench.catalog import database, percentile
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
 from sadeem.auth.principal import Principal
-from sadeem.bootstrap import system_context
 from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.db import migrate
 from sadeem.db.engine import Database, build_engine
 from sadeem.engines.base import EngineTask, ExecutionState, ExecutionStatus
@@ -106,17 +106,17 @@ def prepare(settings: Settings) -> Principal:
     migrate.upgrade(settings.resolved_database_url)
     db = Database.connect(settings.resolved_database_url)
     try:
-        with db.writes() as session:
-            ctx = system_context("bench.setup")
-            user = auth_service.create_user(session, ctx, "bench", "bench password 123", PlatformRole.user)
+        with db.unit_of_work("bench.setup") as session:
+            actor = Actor.system("cli")
+            user = auth_service.create_user(session, actor, "bench", "bench password 123", PlatformRole.user)
             created = workspace_service.create_workspace(
-                session, ctx, CatalogProvisioner(settings), user, "bench", None, ""
+                session, actor, CatalogProvisioner(settings), user, "bench", None, ""
             ).workspace
             principal = Principal(user.id, user.username, user.role, "token")
             definition = JobDefinition.model_validate(
                 {"task": {"type": "sql", "sql": "SELECT 1"}, "max_concurrent_runs": 1000}
             )
-            jobs.create_job(session, ctx, settings, principal, created, JOB, definition)
+            jobs.create_job(session, actor, settings, principal, created, JOB, definition)
             session.commit()
         return principal
     finally:
@@ -124,14 +124,14 @@ def prepare(settings: Settings) -> Principal:
 
 
 def queue_runs(db: Database, count: int) -> None:
-    ctx = system_context("bench.submit")
+    actor = Actor.system("cli")
     with db.writes() as session:
         workspace = session.scalars(select(Workspace).where(Workspace.slug == "bench")).one()
         job = jobs.get_job(session, workspace, JOB)
         for n in range(count):
             runs.new_run(
                 session,
-                ctx,
+                actor,
                 workspace,
                 job,
                 version=job.current_version,
@@ -284,10 +284,10 @@ def submit_latencies(db: Database, principal: Principal, samples: int) -> list[f
     for _ in range(samples):
         time.sleep(0.02)  # the worker is idle, waiting on its slow poll
         began = datetime.now(UTC)
-        with db.writes() as session:
+        with db.unit_of_work("bench.submit") as session:
             workspace = session.scalars(select(Workspace).where(Workspace.slug == "bench")).one()
             submitted, _ = runs.submit(
-                session, system_context("bench.submit"), principal, workspace, JOB, None, {}, None
+                session, Actor.system("cli"), principal, workspace, JOB, None, {}, None
             )
         run_id = submitted.run.id
         running_at = None

@@ -39,8 +39,8 @@ from sqlalchemy.engine import make_url
 
 from sadeem.audit.models import AuditEvent  # noqa: F401  (tables registered)
 from sadeem.auth.models import PlatformRole
-from sadeem.bootstrap import system_context
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.db import migrate
 from sadeem.db.engine import Database
@@ -65,13 +65,11 @@ def seed(url: str, home: Path) -> str:
     migrate.upgrade(url)
     settings = Settings(home=home, database_url=url, demo=False)
     db = Database.connect(url)
-    with db.writes() as session:
+    with db.unit_of_work("bench") as session:
         admin = auth_service.create_user(
-            session, system_context("bench"), "bench_admin", "bench password 123", PlatformRole.admin
+            session, Actor.system("cli"), "bench_admin", "bench password 123", PlatformRole.admin
         )
-        token = auth_service.create_token(
-            session, system_context("bench"), settings, admin, "bench", 1
-        ).secret
+        token = auth_service.create_token(session, Actor.system("cli"), settings, admin, "bench", 1).secret
         now = utcnow()
         session.execute(
             insert(Workspace),

@@ -57,9 +57,9 @@ from sqlalchemy import select
 from bench.catalog import database, percentile, server
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
-from sadeem.bootstrap import system_context
 from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.db import migrate
 from sadeem.db.engine import Database
 from sadeem.engines.base import CatalogAccess, WorkspaceStorage
@@ -138,13 +138,13 @@ def prepare(settings: Settings) -> Setup:
     migrate.upgrade(settings.resolved_database_url)
     db = Database.connect(settings.resolved_database_url)
     try:
-        with db.writes() as session:
-            ctx = system_context("bench.setup")
-            user = auth_service.create_user(session, ctx, "bench", "bench password 123", PlatformRole.user)
+        with db.unit_of_work("bench.setup") as session:
+            actor = Actor.system("cli")
+            user = auth_service.create_user(session, actor, "bench", "bench password 123", PlatformRole.user)
             workspace_service.create_workspace(
-                session, ctx, CatalogProvisioner(settings), user, WORKSPACE, None, ""
+                session, actor, CatalogProvisioner(settings), user, WORKSPACE, None, ""
             )
-            token = auth_service.create_token(session, ctx, settings, user, "bench", None).secret
+            token = auth_service.create_token(session, actor, settings, user, "bench", None).secret
             session.commit()
         with db.reads() as session:
             ws = session.scalars(select(Workspace).where(Workspace.slug == WORKSPACE)).one()

@@ -32,9 +32,9 @@ from sqlalchemy.engine import make_url
 from sadeem.app import create_app
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
-from sadeem.bootstrap import system_context
 from sadeem.catalog.provisioning import CatalogProvisioner
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.db import migrate
 from sadeem.db.engine import Database
 from sadeem.workspaces import service as workspace_service
@@ -150,24 +150,22 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def make_user(db: Database, username: str, role: PlatformRole = PlatformRole.user) -> None:
-    with db.writes() as session:
-        auth_service.create_user(session, system_context("test.create_user"), username, PASSWORD, role)
+    with db.unit_of_work("test.create_user") as session:
+        auth_service.create_user(session, Actor.system("cli"), username, PASSWORD, role)
 
 
 def make_token(db: Database, settings: Settings, username: str) -> str:
-    with db.writes() as session:
+    with db.unit_of_work("test.token") as session:
         user = auth_service.get_user(session, username)
-        return auth_service.create_token(
-            session, system_context("test.token"), settings, user, "test", None
-        ).secret
+        return auth_service.create_token(session, Actor.system("cli"), settings, user, "test", None).secret
 
 
 def make_workspace(db: Database, settings: Settings, slug: str, owner: str) -> None:
-    with db.writes() as session:
+    with db.unit_of_work("test.create_workspace") as session:
         user = auth_service.get_user(session, owner)
         workspace_service.create_workspace(
             session,
-            system_context("test.create_workspace"),
+            Actor.system("cli"),
             CatalogProvisioner(settings),
             user,
             slug,
@@ -181,9 +179,9 @@ def add_member(db: Database, slug: str, username: str, role: WorkspaceRole) -> N
 
     from sadeem.workspaces.models import Workspace
 
-    with db.writes() as session:
+    with db.unit_of_work("test.add_member") as session:
         workspace = session.scalars(select(Workspace).where(Workspace.slug == slug)).one()
-        workspace_service.add_member(session, system_context("test.add_member"), workspace, username, role)
+        workspace_service.add_member(session, Actor.system("cli"), workspace, username, role)
 
 
 @dataclass
@@ -231,13 +229,13 @@ def restore_world(db: Database, settings: Settings) -> None:
     from sadeem.auth.models import User
     from sadeem.workspaces.models import Membership, Workspace, WorkspaceStatus
 
-    with db.writes() as session:
+    with db.unit_of_work("test.restore_world") as session:
         alpha = session.scalar(select(Workspace).where(Workspace.slug == "alpha"))
         if alpha is None:
             owner = auth_service.get_user(session, "ws_admin")
             alpha = workspace_service.create_workspace(
                 session,
-                system_context("test.restore_world"),
+                Actor.system("cli"),
                 CatalogProvisioner(settings),
                 owner,
                 "alpha",

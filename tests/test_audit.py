@@ -19,9 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from sadeem.api.context import Ctx
 from sadeem.audit import service as audit
 from sadeem.audit.models import AuditChainHead, AuditEvent
-from sadeem.bootstrap import system_context
+from sadeem.core.actor import Actor
 from sadeem.core.errors import Conflict
 from sadeem.core.redaction import REDACTED, redact
+from sadeem.db import unit_of_work
 from sadeem.db.engine import Database
 from sadeem.db.session import DbSession
 from tests.conftest import PASSWORD, World, bearer
@@ -271,7 +272,7 @@ def test_refused_requests_with_unstorable_values_are_still_recorded(
 
 def _record_then_fail(db: DbSession, ctx: Ctx) -> None:
     """A service that records its event and then fails: the event is rolled back with it."""
-    audit.record(db, ctx, target_type="thing", target_id="t")
+    audit.record(db, ctx.actor, target_type="thing", target_id="t")
     db.flush()
     raise Conflict("Changed my mind.")
 
@@ -395,8 +396,8 @@ def test_redaction_masks_secret_keys_at_any_depth() -> None:
 
 
 def test_recorded_details_are_redacted(db: Database) -> None:
-    with db.writes() as session:
-        audit.record(session, system_context("test.redact"), details={"user": "u", "password": "hunter2!"})
+    with db.unit_of_work("test.redact") as session:
+        audit.record(session, Actor.system("cli"), details={"user": "u", "password": "hunter2!"})
         session.commit()
     (event,) = events(db, action="test.redact")
     assert event.details == {"user": "u", "password": REDACTED}
@@ -547,9 +548,8 @@ def verify(db: Database) -> audit.ChainReport:
 
 def some_events(db: Database, count: int = 6) -> None:
     for i in range(count):
-        with db.writes() as session:
-            audit.record(session, system_context("test.chain"), target_type="thing", target_id=str(i))
-            session.commit()
+        with db.unit_of_work("test.chain") as session:
+            audit.record(session, Actor.system("cli"), target_type="thing", target_id=str(i))
 
 
 def test_chain_is_valid_on_a_normal_trail(client: TestClient, world: World, db: Database) -> None:
@@ -643,10 +643,8 @@ def test_concurrent_appends_keep_a_gap_free_valid_chain(db: Database) -> None:
         try:
             start.wait()
             for i in range(per_thread):
-                with db.writes() as session:
-                    audit.record(
-                        session, system_context("test.concurrent"), target_type="n", target_id=f"{worker}-{i}"
-                    )
+                with db.unit_of_work("test.concurrent") as session:
+                    audit.record(session, Actor.system("cli"), target_type="n", target_id=f"{worker}-{i}")
                     session.commit()
         except BaseException as exc:
             errors.append(exc)
@@ -671,8 +669,8 @@ def test_concurrent_appends_keep_a_gap_free_valid_chain(db: Database) -> None:
 
 def test_a_rolled_back_change_leaves_no_event_and_no_gap(db: Database) -> None:
     some_events(db, 2)
-    with db.writes() as session:
-        audit.record(session, system_context("test.rollback"))
+    with db.unit_of_work("test.rollback") as session:
+        audit.record(session, Actor.system("cli"))
         session.rollback()
     some_events(db, 1)
     assert [e.seq for e in events(db)] == [1, 2, 3]
@@ -691,11 +689,11 @@ def test_concurrent_transactions_of_several_events_each_keep_a_gap_free_valid_ch
         try:
             start.wait()
             for t in range(transactions):
-                with db.writes() as session:
+                with db.unit_of_work("test.batch") as session:
                     for i in range(per_transaction):
                         audit.record(
                             session,
-                            system_context("test.batch"),
+                            Actor.system("cli"),
                             target_type="n",
                             target_id=f"{worker}-{t}-{i}",
                         )
@@ -731,32 +729,30 @@ def test_concurrent_transactions_of_several_events_each_keep_a_gap_free_valid_ch
 
 def test_a_transactions_events_are_chained_when_it_commits(db: Database) -> None:
     some_events(db, 2)
-    ctx = system_context("test.commit")
-    with db.writes() as session:
+    with db.unit_of_work("test.commit") as session:
         for i in range(3):
-            audit.record(session, ctx, target_type="thing", target_id=str(i))
+            audit.record(session, Actor.system("cli"), target_type="thing", target_id=str(i))
         session.flush()
-        assert ctx.audit_seq is None  # not numbered before the commit
+        assert unit_of_work.of(session).committed_events == []  # not numbered before the commit
         with db.reads() as other:
             assert other.get(AuditChainHead, 1).last_seq == 2  # type: ignore[union-attr]
         session.commit()
-    assert ctx.audit_seq == 5
+        assert unit_of_work.of(session).committed_events == [3, 4, 5]
     assert [(e.seq, e.target_id) for e in events(db, action="test.commit")] == [(3, "0"), (4, "1"), (5, "2")]
-    with db.reads() as session:
-        assert audit.committed_event_of(session, ctx)
     assert verify(db).ok
 
 
 def test_a_rolled_back_savepoint_drops_only_its_events(db: Database) -> None:
-    with db.writes() as session:
-        audit.record(session, system_context("test.savepoint"), target_id="before")
+    with db.unit_of_work("test.savepoint") as session:
+        audit.record(session, Actor.system("cli"), target_id="before")
         with session.begin_nested():
-            audit.record(session, system_context("test.savepoint"), target_id="released")
+            audit.record(session, Actor.system("cli"), target_id="released")
         savepoint = session.begin_nested()
-        audit.record(session, system_context("test.savepoint"), target_id="rolled back")
+        audit.record(session, Actor.system("cli"), target_id="rolled back")
         savepoint.rollback()
-        audit.record(session, system_context("test.savepoint"), target_id="after")
+        audit.record(session, Actor.system("cli"), target_id="after")
         session.commit()
+        assert unit_of_work.of(session).committed_events == [1, 2, 3]
     assert [(e.seq, e.target_id) for e in events(db)] == [(1, "before"), (2, "released"), (3, "after")]
     assert verify(db).ok
 
@@ -767,9 +763,8 @@ def test_verification_during_appends_sees_a_consistent_chain(db: Database) -> No
 
     def keep_appending() -> None:
         while not stop.is_set():
-            with db.writes() as session:
-                audit.record(session, system_context("test.busy"))
-                session.commit()
+            with db.unit_of_work("test.busy") as session:
+                audit.record(session, Actor.system("cli"))
 
     writer = threading.Thread(target=keep_appending)
     writer.start()

@@ -14,8 +14,8 @@ from sadeem.auth import service as auth_service
 from sadeem.auth.identity import LocalIdentityProvider
 from sadeem.auth.models import PlatformRole, User, UserSession
 from sadeem.auth.permissions import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
-from sadeem.bootstrap import system_context
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict, NotAuthenticated, TooManyAttempts
 from sadeem.db.engine import Database
@@ -574,9 +574,9 @@ def test_parallel_wrong_guesses_cannot_outrun_the_lockout(db: Database, settings
     def guess() -> None:
         start.wait()
         try:
-            with db.writes() as session:
+            with db.unit_of_work("test.login") as session:
                 auth_service.login(
-                    session, system_context("test.login"), settings, LocalIdentityProvider(), "ada", "wrong!"
+                    session, Actor.system("cli"), settings, LocalIdentityProvider(), "ada", "wrong!"
                 )
         except NotAuthenticated:
             outcomes.append("bad")
@@ -603,12 +603,12 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(db: Database) ->
     results: list[object] = []
 
     def demote_bob() -> None:
-        with db.writes() as second:
+        with db.unit_of_work("test.demote") as second:
             bob = auth_service.get_user(second, "bob")
             try:
                 auth_service.update_user(
                     second,
-                    system_context("test.demote"),
+                    Actor.system("cli"),
                     bob,
                     auth_service.UserChanges(role=PlatformRole.user),
                 )

@@ -27,11 +27,11 @@ from sqlalchemy import select
 from sadeem.app import create_app
 from sadeem.audit.models import AuditEvent
 from sadeem.audit.service import verify_chain
-from sadeem.bootstrap import system_context
 from sadeem.catalog.storage import local_path
 from sadeem.catalog.store import PlatformCatalog
 from sadeem.catalog.writer import WorkspaceWriterCatalog
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.errors import InvalidInput
 from sadeem.db.engine import Database
 from sadeem.ingest import uploads
@@ -276,7 +276,7 @@ def test_the_writer_catalog_refuses_other_locations_before_writing(
     writer catalog refuses a table outside the workspace's storage before any file is written."""
     with db.reads() as session:
         alpha = session.scalars(select(Workspace).where(Workspace.slug == "alpha")).one()
-    catalog = WorkspaceWriterCatalog(db, settings, system_context("test.ingest"), alpha)
+    catalog = WorkspaceWriterCatalog(db, settings, Actor.system("cli"), "test.ingest", alpha)
     source = tmp_path / "cities.csv"
     source.write_text(csv_rows(1, 3))
     files = warehouse_files(settings)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from sadeem.api.context import RequestContext
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole, User
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.errors import Conflict
 from sadeem.db.engine import Database
 from sadeem.runs import service as runs
@@ -21,20 +21,6 @@ from sadeem.workspaces.provisioning import WorkspaceProvisioner
 
 ADMIN_USERNAME = "admin"
 DEMO_WORKSPACE = "demo"
-
-
-def system_context(action: str, actor: str = "cli") -> RequestContext:
-    """The context of an action Sadeem (actor `system`) or its CLI (actor `cli`) takes on its
-    own, for the audit trail."""
-    return RequestContext(
-        request_id=f"{actor}-{secrets.token_hex(8)}",
-        method="CLI",
-        path=action,
-        client_addr="local",
-        user_agent=None,
-        action=action,
-        system_actor=actor,
-    )
 
 
 @dataclass(frozen=True)
@@ -49,7 +35,7 @@ class BootstrapResult:
 def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisioner) -> BootstrapResult:
     generated: str | None = None
     admin_created = demo_created = False
-    with db.writes() as session:
+    with db.unit_of_work("bootstrap.create_admin") as session:
         if not session.scalar(select(func.count()).select_from(User)):
             if settings.admin_password is not None:
                 password = settings.admin_password.get_secret_value()
@@ -58,7 +44,7 @@ def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisione
             try:
                 auth_service.create_user(
                     session,
-                    system_context("bootstrap.create_admin", actor="system"),
+                    Actor.system(),
                     ADMIN_USERNAME,
                     password,
                     PlatformRole.admin,
@@ -67,22 +53,20 @@ def bootstrap(settings: Settings, db: Database, provisioner: WorkspaceProvisione
                 admin_created = True
             except Conflict:  # another instance, starting at the same moment, created it first
                 generated = None
-        if (
-            settings.demo
-            and admin_created
-            and session.scalar(select(func.count()).select_from(Workspace)) == 0
-        ):
-            admin = auth_service.get_user(session, ADMIN_USERNAME)
-            workspace_service.create_workspace(
-                session,
-                system_context("bootstrap.create_demo_workspace", actor="system"),
-                provisioner,
-                admin,
-                DEMO_WORKSPACE,
-                "Demo",
-                "Sample workspace created on first start.",
-            )
-            demo_created = True
+    if settings.demo and admin_created:
+        with db.unit_of_work("bootstrap.create_demo_workspace") as session:
+            if session.scalar(select(func.count()).select_from(Workspace)) == 0:
+                admin = auth_service.get_user(session, ADMIN_USERNAME)
+                workspace_service.create_workspace(
+                    session,
+                    Actor.system(),
+                    provisioner,
+                    admin,
+                    DEMO_WORKSPACE,
+                    "Demo",
+                    "Sample workspace created on first start.",
+                )
+                demo_created = True
     demo_data = load_demo_data(settings, db) if demo_created else None
     demo_jobs = create_demo_jobs(settings, db) if demo_created else None
     return BootstrapResult(admin_created, generated, demo_created, demo_data, demo_jobs)
@@ -96,9 +80,9 @@ def load_demo_data(settings: Settings, db: Database) -> str:
 
     with db.reads() as session:
         workspace = session.scalars(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE)).one()
-    ctx = system_context("bootstrap.load_demo_data", actor="system")
+    catalog = WorkspaceWriterCatalog(db, settings, Actor.system(), "bootstrap.load_demo_data", workspace)
     try:
-        result = load_demo(WorkspaceWriterCatalog(db, settings, ctx, workspace), workspace.namespace)
+        result = load_demo(catalog, workspace.namespace)
     except Exception as exc:
         return f"demo data not loaded: {type(exc).__name__}: {exc}"
     if result is None:
@@ -107,20 +91,21 @@ def load_demo_data(settings: Settings, db: Database) -> str:
 
 
 def create_demo_jobs(settings: Settings, db: Database) -> str:
-    """The demo workspace's sample jobs, with a first run queued. A failure is reported, not raised."""
+    """The demo workspace's sample jobs, with a first run queued, and its saved query: all or
+    nothing. A failure is reported, not raised."""
     from sadeem.jobs.demo import create_demo_jobs as create
     from sadeem.queries.demo import create_demo_queries
 
-    ctx = system_context("bootstrap.create_demo_jobs", actor="system")
-    with db.writes() as session:
-        workspace = session.scalars(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE)).one()
-        admin = auth_service.get_user(session, ADMIN_USERNAME)
-        try:
-            names, builders = create(session, ctx, settings, workspace, admin)
+    actor = Actor.system()
+    try:
+        with db.unit_of_work("bootstrap.create_demo_jobs") as session:
+            workspace = session.scalars(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE)).one()
+            admin = auth_service.get_user(session, ADMIN_USERNAME)
+            names, builders = create(session, actor, settings, workspace, admin)
             for job in builders:
                 runs.new_run(
                     session,
-                    ctx,
+                    actor,
                     workspace,
                     job,
                     version=job.current_version,
@@ -128,8 +113,7 @@ def create_demo_jobs(settings: Settings, db: Database) -> str:
                     given_parameters={},
                     trigger=RunTrigger.manual,
                 )
-                session.commit()
-            queries = create_demo_queries(session, ctx, settings, workspace, admin)
-        except Exception as exc:
-            return f"demo jobs not created: {type(exc).__name__}: {exc}"
+            queries = create_demo_queries(session, actor, settings, workspace, admin)
+    except Exception as exc:
+        return f"demo jobs not created: {type(exc).__name__}: {exc}"
     return f"jobs {', '.join(names)}, first runs queued; saved query {', '.join(queries)}"

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole
-from sadeem.bootstrap import ADMIN_USERNAME, bootstrap, system_context
+from sadeem.bootstrap import ADMIN_USERNAME, bootstrap
 from sadeem.cli_admin import connections_app, health, workspaces_app
 from sadeem.cli_client import (
     LimitOption,
@@ -42,6 +42,7 @@ from sadeem.cli_client import (
     require_token,
 )
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.errors import SadeemError
 from sadeem.core.pagination import PageRequest
 from sadeem.db import migrate
@@ -251,10 +252,8 @@ def users_create(
     secret, generated = _password(password, generate)
     db = _database(_settings())
     try:
-        with db.writes() as session:
-            auth_service.create_user(
-                session, system_context("cli.users.create"), username, secret, role, display_name
-            )
+        with db.unit_of_work("cli.users.create") as session:
+            auth_service.create_user(session, Actor.system("cli"), username, secret, role, display_name)
     except SadeemError as exc:
         raise fail(exc.detail) from exc
     out.print(f"Created user [bold]{username}[/bold] ({role}).")
@@ -289,11 +288,9 @@ def users_set_role(username: str, role: PlatformRole) -> None:
     """Change a user's platform role."""
     db = _database(_settings())
     try:
-        with db.writes() as session:
+        with db.unit_of_work("cli.users.set_role") as session:
             user = auth_service.get_user(session, username)
-            auth_service.update_user(
-                session, system_context("cli.users.set_role"), user, auth_service.UserChanges(role=role)
-            )
+            auth_service.update_user(session, Actor.system("cli"), user, auth_service.UserChanges(role=role))
     except SadeemError as exc:
         raise fail(exc.detail) from exc
     out.print(f"{username} is now {role}.")
@@ -307,9 +304,9 @@ def users_reset_password(
     secret, generated = _password(password, generate)
     db = _database(_settings())
     try:
-        with db.writes() as session:
+        with db.unit_of_work("cli.users.reset_password") as session:
             user = auth_service.get_user(session, username)
-            auth_service.set_password(session, system_context("cli.users.reset_password"), user, secret)
+            auth_service.set_password(session, Actor.system("cli"), user, secret)
     except SadeemError as exc:
         raise fail(exc.detail) from exc
     out.print(f"Password of {username} reset.")
@@ -329,11 +326,9 @@ def tokens_create(
     settings = _settings()
     db = _database(settings)
     try:
-        with db.writes() as session:
+        with db.unit_of_work("cli.tokens.create") as session:
             user = auth_service.get_user(session, username)
-            new = auth_service.create_token(
-                session, system_context("cli.tokens.create"), settings, user, name, days
-            )
+            new = auth_service.create_token(session, Actor.system("cli"), settings, user, name, days)
     except SadeemError as exc:
         raise fail(exc.detail) from exc
     out.print(f"Token {new.token.public_id} for {username}, expires {new.token.expires_at:%Y-%m-%d}:")
@@ -372,9 +367,9 @@ def tokens_revoke(token_id: str) -> None:
     """Revoke a token by its id."""
     db = _database(_settings())
     try:
-        with db.writes() as session:
+        with db.unit_of_work("cli.tokens.revoke") as session:
             token = auth_service.get_token(session, token_id)
-            auth_service.revoke_token(session, system_context("cli.tokens.revoke"), token)
+            auth_service.revoke_token(session, Actor.system("cli"), token)
     except SadeemError as exc:
         raise fail(exc.detail) from exc
     out.print(f"Token {token_id} revoked.")
@@ -396,7 +391,8 @@ def secrets_rotate_key() -> None:
 
     settings = _settings()
     try:
-        rotation = rotate_key(_database(settings), settings, system_context("cli.secrets.rotate_key"))
+        with _database(settings).unit_of_work("cli.secrets.rotate_key") as session:
+            rotation = rotate_key(session, settings, Actor.system("cli"))
     except (SadeemError, ValueError) as exc:
         raise fail(exc.detail if isinstance(exc, SadeemError) else str(exc)) from exc
     where = (

@@ -1,4 +1,4 @@
-"""What a request knows about itself: id, client, route action and (once authenticated) actor.
+"""What a request knows about itself: id, client, route action and (once authenticated) principal.
 
 It lives in the ASGI scope's `state`, so middleware (audit safety net, access log) and
 dependencies see the same object.
@@ -6,10 +6,12 @@ dependencies see the same object.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
+
+from sadeem.core.actor import Actor
 
 if TYPE_CHECKING:
     from sadeem.auth.principal import Principal
@@ -24,16 +26,23 @@ class RequestContext:
     user_agent: str | None
     action: str | None = None
     principal: Principal | None = None
-    # Who acts when no authenticated user does (the CLI, Sadeem itself); audited as the actor.
-    system_actor: str | None = None
-    audited: bool = False
-    # The last event a service recorded for this request; the audit safety net checks that it
-    # was committed when the request fails after recording it.
-    audit_seq: int | None = None
+    # An admin request made with a bearer token: audited even when it reads.
     audit_token_use: bool = False
-    # A POST that changes nothing (an Iceberg client's metrics report): not audited when it succeeds.
-    changes_nothing: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Actor:
+        """Who acts in this request, for the services: its principal once authenticated."""
+        p = self.principal
+        return Actor(
+            username=p.username if p else None,
+            request_id=self.request_id,
+            user_id=p.user_id if p else None,
+            auth_method=p.auth_method if p else None,
+            token_id=p.token_id if p else None,
+            acting_for=p.acting_for if p else None,
+            client_addr=self.client_addr,
+            user_agent=self.user_agent,
+        )
 
 
 async def request_context(request: Request) -> RequestContext:

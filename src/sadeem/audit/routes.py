@@ -10,9 +10,9 @@ from sadeem.audit import service
 from sadeem.audit.schemas import AuditEventOut
 from sadeem.auth.permissions import PlatformAdmin, WorkspaceAdmin
 from sadeem.core.pagination import Page
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 
-router = APIRouter(prefix="/api/v1", tags=["audit"])
+router = APIRouter(prefix="/api/v1", tags=["audit"], route_class=UnitOfWorkRoute)
 
 _Short = Annotated[str | None, Query(max_length=200)]
 

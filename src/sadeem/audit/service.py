@@ -20,11 +20,12 @@ from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, SessionTransaction
 
-from sadeem.api.context import RequestContext
 from sadeem.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.core.redaction import redact
+from sadeem.db import unit_of_work
 
 _HASHED_FIELDS = (
     "seq",
@@ -82,18 +83,17 @@ _PENDING = "sadeem.audit.pending"
 class _Pending:
     event: AuditEvent
     recorded_in: SessionTransaction  # dropped when this (or an enclosing) transaction rolls back
-    ctx: RequestContext | None
 
 
-def append(session: Session, event: AuditEvent, ctx: RequestContext | None = None) -> AuditEvent:
+def append(session: Session, event: AuditEvent) -> AuditEvent:
     """Add `event` to the caller's transaction: it gets its sequence number and chain hash when
-    that transaction commits (and `ctx.audit_seq` its number), together with every other event
-    of the transaction; a rollback drops it."""
+    that transaction commits, together with every other event of the transaction; a rollback
+    drops it."""
     _make_storable(event)
     event.occurred_at = event.occurred_at or utcnow()
     event.details = redact(event.details or {})
     current = session.get_nested_transaction() or session.get_transaction() or session.begin()
-    session.info.setdefault(_PENDING, []).append(_Pending(event, current, ctx))
+    session.info.setdefault(_PENDING, []).append(_Pending(event, current))
     return event
 
 
@@ -113,8 +113,6 @@ def _chain_pending(session: Session) -> None:
         seq += 1
         entry.event.seq, entry.event.prev_hash = seq, prev_hash
         entry.event.hash = prev_hash = event_hash(entry.event)
-        if entry.ctx is not None:
-            entry.ctx.audit_seq = seq
     session.add_all(entry.event for entry in pending)
     session.execute(_SET_LAST_HASH, {"hash": prev_hash})
 
@@ -142,7 +140,7 @@ def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -
 
 def record(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     *,
     target_type: str | None = None,
     target_id: str | None = None,
@@ -154,40 +152,31 @@ def record(
     username: str | None = None,
     user_id: int | None = None,
 ) -> AuditEvent:
-    """Record an event for the current request; the caller commits it with its own change."""
-    principal = ctx.principal
-    if principal is not None and principal.acting_for is not None:
+    """Append an event for what `actor` does in `session`'s unit of work (named by it unless
+    `action` is given); it commits with the change or not at all."""
+    if actor.acting_for is not None:
         # An engine credential's request: the actor is the identity the work runs as; this names
         # the work (a run attempt, a statement), so the trail tells an engine from its user.
-        details = {**(details or {}), "acting_for": principal.acting_for}
+        details = {**(details or {}), "acting_for": actor.acting_for}
     event = AuditEvent(
         occurred_at=utcnow(),
-        actor=username or (principal.username if principal else ctx.system_actor),
-        actor_id=user_id or (principal.user_id if principal else None),
-        auth_method=principal.auth_method if principal else None,
-        token_id=principal.token_id if principal else None,
-        action=action or ctx.action or f"{ctx.method} {ctx.path}",
+        actor=username or actor.username,
+        actor_id=user_id or actor.user_id,
+        auth_method=actor.auth_method,
+        token_id=actor.token_id,
+        action=action or unit_of_work.of(session).action or "unknown",
         target_type=target_type,
         target_id=target_id,
         workspace=workspace,
         outcome=outcome,
         status_code=status_code,
-        client_addr=ctx.client_addr,
-        request_id=ctx.request_id,
+        client_addr=actor.client_addr,
+        request_id=actor.request_id,
         details=details or {},
     )
-    append(session, event, ctx)
-    ctx.audited = True
+    append(session, event)
+    unit_of_work.event_recorded(session, event)
     return event
-
-
-def committed_event_of(session: Session, ctx: RequestContext) -> bool:
-    """Whether the event recorded for this request is in the trail (its transaction may have been
-    rolled back after recording, and its sequence number reused by another request)."""
-    if ctx.audit_seq is None:
-        return False
-    event = session.get(AuditEvent, ctx.audit_seq)
-    return event is not None and event.request_id == ctx.request_id
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from sadeem.auth import service
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.core.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
+from sadeem.db import unit_of_work
 from sadeem.db.session import SAFE_METHODS, DbSession, database_of
 from sadeem.workspaces.access import WorkspaceAccess
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
@@ -74,18 +75,23 @@ def _settings(request: Request) -> Settings:
 
 
 def _bookkeeping_write(request: Request, db: Session, write: Callable[[Session], None]) -> None:
-    """Record that a session or token was used, in its own short transaction.
+    """Record that a session or token was used, in its own short unit of work.
 
-    A read request gets a separate write session, so its own transaction stays a read. A
-    state-changing request already holds the write transaction (on SQLite, `BEGIN IMMEDIATE` took
-    the database's write lock), so a second writer would wait on it until the busy timeout; there
-    the write is committed on the request's session before any service work starts.
+    A read request's own transaction stays a read. A state-changing request already holds the
+    write transaction (on SQLite, `BEGIN IMMEDIATE` took the database's write lock), so a second
+    writer would wait on it: there the write follows the request's commit (a request that fails
+    records nothing; the next one will).
     """
-    if request.method in SAFE_METHODS:
-        with database_of(request).writes() as writer:
+    database = database_of(request)
+
+    def bookkeeping() -> None:
+        with database.unit_of_work() as writer:
             write(writer)
+
+    if request.method in SAFE_METHODS:
+        bookkeeping()
     else:
-        write(db)
+        unit_of_work.after_commit(db, bookkeeping)
 
 
 ENGINE_CREDENTIAL_REFUSED = (

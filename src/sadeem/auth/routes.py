@@ -21,9 +21,9 @@ from sadeem.auth.schemas import (
 )
 from sadeem.config import Settings
 from sadeem.core.pagination import Page
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=UnitOfWorkRoute)
 
 
 def _settings(request: Request) -> Settings:
@@ -39,7 +39,7 @@ def login(
     settings = _settings(request)
     new = service.login(
         db,
-        ctx,
+        ctx.actor,
         settings,
         request.app.state.identity_provider,
         body.username,
@@ -65,7 +65,7 @@ def login(
 )
 def logout(principal: CurrentUser, request: Request, response: Response, db: DbSession, ctx: Ctx) -> None:
     """End the current session (a bearer token stays valid; revoke it instead)."""
-    service.logout(db, ctx, principal)
+    service.logout(db, ctx.actor, principal)
     settings = _settings(request)
     for name, httponly in ((SESSION_COOKIE, True), (CSRF_COOKIE, False)):
         # With the attributes they were set with, so the browser replaces them.
@@ -90,7 +90,7 @@ def change_my_password(body: PasswordChange, principal: CurrentUser, db: DbSessi
     """Change your own password; ends all your sessions."""
     user = service.get_user(db, principal.username)
     service.change_own_password(
-        db, ctx, user, body.current_password.get_secret_value(), body.new_password.get_secret_value()
+        db, ctx.actor, user, body.current_password.get_secret_value(), body.new_password.get_secret_value()
     )
 
 
@@ -106,7 +106,7 @@ def create_my_token(
 ) -> TokenCreated:
     """Create a personal access token. The token is in this response only."""
     user = service.get_user(db, principal.username)
-    new = service.create_token(db, ctx, _settings(request), user, body.name, body.expires_in_days)
+    new = service.create_token(db, ctx.actor, _settings(request), user, body.name, body.expires_in_days)
     return TokenCreated(**TokenOut.model_validate(new.token).model_dump(), token=new.secret)
 
 
@@ -117,7 +117,7 @@ def create_my_token(
     status_code=status.HTTP_204_NO_CONTENT,
 )
 def revoke_my_token(token_id: str, principal: CurrentUser, db: DbSession, ctx: Ctx) -> None:
-    service.revoke_token(db, ctx, service.get_token(db, token_id, principal.user_id))
+    service.revoke_token(db, ctx.actor, service.get_token(db, token_id, principal.user_id))
 
 
 @router.get("/users", operation_id="users:list", tags=["users"])
@@ -135,7 +135,13 @@ def list_users(_: PlatformAdmin, db: DbSession, page: PageParams) -> Page[UserOu
 )
 def create_user(body: UserCreate, _: PlatformAdmin, db: DbSession, ctx: Ctx) -> UserOut:
     user = service.create_user(
-        db, ctx, body.username, body.password.get_secret_value(), body.role, body.display_name, body.email
+        db,
+        ctx.actor,
+        body.username,
+        body.password.get_secret_value(),
+        body.role,
+        body.display_name,
+        body.email,
     )
     return UserOut.model_validate(user)
 
@@ -150,7 +156,7 @@ def update_user(username: str, body: UserUpdate, _: PlatformAdmin, db: DbSession
     """Change a user's display name, email, platform role or disabled flag."""
     user = service.get_user(db, username)
     changes = service.UserChanges(**body.model_dump(exclude_unset=True))
-    return UserOut.model_validate(service.update_user(db, ctx, user, changes))
+    return UserOut.model_validate(service.update_user(db, ctx.actor, user, changes))
 
 
 @router.post(
@@ -161,4 +167,4 @@ def update_user(username: str, body: UserUpdate, _: PlatformAdmin, db: DbSession
 )
 def reset_password(username: str, body: PasswordReset, _: PlatformAdmin, db: DbSession, ctx: Ctx) -> None:
     """Set a user's password; ends their sessions and lifts a lockout."""
-    service.set_password(db, ctx, service.get_user(db, username), body.password.get_secret_value())
+    service.set_password(db, ctx.actor, service.get_user(db, username), body.password.get_secret_value())

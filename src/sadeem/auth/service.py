@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth import passwords
 from sadeem.auth.identity import IdentityProvider, VerifiedIdentity
 from sadeem.auth.models import ApiToken, PlatformRole, User, UserSession
 from sadeem.auth.principal import Principal, catalog_scope
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import (
     Conflict,
@@ -33,6 +33,7 @@ from sadeem.core.errors import (
     TooManyAttempts,
 )
 from sadeem.core.pagination import PageRequest, keyset_page
+from sadeem.db import unit_of_work
 from sadeem.db.unique import add_unique
 
 TOKEN_PREFIX = "sdm"  # noqa: S105 (a label, not a secret)
@@ -66,7 +67,7 @@ def get_user(session: Session, username: str) -> User:
 
 def create_user(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     username: str,
     password: str | None,
     role: PlatformRole = PlatformRole.user,
@@ -85,8 +86,7 @@ def create_user(
         password_hash=passwords.hash_password(password) if password is not None else None,
     )
     add_unique(session, user, f"A user named '{username}' already exists.")
-    audit.record(session, ctx, target_type="user", target_id=username, details={"role": role.value})
-    session.commit()
+    audit.record(session, actor, target_type="user", target_id=username, details={"role": role.value})
     return user
 
 
@@ -102,7 +102,7 @@ class UserChanges:
     disabled: bool | None = None
 
 
-def update_user(session: Session, ctx: RequestContext, user: User, changes: UserChanges) -> User:
+def update_user(session: Session, actor: Actor, user: User, changes: UserChanges) -> User:
     demoting = changes.role is not None and changes.role is not PlatformRole.admin
     if demoting or changes.disabled:
         ensure_not_last_admin(session, user)
@@ -111,40 +111,36 @@ def update_user(session: Session, ctx: RequestContext, user: User, changes: User
         setattr(user, name, value)
     if changes.disabled:
         revoke_all_sessions(session, user)
-    audit.record(session, ctx, target_type="user", target_id=user.username, details={"changed": applied})
-    session.commit()
+    audit.record(session, actor, target_type="user", target_id=user.username, details={"changed": applied})
     return user
 
 
-def set_password(session: Session, ctx: RequestContext, user: User, password: str) -> None:
+def set_password(session: Session, actor: Actor, user: User, password: str) -> None:
     """Set a new password; it ends the user's sessions and lifts a lockout."""
     validate_new_password(password)
     user.password_hash = passwords.hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     revoke_all_sessions(session, user)
-    audit.record(
-        session, ctx, action=ctx.action or "set_password", target_type="user", target_id=user.username
-    )
-    session.commit()
+    audit.record(session, actor, target_type="user", target_id=user.username)
 
 
 def change_own_password(
-    session: Session, ctx: RequestContext, user: User, current_password: str, new_password: str
+    session: Session, actor: Actor, user: User, current_password: str, new_password: str
 ) -> None:
     if not passwords.verify_password(user.password_hash, current_password):
         audit.record(
             session,
-            ctx,
+            actor,
             target_type="user",
             target_id=user.username,
             outcome="failure",
             status_code=403,
             details={"reason": "wrong_current_password"},
         )
-        session.commit()
+        unit_of_work.keep_when_refused(session)
         raise PermissionDenied("The current password is not correct.")
-    set_password(session, ctx, user, new_password)
+    set_password(session, actor, user, new_password)
 
 
 def revoke_all_sessions(session: Session, user: User) -> None:
@@ -196,7 +192,7 @@ class NewSession:
 
 def login(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     provider: IdentityProvider,
     username: str,
@@ -212,7 +208,7 @@ def login(
     def refuse(reason: str, error: Exception) -> Exception:
         audit.record(
             session,
-            ctx,
+            actor,
             action="login",
             outcome="failure",
             status_code=401 if reason != "locked" else 429,
@@ -222,7 +218,7 @@ def login(
             user_id=user.id if user else None,
             details={"reason": reason},
         )
-        session.commit()
+        unit_of_work.keep_when_refused(session)  # the failure count too
         return error
 
     invalid = NotAuthenticated("Invalid username or password.")
@@ -254,14 +250,14 @@ def login(
         created_at=now,
         last_seen_at=now,
         expires_at=expires_at,
-        client_addr=ctx.client_addr,
-        user_agent=(ctx.user_agent or "")[:300] or None,
+        client_addr=actor.client_addr,
+        user_agent=(actor.user_agent or "")[:300] or None,
     )
     session.add(row)
     session.flush()
     audit.record(
         session,
-        ctx,
+        actor,
         action="login",
         target_type="user",
         target_id=user.username,
@@ -269,17 +265,15 @@ def login(
         user_id=user.id,
         details={"session_id": row.id},
     )
-    session.commit()
     return NewSession(user, session_token, csrf_token, expires_at)
 
 
-def logout(session: Session, ctx: RequestContext, principal: Principal) -> None:
+def logout(session: Session, actor: Actor, principal: Principal) -> None:
     if principal.session_id is not None:
         row = session.get(UserSession, principal.session_id)
         if row is not None and row.revoked_at is None:
             row.revoked_at = utcnow()
-    audit.record(session, ctx, target_type="user", target_id=principal.username)
-    session.commit()
+    audit.record(session, actor, target_type="user", target_id=principal.username)
 
 
 @dataclass(frozen=True)
@@ -313,7 +307,6 @@ def touch_session(session: Session, session_id: int) -> None:
     row = session.get(UserSession, session_id)
     if row is not None:
         row.last_seen_at = utcnow()
-        session.commit()
 
 
 def csrf_matches(csrf_hash: str, presented: str | None) -> bool:
@@ -331,7 +324,7 @@ class NewToken:
 
 def create_token(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     user: User,
     name: str,
@@ -352,12 +345,11 @@ def create_token(
     session.flush()
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="token",
         target_id=public_id,
         details={"owner": user.username, "name": name, "expires_at": token.expires_at.isoformat()},
     )
-    session.commit()
     return NewToken(token, f"{TOKEN_PREFIX}_{public_id}_{secret}")
 
 
@@ -403,11 +395,10 @@ def get_token(session: Session, public_id: str, user_id: int | None = None) -> A
     return token
 
 
-def revoke_token(session: Session, ctx: RequestContext, token: ApiToken) -> None:
+def revoke_token(session: Session, actor: Actor, token: ApiToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-    audit.record(session, ctx, target_type="token", target_id=token.public_id)
-    session.commit()
+    audit.record(session, actor, target_type="token", target_id=token.public_id)
 
 
 @dataclass(frozen=True)
@@ -453,7 +444,6 @@ def touch_token(session: Session, public_id: str) -> None:
     token = session.scalar(select(ApiToken).where(ApiToken.public_id == public_id))
     if token is not None:
         token.last_used_at = utcnow()
-        session.commit()
 
 
 def usernames(session: Session, ids: Iterable[int | None]) -> dict[int | None, str]:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from sadeem.api.context import Ctx
 from sadeem.api.text import NUL_MESSAGE, contains_nul
+from sadeem.audit.middleware import unaudited_when_unchanged
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import ApiToken
 from sadeem.auth.permissions import CatalogUser, Public
@@ -42,9 +43,11 @@ from sadeem.catalog.service import LoadedTable, TableChange, parse_namespace
 from sadeem.config import Settings
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import InvalidInput, NotAuthenticated, NotFound
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 
-router = APIRouter(prefix="/iceberg/v1", tags=["iceberg"], include_in_schema=False)
+router = APIRouter(
+    prefix="/iceberg/v1", tags=["iceberg"], include_in_schema=False, route_class=UnitOfWorkRoute
+)
 
 # What /v1/config announces (the spec's `endpoints`); clients skip what is not listed.
 ENDPOINTS = [
@@ -229,7 +232,9 @@ def create_namespace(
     _no_nul(body)
     namespace = parse_namespace("\x1f".join(body.namespace))
     with _missing_is_a_bad_request():
-        properties = service.create_namespace(db, ctx, _settings(request), scope, namespace, body.properties)
+        properties = service.create_namespace(
+            db, ctx.actor, _settings(request), scope, namespace, body.properties
+        )
     return JSONResponse({"namespace": list(namespace), "properties": properties})
 
 
@@ -249,7 +254,7 @@ def namespace_exists(scope: Scope, db: DbSession, namespace: NamespacePath) -> R
 def drop_namespace(
     request: Request, scope: Scope, db: DbSession, ctx: Ctx, namespace: NamespacePath
 ) -> Response:
-    service.drop_namespace(db, ctx, _settings(request), scope, parse_namespace(namespace))
+    service.drop_namespace(db, ctx.actor, _settings(request), scope, parse_namespace(namespace))
     return Response(status_code=204)
 
 
@@ -264,7 +269,7 @@ def update_namespace_properties(
 ) -> Response:
     _no_nul(body)
     change = service.update_namespace_properties(
-        db, ctx, _settings(request), scope, parse_namespace(namespace), set(body.removals), body.updates
+        db, ctx.actor, _settings(request), scope, parse_namespace(namespace), set(body.removals), body.updates
     )
     return JSONResponse(
         {"removed": change.removed, "updated": change.updated, "missing": change.missing or None}
@@ -301,7 +306,9 @@ def create_table(
 ) -> Response:
     _no_nul(raw)
     body = _parsed(CreateTableBody, raw)
-    return _loaded(service.create_table(db, ctx, _settings(request), scope, parse_namespace(namespace), body))
+    return _loaded(
+        service.create_table(db, ctx.actor, _settings(request), scope, parse_namespace(namespace), body)
+    )
 
 
 @router.get("/{prefix}/namespaces/{namespace}/tables/{table}", operation_id="iceberg:loadTable")
@@ -345,7 +352,7 @@ def commit_table(
     ):
         raise InvalidInput("The body's identifier names another table than the path.")
     (loaded,) = service.commit_tables(
-        db, ctx, _settings(request), scope, [TableChange(ns, table, body.requirements, body.updates)]
+        db, ctx.actor, _settings(request), scope, [TableChange(ns, table, body.requirements, body.updates)]
     )
     location = json.dumps(loaded.metadata_location)
     return _json(
@@ -365,7 +372,9 @@ def drop_table(
     table: TablePath,
     purge_requested: Annotated[bool, Query(alias="purgeRequested")] = False,
 ) -> Response:
-    service.drop_table(db, ctx, _settings(request), scope, parse_namespace(namespace), table, purge_requested)
+    service.drop_table(
+        db, ctx.actor, _settings(request), scope, parse_namespace(namespace), table, purge_requested
+    )
     return Response(status_code=204)
 
 
@@ -380,7 +389,7 @@ def register_table(
 ) -> Response:
     _no_nul(body)
     return _loaded(
-        service.register_table(db, ctx, _settings(request), scope, parse_namespace(namespace), body)
+        service.register_table(db, ctx.actor, _settings(request), scope, parse_namespace(namespace), body)
     )
 
 
@@ -389,7 +398,7 @@ def rename_table(request: Request, scope: Scope, db: DbSession, ctx: Ctx, body: 
     _no_nul(body)
     source = (parse_namespace("\x1f".join(body.source.namespace.root)), body.source.name)
     destination = (parse_namespace("\x1f".join(body.destination.namespace.root)), body.destination.name)
-    service.rename_table(db, ctx, _settings(request), scope, source, destination)
+    service.rename_table(db, ctx.actor, _settings(request), scope, source, destination)
     return Response(status_code=204)
 
 
@@ -398,10 +407,10 @@ def rename_table(request: Request, scope: Scope, db: DbSession, ctx: Ctx, body: 
     operation_id="iceberg:reportMetrics",
     status_code=204,
 )
+@unaudited_when_unchanged
 def report_metrics(
     scope: Scope,
     db: DbSession,
-    ctx: Ctx,
     namespace: NamespacePath,
     table: TablePath,
     report: Annotated[dict[str, Any], Body()],
@@ -411,7 +420,6 @@ def report_metrics(
     sends one per scan); a refused one is."""
     _no_nul(report)
     service.accept_metrics(db, scope, parse_namespace(namespace))
-    ctx.changes_nothing = True
     return Response(status_code=204)
 
 
@@ -433,5 +441,5 @@ def commit_transaction(
                 change.updates,
             )
         )
-    service.commit_tables(db, ctx, _settings(request), scope, changes)
+    service.commit_tables(db, ctx.actor, _settings(request), scope, changes)
     return Response(status_code=204)

@@ -25,10 +25,12 @@ from sadeem.config import Settings
 from sadeem.core.pagination import Page
 from sadeem.datasets import tables
 from sadeem.datasets.schemas import OwnerQuery, TagQuery
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 from sadeem.workspaces.access import WorkspaceAccess
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/catalog", tags=["catalog"])
+router = APIRouter(
+    prefix="/api/v1/workspaces/{workspace}/catalog", tags=["catalog"], route_class=UnitOfWorkRoute
+)
 
 NamespaceParam = Annotated[
     str,

@@ -1,8 +1,9 @@
 """The built-in Iceberg catalog: authorization, location rules and audit around pyiceberg.
 
 Every operation runs in the caller's transaction through `PlatformCatalog` (store.py). Changes
-are audited in that transaction (actor, table, snapshot id) and committed here; files are only
-deleted after the commit that stops referencing them (a failed or unknown commit never deletes).
+are audited in that transaction (actor, table, snapshot id), which the caller's unit of work
+commits (a COMMIT that fails answers StateUnknown: whether it took effect is unknown); files are
+only deleted after the commit that stops referencing them (a failed or unknown commit never deletes).
 """
 
 from __future__ import annotations
@@ -27,10 +28,8 @@ from pyiceberg.table.update import (
     TableUpdate,
 )
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.catalog.access import CatalogScope, Namespace
 from sadeem.catalog.errors import (
@@ -45,7 +44,9 @@ from sadeem.catalog.schemas import CreateTableBody, RegisterTableBody
 from sadeem.catalog.storage import inside_storage, local_path
 from sadeem.catalog.store import CATALOG_NAME, PlatformCatalog
 from sadeem.config import Settings
-from sadeem.core.errors import InvalidInput, StateUnknown
+from sadeem.core.actor import Actor
+from sadeem.core.errors import InvalidInput
+from sadeem.db import unit_of_work
 from sadeem.workspaces.models import Workspace, WorkspaceRole
 
 log = logging.getLogger("sadeem.catalog")
@@ -300,11 +301,11 @@ def referenced_snapshots_only(metadata: TableMetadata) -> TableMetadata:
 
 
 def _audit_namespace(
-    session: Session, ctx: RequestContext, workspace: Workspace, namespace: Namespace, **details: Any
+    session: Session, actor: Actor, workspace: Workspace, namespace: Namespace, **details: Any
 ) -> None:
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="namespace",
         target_id=_dotted(namespace),
         workspace=workspace.slug,
@@ -314,7 +315,7 @@ def _audit_namespace(
 
 def create_namespace(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     scope: CatalogScope,
     namespace: Namespace,
@@ -334,8 +335,7 @@ def create_namespace(
     )
     with translated():
         _catalog(session, settings).create_namespace(namespace, properties)
-    _audit_namespace(session, ctx, workspace, namespace, properties=properties)
-    session.commit()
+    _audit_namespace(session, actor, workspace, namespace, properties=properties)
     return properties
 
 
@@ -353,7 +353,7 @@ def ensure_workspace_namespace(session: Session, settings: Settings, workspace: 
 
 
 def drop_namespace(
-    session: Session, ctx: RequestContext, settings: Settings, scope: CatalogScope, namespace: Namespace
+    session: Session, actor: Actor, settings: Settings, scope: CatalogScope, namespace: Namespace
 ) -> None:
     workspace = scope.require(session, namespace, WorkspaceRole.admin)
     _require_namespace(session, namespace)
@@ -374,8 +374,7 @@ def drop_namespace(
         raise NamespaceNotEmpty(f"Namespace {_dotted(namespace)} has child namespaces; drop them first.")
     with translated():
         _catalog(session, settings).drop_namespace(namespace)
-    _audit_namespace(session, ctx, workspace, namespace)
-    session.commit()
+    _audit_namespace(session, actor, workspace, namespace)
 
 
 @dataclass(frozen=True)
@@ -387,7 +386,7 @@ class PropertiesChange:
 
 def update_namespace_properties(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     scope: CatalogScope,
     namespace: Namespace,
@@ -403,8 +402,7 @@ def update_namespace_properties(
         raise InvalidInput("A namespace's location can be changed but not removed.")
     with translated():
         summary = _catalog(session, settings).update_namespace_properties(namespace, removals, updates)
-    _audit_namespace(session, ctx, workspace, namespace, removed=sorted(removals), updated=updates)
-    session.commit()
+    _audit_namespace(session, actor, workspace, namespace, removed=sorted(removals), updated=updates)
     return PropertiesChange(sorted(summary.removed), sorted(summary.updated), sorted(summary.missing))
 
 
@@ -413,7 +411,7 @@ def update_namespace_properties(
 
 def audit_table(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     workspace: Workspace,
     identifier: tuple[str, ...],
     metadata: TableMetadata | None,
@@ -430,7 +428,7 @@ def audit_table(
         }
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="table",
         target_id=".".join(identifier),
         workspace=workspace.slug,
@@ -455,7 +453,7 @@ class LoadedTable:
 
 def create_table(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     scope: CatalogScope,
     namespace: Namespace,
@@ -499,9 +497,8 @@ def create_table(
         )
     _prepare_local_table_dirs(location)
     audit_table(
-        session, ctx, workspace, identifier, table.metadata, metadata_location=table.metadata_location
+        session, actor, workspace, identifier, table.metadata, metadata_location=table.metadata_location
     )
-    _commit(session)
     return LoadedTable(table.metadata, table.metadata_location)
 
 
@@ -557,7 +554,7 @@ class TableChange:
 
 def commit_tables(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     scope: CatalogScope,
     changes: Sequence[TableChange],
@@ -594,32 +591,19 @@ def commit_tables(
     for workspace, identifier, loaded, actions in results:
         audit_table(
             session,
-            ctx,
+            actor,
             workspace,
             identifier,
             loaded.metadata,
             metadata_location=loaded.metadata_location,
             updates=actions,
         )
-    _commit(session)
     return [loaded for *_, loaded, _actions in results]
-
-
-def _commit(session: Session) -> None:
-    """Commit the transaction that swaps metadata pointers. If COMMIT itself fails, whether it
-    took effect is unknown: answer so (the spec's CommitStateUnknown), and never delete files."""
-    try:
-        session.commit()
-    except OperationalError as e:
-        log.error("catalog commit in unknown state: %s", type(e).__name__)
-        raise StateUnknown(
-            "The commit may or may not have been applied; reload the table before retrying."
-        ) from e
 
 
 def drop_table(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     scope: CatalogScope,
     namespace: Namespace,
@@ -632,10 +616,9 @@ def drop_table(
     with translated():
         table = catalog.load_table(identifier)
         catalog.drop_table(identifier)
-    audit_table(session, ctx, workspace, identifier, table.metadata, purge=purge)
-    _commit(session)
-    if purge:
-        _delete_table_files(table, settings, workspace)
+    audit_table(session, actor, workspace, identifier, table.metadata, purge=purge)
+    if purge:  # only once the drop is committed: a failed or unknown commit never deletes
+        unit_of_work.after_commit(session, lambda: _delete_table_files(table, settings, workspace))
 
 
 def _delete_table_files(table: Table, settings: Settings, workspace: Workspace) -> None:
@@ -683,7 +666,7 @@ def _delete_table_files(table: Table, settings: Settings, workspace: Workspace) 
 
 def rename_table(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     scope: CatalogScope,
     source: tuple[Namespace, str],
@@ -700,14 +683,13 @@ def rename_table(
     with translated():
         renamed = _catalog(session, settings).rename_table(source_id, destination_id)
     audit_table(
-        session, ctx, source_workspace, source_id, renamed.metadata, renamed_to=".".join(destination_id)
+        session, actor, source_workspace, source_id, renamed.metadata, renamed_to=".".join(destination_id)
     )
-    session.commit()
 
 
 def register_table(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     scope: CatalogScope,
     namespace: Namespace,
@@ -746,7 +728,12 @@ def register_table(
             raise InvalidInput(f"No metadata file at {request.metadata_location}.") from e
         _check_table_metadata(workspace, table.metadata)
     audit_table(
-        session, ctx, workspace, identifier, table.metadata, registered=location, overwrite=request.overwrite
+        session,
+        actor,
+        workspace,
+        identifier,
+        table.metadata,
+        registered=location,
+        overwrite=request.overwrite,
     )
-    session.commit()
     return LoadedTable(table.metadata, table.metadata_location)

@@ -3,7 +3,7 @@
 
 An ingest can take minutes; holding one database transaction (on SQLite: the write lock) for all
 of it would stall every other writer. Here each catalog operation gets its own short
-transaction instead (pyiceberg's own sessions on the engine), and every commit, including the
+unit of work instead (pyiceberg's own sessions on the engine), and every commit, including the
 one that creates a table, is audited in the transaction that makes it, as through the REST API.
 The caller has already checked that its principal may write to `workspace`.
 """
@@ -19,17 +19,20 @@ from pyiceberg.table.sorting import UNSORTED_SORT_ORDER, SortOrder
 from pyiceberg.table.update import TableRequirement, TableUpdate
 from pyiceberg.typedef import EMPTY_DICT, Identifier, Properties
 
-from sadeem.api.context import RequestContext
 from sadeem.catalog.errors import Forbidden
 from sadeem.catalog.service import _require_within, audit_table
 from sadeem.catalog.store import CATALOG_NAME, PlatformCatalog, file_io_properties
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.db.engine import Database
 from sadeem.workspaces.models import Workspace
 
 
 class WorkspaceWriterCatalog(PlatformCatalog):
-    def __init__(self, db: Database, settings: Settings, ctx: RequestContext, workspace: Workspace) -> None:
+    def __init__(
+        self, db: Database, settings: Settings, actor: Actor, action: str | None, workspace: Workspace
+    ) -> None:
+        """`actor` does `action` (its name in the audit trail) in `workspace`."""
         Catalog.__init__(
             self, CATALOG_NAME, warehouse=settings.resolved_warehouse, **file_io_properties(settings)
         )
@@ -37,7 +40,8 @@ class WorkspaceWriterCatalog(PlatformCatalog):
         self._schema_version = "v1"
         self._db = db
         self._settings = settings
-        self._ctx = ctx
+        self._actor = actor
+        self._action = action
         self._workspace = workspace
 
     def commit_table(
@@ -50,20 +54,19 @@ class WorkspaceWriterCatalog(PlatformCatalog):
         own = self._workspace.namespace
         if namespace != own and not namespace.startswith(own + "."):
             raise Forbidden(f"{'.'.join(identifier)} is not in workspace '{self._workspace.slug}'.")
-        with self._db.writes() as session:
+        with self._db.unit_of_work(self._action) as session:
             bound = PlatformCatalog.in_session(session, self._settings)
             response = bound.commit_table(table, requirements, updates)
             _require_within(self._workspace, response.metadata.location, "table")
             audit_table(
                 session,
-                self._ctx,
+                self._actor,
                 self._workspace,
                 identifier,
                 response.metadata,
                 metadata_location=response.metadata_location,
                 updates=[str(update.action) for update in updates],
             )
-            session.commit()
         return response
 
     def create_table_transaction(

@@ -21,9 +21,9 @@ from sadeem.connections.schemas import (
     ConnectionUpdate,
 )
 from sadeem.core.pagination import Page
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}", tags=["connections"])
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}", tags=["connections"], route_class=UnitOfWorkRoute)
 
 ConnectionNameParam = Annotated[str, Path(max_length=63, description="Connection name.")]
 
@@ -84,7 +84,7 @@ def create_connection(
 ) -> ConnectionOut:
     """Create a connection. Secret fields are encrypted at rest and never returned."""
     connection = service.create_connection(
-        db, ctx, _keyring(request), access.workspace, body.name, body.description, body.config
+        db, ctx.actor, _keyring(request), access.workspace, body.name, body.description, body.config
     )
     return _out(connection)
 
@@ -97,7 +97,7 @@ def test_unsaved_connection(
     """Test a config without saving it. A failed check is `ok: false`, not an error status; a
     destination the egress policy refuses (link-local, cloud metadata, Sadeem's own port) is 403."""
     result = service.check_unsaved_config(
-        db, ctx, _timeout(request), _egress(request), access.workspace, body.config
+        db, ctx.actor, _timeout(request), _egress(request), access.workspace, body.config
     )
     return _result(result)
 
@@ -121,7 +121,7 @@ def update_connection(
     not given again are dropped (`secrets_set` shows them unset). A secret set to null is cleared."""
     connection = service.get_connection(db, access.workspace, name)
     updated = service.update_connection(
-        db, ctx, _keyring(request), access.workspace, connection, body.description, body.config
+        db, ctx.actor, _keyring(request), access.workspace, connection, body.description, body.config
     )
     return _out(updated)
 
@@ -130,7 +130,9 @@ def update_connection(
     "/connections/{name}", operation_id="connections:delete", status_code=status.HTTP_204_NO_CONTENT
 )
 def delete_connection(name: ConnectionNameParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> None:
-    service.delete_connection(db, ctx, access.workspace, service.get_connection(db, access.workspace, name))
+    service.delete_connection(
+        db, ctx.actor, access.workspace, service.get_connection(db, access.workspace, name)
+    )
 
 
 @router.post("/connections/{name}/test", operation_id="connections:test", responses=errors(409, 503))
@@ -142,6 +144,6 @@ def test_connection(
     egress policy refuses (link-local, cloud metadata, Sadeem's own port) is 403 and records nothing."""
     connection = service.get_connection(db, access.workspace, name)
     result = service.check_connection(
-        db, ctx, _keyring(request), _timeout(request), _egress(request), access.workspace, connection
+        db, ctx.actor, _keyring(request), _timeout(request), _egress(request), access.workspace, connection
     )
     return _result(result)

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.config import Settings
 from sadeem.connections import checks
@@ -18,18 +17,17 @@ from sadeem.connections.egress import EgressPolicy
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
 from sadeem.connections.schemas import ConnectionConfigBase, config_adapter
+from sadeem.core.actor import Actor
 from sadeem.core.errors import Conflict, InvalidInput, NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
-from sadeem.db.engine import Database
+from sadeem.db import unit_of_work
 from sadeem.db.unique import add_unique
 from sadeem.workspaces.models import Workspace
 
 
-def _audit(
-    session: Session, ctx: RequestContext, workspace: Workspace, name: str | None, **details: Any
-) -> None:
+def _audit(session: Session, actor: Actor, workspace: Workspace, name: str | None, **details: Any) -> None:
     audit.record(
-        session, ctx, target_type="connection", target_id=name, workspace=workspace.slug, details=details
+        session, actor, target_type="connection", target_id=name, workspace=workspace.slug, details=details
     )
 
 
@@ -87,7 +85,7 @@ def _store(
 
 def create_connection(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     keyring: Keyring,
     workspace: Workspace,
     name: str,
@@ -106,20 +104,19 @@ def create_connection(
         name=name,
         type=config.connection_type,
         description=description,
-        created_by=ctx.principal.user_id if ctx.principal else None,
+        created_by=actor.user_id,
     )
     _store(keyring, connection, config, config.secret_values())
     add_unique(session, connection, taken)
     _audit(
         session,
-        ctx,
+        actor,
         workspace,
         name,
         type=connection.type.value,
         config=connection.config,
         write_only_fields_set=connection.secret_fields,
     )
-    session.commit()
     return connection
 
 
@@ -141,7 +138,7 @@ def _merged_secrets(
 
 def update_connection(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     keyring: Keyring,
     workspace: Workspace,
     connection: Connection,
@@ -178,25 +175,19 @@ def update_connection(
     if dropped:
         # Names only, never values; a key naming no secret, or the audit trail would mask it.
         details["write_only_fields_dropped"] = dropped
-    _audit(session, ctx, workspace, connection.name, **details)
-    session.commit()
+    _audit(session, actor, workspace, connection.name, **details)
     return connection
 
 
-def delete_connection(
-    session: Session, ctx: RequestContext, workspace: Workspace, connection: Connection
-) -> None:
-    _audit(session, ctx, workspace, connection.name, type=connection.type.value)
+def delete_connection(session: Session, actor: Actor, workspace: Workspace, connection: Connection) -> None:
+    _audit(session, actor, workspace, connection.name, type=connection.type.value)
     session.delete(connection)
-    session.commit()
 
 
 def _run_check(
     session: Session, config: ConnectionConfigBase, timeout: float, policy: EgressPolicy
 ) -> checks.CheckResult:
-    # Nothing is pending: end the transaction so no database lock (SQLite's single writer) is
-    # held while the check waits on the network.
-    session.commit()
+    unit_of_work.release(session)  # no lock held while the check waits on the network
     return checks.run_check(config, timeout, policy)
 
 
@@ -206,7 +197,7 @@ def _result_details(config: ConnectionConfigBase, result: checks.CheckResult) ->
 
 def check_connection(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     keyring: Keyring,
     timeout: float,
     policy: EgressPolicy,
@@ -233,14 +224,13 @@ def check_connection(
     if still_there is None:
         session.rollback()
         raise NotFound(f"Connection '{connection.name}' was deleted while it was being tested.")
-    _audit(session, ctx, workspace, connection.name, **_result_details(config, result))
-    session.commit()
+    _audit(session, actor, workspace, connection.name, **_result_details(config, result))
     return result
 
 
 def check_unsaved_config(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     timeout: float,
     policy: EgressPolicy,
     workspace: Workspace,
@@ -248,15 +238,14 @@ def check_unsaved_config(
 ) -> checks.CheckResult:
     """Test a config before saving it ("test before save"); only the audit trail keeps a trace."""
     result = _run_check(session, config, timeout, policy)
-    _audit(session, ctx, workspace, None, saved=False, **_result_details(config, result))
-    session.commit()
+    _audit(session, actor, workspace, None, saved=False, **_result_details(config, result))
     return result
 
 
 # --- key rotation ------------------------------------------------------------------------------
 
 
-def reencrypt_secrets(session: Session, ctx: RequestContext, keyring: Keyring) -> int:
+def reencrypt_secrets(session: Session, actor: Actor, keyring: Keyring) -> int:
     """Re-encrypt every connection's secrets with the keyring's newest key, in one transaction."""
     rows = session.execute(
         select(Connection.id, Connection.secrets_encrypted)
@@ -274,11 +263,10 @@ def reencrypt_secrets(session: Session, ctx: RequestContext, keyring: Keyring) -
         )
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="keyring",
         details={"connections_reencrypted": len(rows), "keys_configured": len(keyring.keys)},
     )
-    session.commit()
     return len(rows)
 
 
@@ -288,15 +276,14 @@ class KeyRotation:
     key_file: str | None  # None: keys from SADEEM_SECRET_KEY
 
 
-def rotate_key(database: Database, settings: Settings, ctx: RequestContext) -> KeyRotation:
-    """Key file: add a new key, re-encrypt everything with it, then drop the old keys (a crash
-    in between leaves a file that still decrypts everything). SADEEM_SECRET_KEY: re-encrypt with
-    its first key; the operator then removes the old ones."""
+def rotate_key(session: Session, settings: Settings, actor: Actor) -> KeyRotation:
+    """Key file: add a new key, re-encrypt everything with it, then, once that is committed, drop
+    the old keys (a crash in between leaves a file that still decrypts everything).
+    SADEEM_SECRET_KEY: re-encrypt with its first key; the operator then removes the old ones."""
     keyring = Keyring.from_settings(settings)
     if keyring.key_file is not None:
         keyring = keyring.add_new_key()
-    with database.writes() as session:
-        count = reencrypt_secrets(session, ctx, keyring)
+    count = reencrypt_secrets(session, actor, keyring)
     if keyring.key_file is not None:
-        keyring.retire_old_keys()
+        unit_of_work.after_commit(session, keyring.retire_old_keys)
     return KeyRotation(count, str(keyring.key_file) if keyring.key_file else None)

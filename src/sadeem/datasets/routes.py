@@ -21,9 +21,11 @@ from sadeem.datasets.schemas import (
     TableSummary,
     TagQuery,
 )
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/datasets", tags=["datasets"])
+router = APIRouter(
+    prefix="/api/v1/workspaces/{workspace}/datasets", tags=["datasets"], route_class=UnitOfWorkRoute
+)
 
 NamespaceParam = Annotated[
     str, Path(max_length=255, description="The table's full namespace, dotted (`alpha.sales`).")
@@ -71,7 +73,7 @@ def register_dataset(body: DatasetCreate, access: WorkspaceEditor, db: DbSession
     """Register one of the workspace's tables (it must exist) with an owner, a description and
     tags. The owner must be a member of the workspace."""
     view = service.register_dataset(
-        db, ctx, access.workspace, body.namespace, body.table, body.owner, body.description, body.tags
+        db, ctx.actor, access.workspace, body.namespace, body.table, body.owner, body.description, body.tags
     )
     return _out(view)
 
@@ -113,7 +115,9 @@ def update_dataset(
 ) -> DatasetOut:
     """Change the owner (a member), the description or the tags (the whole list)."""
     dataset = service.get_dataset(db, access.workspace, namespace, table)
-    view = service.update_dataset(db, ctx, access.workspace, dataset, body.owner, body.description, body.tags)
+    view = service.update_dataset(
+        db, ctx.actor, access.workspace, dataset, body.owner, body.description, body.tags
+    )
     return _out(view)
 
 
@@ -125,5 +129,5 @@ def unregister_dataset(
 ) -> None:
     """Forget the registration. The table itself stays as it is."""
     service.unregister_dataset(
-        db, ctx, access.workspace, service.get_dataset(db, access.workspace, namespace, table)
+        db, ctx.actor, access.workspace, service.get_dataset(db, access.workspace, namespace, table)
     )

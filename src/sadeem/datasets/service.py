@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
 from sadeem.catalog import explorer
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict, InvalidInput, NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
@@ -40,12 +40,10 @@ class TableState:
     last_updated_ms: int
 
 
-def _audit(
-    session: Session, ctx: RequestContext, workspace: Workspace, dataset: Dataset, **details: Any
-) -> None:
+def _audit(session: Session, actor: Actor, workspace: Workspace, dataset: Dataset, **details: Any) -> None:
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="dataset",
         target_id=dataset.identifier,
         workspace=workspace.slug,
@@ -141,7 +139,7 @@ def table_state(
 
 def register_dataset(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     workspace: Workspace,
     namespace: str,
     table: str,
@@ -152,9 +150,9 @@ def register_dataset(
     """Register an existing table (404 if there is none) of the workspace."""
     explorer.require_table(session, workspace, namespace, table)
     if owner is None:
-        if ctx.principal is None:
+        if actor.user_id is None or actor.username is None:
             raise InvalidInput("Name the dataset's owner.")
-        owner = ctx.principal.username
+        owner = actor.username
     owner_id = _member_id(session, workspace, owner)
     taken = f"Table {namespace}.{table} is already registered as a dataset of workspace '{workspace.slug}'."
     exists = session.scalar(
@@ -171,18 +169,17 @@ def register_dataset(
         table_name=table,
         owner_id=owner_id,
         description=description,
-        created_by=ctx.principal.user_id if ctx.principal else None,
+        created_by=actor.user_id,
         tag_rows=[DatasetTag(tag=tag) for tag in cleaned],
     )
     add_unique(session, dataset, taken)
-    _audit(session, ctx, workspace, dataset, owner=owner, description=description, tags=cleaned)
-    session.commit()
+    _audit(session, actor, workspace, dataset, owner=owner, description=description, tags=cleaned)
     return view(session, dataset)
 
 
 def update_dataset(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     workspace: Workspace,
     dataset: Dataset,
     owner: str | None,
@@ -208,17 +205,16 @@ def update_dataset(
             dataset.tag_rows.sort(key=lambda row: row.tag)
     if changed:  # also when only tags changed: they live in their own table
         dataset.updated_at = utcnow()
-    _audit(session, ctx, workspace, dataset, changed=changed)
-    session.commit()
+    _audit(session, actor, workspace, dataset, changed=changed)
     return view(session, dataset)
 
 
-def unregister_dataset(session: Session, ctx: RequestContext, workspace: Workspace, dataset: Dataset) -> None:
+def unregister_dataset(session: Session, actor: Actor, workspace: Workspace, dataset: Dataset) -> None:
     """Forget the registration; the table stays as it is."""
     before = view(session, dataset)
     _audit(
         session,
-        ctx,
+        actor,
         workspace,
         dataset,
         owner=before.owner,
@@ -226,4 +222,3 @@ def unregister_dataset(session: Session, ctx: RequestContext, workspace: Workspa
         tags=dataset.tags,
     )
     session.delete(dataset)
-    session.commit()

@@ -7,6 +7,8 @@ SQLITE_BUSY_SNAPSHOT under concurrency instead of waiting its turn. PostgreSQL n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from sadeem.db import unit_of_work as uow
 
 _BEGIN_OPTION = "sadeem_sqlite_begin"
 
@@ -76,6 +80,20 @@ class Database:
             reads=sessionmaker(engine, expire_on_commit=False),
             writes=sessionmaker(write_engine, expire_on_commit=False),
         )
+
+    @contextmanager
+    def unit_of_work(self, action: str | None = None) -> Iterator[Session]:
+        """A write session whose transaction commits when the block ends normally (running its
+        after-commit actions) and rolls back when it raises: the unit of work of a CLI command, a
+        worker, scheduler or reaper iteration, the bootstrap. `action` names it in the audit trail."""
+        with self.writes() as session:
+            uow.begin(session, action)
+            try:
+                yield session
+            except BaseException:
+                uow.end(session, failed=True)
+                raise
+            uow.end(session, failed=False)
 
     @property
     def dialect(self) -> str:

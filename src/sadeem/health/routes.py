@@ -10,11 +10,11 @@ from sadeem.auth.permissions import PlatformAdmin, Public
 from sadeem.config import Settings
 from sadeem.core.errors import NotFound, Unavailable
 from sadeem.db import migrate
-from sadeem.db.session import AppDatabase
+from sadeem.db.session import AppDatabase, UnitOfWorkRoute
 from sadeem.health.components import check_components
 from sadeem.health.schemas import HealthReport
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=UnitOfWorkRoute)
 
 
 class Liveness(BaseModel):

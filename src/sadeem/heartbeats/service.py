@@ -45,18 +45,17 @@ class Heartbeat:
 
     def start(self) -> None:
         try:
-            with self.db.writes() as session:
+            with self.db.unit_of_work() as session:
                 session.execute(
                     delete(ServiceHeartbeat).where(ServiceHeartbeat.beat_at < utcnow() - FORGET_AFTER)
                 )
-                session.commit()
         except Exception:
             log.exception("%s %s: pruning old heartbeats failed", self.kind, self.service_id)
         self.beat(slots_in_use=0 if self.slots is not None else None)
 
     def beat(self, slots_in_use: int | None = None, details: dict[str, Any] | None = None) -> None:
         try:
-            with self.db.writes() as session:
+            with self.db.unit_of_work() as session:
                 row = session.get(ServiceHeartbeat, self.service_id)
                 if row is None:
                     row = ServiceHeartbeat(
@@ -73,14 +72,12 @@ class Heartbeat:
                 row.beat_at = utcnow()
                 row.slots_in_use = slots_in_use
                 row.details = details or {}
-                session.commit()
         except Exception:
             log.exception("%s %s: heartbeat failed", self.kind, self.service_id)
 
     def stop(self) -> None:
         try:
-            with self.db.writes() as session:
+            with self.db.unit_of_work() as session:
                 session.execute(delete(ServiceHeartbeat).where(ServiceHeartbeat.id == self.service_id))
-                session.commit()
         except Exception:
             log.exception("%s %s: removing the heartbeat failed", self.kind, self.service_id)

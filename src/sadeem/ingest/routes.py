@@ -12,13 +12,16 @@ from sadeem.api.context import Ctx
 from sadeem.api.responses import errors
 from sadeem.auth.permissions import WorkspaceEditor
 from sadeem.config import Settings
-from sadeem.db.session import AppDatabase, DbSession
+from sadeem.db import unit_of_work
+from sadeem.db.session import AppDatabase, DbSession, UnitOfWorkRoute
 from sadeem.ingest import scratch, uploads
 from sadeem.ingest.reader import SourceFormat
 from sadeem.ingest.schemas import IngestOut
 from sadeem.ingest.service import IngestMode
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/ingest", tags=["ingest"])
+router = APIRouter(
+    prefix="/api/v1/workspaces/{workspace}/ingest", tags=["ingest"], route_class=UnitOfWorkRoute
+)
 
 
 @router.post(
@@ -56,9 +59,9 @@ async def ingest_file(
     retried with backoff."""
     settings: Settings = request.app.state.settings
     # The permission check opened a transaction (on SQLite: the write lock); an upload can take
-    # minutes, so end it before reading the body (a commit: a rollback would expire the loaded
-    # workspace, and reading it again would open a new transaction). Catalog commits get their own.
-    await run_in_threadpool(db.commit)
+    # minutes, so end it before reading the body. Catalog commits get their own units of work; the
+    # event follows in the request's.
+    await run_in_threadpool(unit_of_work.release, db)
     uploads.check_target(access.workspace, namespace, table)
     with scratch.scratch_directory(settings) as directory:
         upload = directory / f"upload.{source_format}"
@@ -67,14 +70,17 @@ async def ingest_file(
             uploads.ingest_for_workspace,
             database,
             settings,
-            ctx,
+            ctx.actor,
+            ctx.action,
             access.workspace,
             (namespace, table),
             upload,
             source_format,
             mode,
         )
-    await run_in_threadpool(uploads.record_ingest, db, ctx, access.workspace, result, received, source_format)
+    await run_in_threadpool(
+        uploads.record_ingest, db, ctx.actor, access.workspace, result, received, source_format
+    )
     return IngestOut(
         table=result.table,
         mode=result.mode,

@@ -8,11 +8,11 @@ from pathlib import Path
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.catalog.service import _table_name as table_name
 from sadeem.catalog.writer import WorkspaceWriterCatalog
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.errors import InvalidInput, NotFound, TooLarge
 from sadeem.db.engine import Database
 from sadeem.ingest.reader import SourceFormat
@@ -53,20 +53,21 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
 def ingest_for_workspace(
     db: Database,
     settings: Settings,
-    ctx: RequestContext,
+    actor: Actor,
+    action: str | None,
     workspace: Workspace,
     identifier: tuple[str, str],
     source: Path,
     fmt: SourceFormat,
     mode: IngestMode,
 ) -> IngestResult:
-    catalog = WorkspaceWriterCatalog(db, settings, ctx, workspace)
+    catalog = WorkspaceWriterCatalog(db, settings, actor, action, workspace)
     return ingest(catalog, identifier, source, fmt, mode)
 
 
 def record_ingest(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     workspace: Workspace,
     result: IngestResult,
     received: int,
@@ -74,7 +75,7 @@ def record_ingest(
 ) -> None:
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="table",
         target_id=result.table,
         workspace=workspace.slug,
@@ -87,4 +88,3 @@ def record_ingest(
             "attempts": result.attempts,
         },
     )
-    session.commit()

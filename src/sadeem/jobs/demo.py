@@ -9,10 +9,10 @@ import importlib.util
 
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job
 from sadeem.jobs.schemas import JobDefinition
@@ -101,7 +101,7 @@ def demo_definitions(settings: Settings, namespace: str) -> dict[str, JobDefinit
 
 
 def create_demo_jobs(
-    session: Session, ctx: RequestContext, settings: Settings, workspace: Workspace, admin: User
+    session: Session, actor: Actor, settings: Settings, workspace: Workspace, admin: User
 ) -> tuple[list[str], list[Job]]:
     """Create the sample jobs: the names of all of them, and the builders (to run once at first
     start, which bootstrap queues)."""
@@ -109,7 +109,7 @@ def create_demo_jobs(
     created: list[str] = []
     builders: list[Job] = []
     for name, definition in demo_definitions(settings, workspace.namespace).items():
-        job = jobs.create_job(session, ctx, settings, principal, workspace, name, definition).job
+        job = jobs.create_job(session, actor, settings, principal, workspace, name, definition).job
         created.append(name)
         if name != "daily_usage_report":
             builders.append(job)

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from sadeem.api.context import Ctx
 from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
+from sadeem.audit.middleware import unaudited_when_unchanged
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
 from sadeem.core.pagination import Page
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 from sadeem.jobs import service
 from sadeem.jobs.schemas import (
     FieldChange,
@@ -29,7 +30,7 @@ from sadeem.runs.routes import run_out
 from sadeem.runs.schemas import RunOut, RunSubmitted
 
 # Tagged per route: submitting and repairing runs of a job are operations on runs.
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/jobs")
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/jobs", route_class=UnitOfWorkRoute)
 
 JobParam = Annotated[str, Path(max_length=100, description="The job's name.")]
 VersionParam = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version number.")]
@@ -73,7 +74,7 @@ def create_job(body: JobCreate, access: WorkspaceEditor, db: DbSession, ctx: Ctx
     connection and a local Spark program's file."""
     view = service.create_job(
         db,
-        ctx,
+        ctx.actor,
         _settings(request),
         access.principal,
         access.workspace,
@@ -102,6 +103,7 @@ def get_job(job: JobParam, access: WorkspaceViewer, db: DbSession) -> JobOut:
 
 
 @router.put("/{job}", operation_id="jobs:update", tags=["jobs"], responses=errors(400, 404))
+@unaudited_when_unchanged
 def update_job(
     job: JobParam, body: JobUpdate, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request
 ) -> JobOut:
@@ -110,7 +112,7 @@ def update_job(
     version."""
     view = service.update_job(
         db,
-        ctx,
+        ctx.actor,
         _settings(request),
         access.principal,
         access.workspace,
@@ -132,7 +134,7 @@ def update_job(
 )
 def delete_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> None:
     """Delete the job, its versions and its finished runs. Refused while a run is unfinished."""
-    runs.delete_job(db, ctx, access.workspace, job)
+    runs.delete_job(db, ctx.actor, access.workspace, job)
 
 
 @router.get("/{job}/versions", operation_id="jobs:listVersions", tags=["jobs"], responses=errors(404))
@@ -187,7 +189,7 @@ def rollback_job(
     return job_out(
         service.rollback(
             db,
-            ctx,
+            ctx.actor,
             _settings(request),
             access.principal,
             access.workspace,
@@ -201,15 +203,17 @@ def rollback_job(
 
 
 @router.post("/{job}/pause", operation_id="jobs:pause", tags=["jobs"], responses=errors(400, 404))
+@unaudited_when_unchanged
 def pause_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> JobOut:
     """Stop firing the schedule (runs already queued are not touched)."""
-    return job_out(service.set_paused(db, ctx, access.workspace, job, True))
+    return job_out(service.set_paused(db, ctx.actor, access.workspace, job, True))
 
 
 @router.post("/{job}/resume", operation_id="jobs:resume", tags=["jobs"], responses=errors(400, 404))
+@unaudited_when_unchanged
 def resume_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> JobOut:
     """Fire the schedule again from the next slot after now (paused slots are not caught up)."""
-    return job_out(service.set_paused(db, ctx, access.workspace, job, False))
+    return job_out(service.set_paused(db, ctx.actor, access.workspace, job, False))
 
 
 @router.post(
@@ -222,6 +226,7 @@ def resume_job(job: JobParam, access: WorkspaceEditor, db: DbSession, ctx: Ctx) 
         **errors(400, 404),
     },
 )
+@unaudited_when_unchanged
 def submit_run(
     job: JobParam, body: RunSubmit, access: WorkspaceEditor, db: DbSession, ctx: Ctx, response: Response
 ) -> RunSubmitted:
@@ -230,7 +235,14 @@ def submit_run(
     as the caller: a job behaves the same however it is started, and whoever clicks "run" lends it
     no rights of their own. With `idempotency_key`, repeating the call returns the same run (200)."""
     view, created = runs.submit(
-        db, ctx, access.principal, access.workspace, job, body.version, body.parameters, body.idempotency_key
+        db,
+        ctx.actor,
+        access.principal,
+        access.workspace,
+        job,
+        body.version,
+        body.parameters,
+        body.idempotency_key,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -238,7 +250,8 @@ def submit_run(
 
 
 @router.post("/{job}/repair", operation_id="runs:repair", tags=["runs"], responses=errors(404))
+@unaudited_when_unchanged
 def repair_job(job: JobParam, body: Repair, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> list[RunOut]:
     """Rerun failed: every FAILED or TIMED_OUT run of the job (since `since`) gets a new attempt,
     with its own version and parameters."""
-    return [run_out(v) for v in runs.repair(db, ctx, access.workspace, job, body.since)]
+    return [run_out(v) for v in runs.repair(db, ctx.actor, access.workspace, job, body.since)]

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import PlatformRole, User
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.connections.models import Connection
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sadeem.core.pagination import PageRequest, keyset_page
@@ -244,15 +244,15 @@ def resolve_run_as(
     return user.id
 
 
-def _audit(session: Session, ctx: RequestContext, workspace: Workspace, job: Job, **details: Any) -> None:
+def _audit(session: Session, actor: Actor, workspace: Workspace, job: Job, **details: Any) -> None:
     audit.record(
-        session, ctx, target_type="job", target_id=job.name, workspace=workspace.slug, details=details
+        session, actor, target_type="job", target_id=job.name, workspace=workspace.slug, details=details
     )
 
 
 def create_job(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     principal: Principal,
     workspace: Workspace,
@@ -282,7 +282,7 @@ def create_job(
     )
     _audit(
         session,
-        ctx,
+        actor,
         workspace,
         job,
         version=1,
@@ -290,7 +290,6 @@ def create_job(
         engine=definition.task.engine,
         **_identity_details(session, principal, run_as_id),
     )
-    session.commit()
     return view(session, job)
 
 
@@ -324,7 +323,7 @@ def _append_version(
 
 def update_job(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     principal: Principal,
     workspace: Workspace,
@@ -343,25 +342,23 @@ def update_job(
     run_as_id = resolve_run_as(session, principal, workspace, role, run_as)
     current = get_version(session, job, job.current_version)
     if current.definition == _canonical(definition) and (run_as is None or run_as_id == current.run_as_id):
-        ctx.changes_nothing = True
         return view(session, job)
     version = _append_version(session, principal, job, definition, message, run_as_id)
     _audit(
         session,
-        ctx,
+        actor,
         workspace,
         job,
         version=version,
         message=message,
         **_identity_details(session, principal, run_as_id),
     )
-    session.commit()
     return view(session, job)
 
 
 def rollback(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     principal: Principal,
     workspace: Workspace,
@@ -384,20 +381,17 @@ def rollback(
     )
     _audit(
         session,
-        ctx,
+        actor,
         workspace,
         job,
         version=new,
         rolled_back_to=version,
         **_identity_details(session, principal, run_as_id),
     )
-    session.commit()
     return view(session, job)
 
 
-def set_paused(
-    session: Session, ctx: RequestContext, workspace: Workspace, name: str, paused: bool
-) -> JobView:
+def set_paused(session: Session, actor: Actor, workspace: Workspace, name: str, paused: bool) -> JobView:
     job = get_job(session, workspace, name, for_update=True)
     definition = definition_of(get_version(session, job, job.current_version))
     if definition.schedule is None:
@@ -405,19 +399,15 @@ def set_paused(
     if job.paused != paused:
         job.paused = paused
         _schedule_next(job, definition)  # resuming starts from now: paused slots are not caught up
-        _audit(session, ctx, workspace, job, paused=paused)
-        session.commit()
-    else:
-        ctx.changes_nothing = True
+        _audit(session, actor, workspace, job, paused=paused)
     return view(session, job)
 
 
-def delete_job(session: Session, ctx: RequestContext, workspace: Workspace, job: Job) -> None:
+def delete_job(session: Session, actor: Actor, workspace: Workspace, job: Job) -> None:
     """Delete the job with its versions and runs; `runs.service.delete_job` first makes sure none
     of them is unfinished."""
-    _audit(session, ctx, workspace, job)
+    _audit(session, actor, workspace, job)
     session.delete(job)
-    session.commit()
 
 
 def list_versions(

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.queries import service
 from sadeem.queries.schemas import SavedQueryContent
 from sadeem.workspaces.access import WorkspaceAccess
@@ -24,7 +24,7 @@ ORDER BY kwh DESC
 
 
 def create_demo_queries(
-    session: Session, ctx: RequestContext, settings: Settings, workspace: Workspace, admin: User
+    session: Session, actor: Actor, settings: Settings, workspace: Workspace, admin: User
 ) -> list[str]:
     """A shared saved query over the demo data; the names of the queries."""
     principal = Principal(admin.id, admin.username, admin.role, "session")
@@ -37,5 +37,5 @@ def create_demo_queries(
             "parameters": [{"name": "min_kwh", "type": "number", "default": 0}],
         }
     )
-    service.create_query(session, ctx, settings, access, "usage_by_region", True, content)
+    service.create_query(session, actor, settings, access, "usage_by_region", True, content)
     return ["usage_by_region"]

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Path, Query, Request, status
 from sadeem.api.context import Ctx
 from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
+from sadeem.audit.middleware import unaudited_when_unchanged
 from sadeem.auth import service as auth_service
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
 from sadeem.core.pagination import Page
 from sadeem.datasets.schemas import OwnerQuery, TagQuery
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 from sadeem.jobs.routes import job_out
 from sadeem.queries import service
 from sadeem.queries.schemas import (
@@ -26,7 +27,9 @@ from sadeem.queries.schemas import (
 )
 from sadeem.runs.routes import run_out
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/queries", tags=["queries"])
+router = APIRouter(
+    prefix="/api/v1/workspaces/{workspace}/queries", tags=["queries"], route_class=UnitOfWorkRoute
+)
 
 QueryParam = Annotated[str, Path(max_length=100, description="The saved query's name.")]
 VersionParam = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version number.")]
@@ -70,7 +73,9 @@ def create_query(
     """Save a query (version 1), private to you unless `shared`. Any member may save queries. The
     SQL is checked as a SQL job's would be: syntax (with line and column), declared parameters,
     and the engine's connection."""
-    found = service.create_query(db, ctx, _settings(request), access, body.name, body.shared, _content(body))
+    found = service.create_query(
+        db, ctx.actor, _settings(request), access, body.name, body.shared, _content(body)
+    )
     return _out(found)
 
 
@@ -101,6 +106,7 @@ def get_query(query: QueryParam, access: WorkspaceViewer, db: DbSession) -> Save
 
 
 @router.put("/{query}", operation_id="queries:update", responses=errors(400, 404, 409))
+@unaudited_when_unchanged
 def update_query(
     query: QueryParam,
     body: SavedQueryUpdate,
@@ -111,7 +117,9 @@ def update_query(
 ) -> SavedQueryOut:
     """Save a new version (the whole content); its owner or a workspace admin only. An identical
     content makes no new version."""
-    found = service.update_query(db, ctx, _settings(request), access, query, _content(body), body.message)
+    found = service.update_query(
+        db, ctx.actor, _settings(request), access, query, _content(body), body.message
+    )
     return _out(found)
 
 
@@ -124,19 +132,21 @@ def update_query(
 def delete_query(query: QueryParam, access: WorkspaceViewer, db: DbSession, ctx: Ctx) -> None:
     """Delete the query and its versions; its owner or a workspace admin only. Jobs made from it
     are kept."""
-    service.delete_query(db, ctx, access, query)
+    service.delete_query(db, ctx.actor, access, query)
 
 
 @router.post("/{query}/share", operation_id="queries:share", responses=errors(404, 409))
+@unaudited_when_unchanged
 def share_query(query: QueryParam, access: WorkspaceViewer, db: DbSession, ctx: Ctx) -> SavedQueryOut:
     """Make it visible to every member of the workspace; its owner only."""
-    return _out(service.set_shared(db, ctx, access, query, True))
+    return _out(service.set_shared(db, ctx.actor, access, query, True))
 
 
 @router.post("/{query}/unshare", operation_id="queries:unshare", responses=errors(404, 409))
+@unaudited_when_unchanged
 def unshare_query(query: QueryParam, access: WorkspaceViewer, db: DbSession, ctx: Ctx) -> SavedQueryOut:
     """Make it private to its owner again (workspace admins still see it); its owner only."""
-    return _out(service.set_shared(db, ctx, access, query, False))
+    return _out(service.set_shared(db, ctx.actor, access, query, False))
 
 
 @router.get("/{query}/versions", operation_id="queries:listVersions", responses=errors(404))
@@ -182,6 +192,7 @@ def get_version(
     status_code=status.HTTP_201_CREATED,
     responses=errors(400, 404, 409),
 )
+@unaudited_when_unchanged
 def run_as_job(
     query: QueryParam, body: RunAsJob, access: WorkspaceEditor, db: DbSession, ctx: Ctx, request: Request
 ) -> RunAsJobOut:
@@ -190,7 +201,7 @@ def run_as_job(
     it as you. A job of that name not made from this query is a 409."""
     result = service.run_as_job(
         db,
-        ctx,
+        ctx.actor,
         _settings(request),
         access,
         query,

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from sadeem.core.pagination import PageRequest, keyset_page
@@ -129,12 +129,10 @@ def _writable(workspace: Workspace) -> None:
         raise Conflict(f"Workspace '{workspace.slug}' is archived; unarchive it to make changes.")
 
 
-def _audit(
-    session: Session, ctx: RequestContext, workspace: Workspace, query: SavedQuery, **details: Any
-) -> None:
+def _audit(session: Session, actor: Actor, workspace: Workspace, query: SavedQuery, **details: Any) -> None:
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="saved_query",
         target_id=query.name,
         workspace=workspace.slug,
@@ -238,7 +236,7 @@ def get_version(session: Session, query: SavedQuery, version: int) -> SavedQuery
 
 def create_query(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     access: WorkspaceAccess,
     name: str,
@@ -272,7 +270,7 @@ def create_query(
     session.add(SavedQueryVersion(query_id=query.id, version=1, content=value, created_by=user_id))
     _audit(
         session,
-        ctx,
+        actor,
         workspace,
         query,
         version=1,
@@ -282,13 +280,12 @@ def create_query(
         tags=value["tags"],
         **_sql_details(content.sql),
     )
-    session.commit()
     return view(session, access, query)
 
 
 def update_query(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     access: WorkspaceAccess,
     name: str,
@@ -300,7 +297,6 @@ def update_query(
     validate_content(session, settings, access.workspace, content)
     value = canonical(content)
     if get_version(session, query, query.current_version).content == value:
-        ctx.changes_nothing = True
         return view(session, access, query)
     query.current_version += 1
     session.add(
@@ -316,7 +312,7 @@ def update_query(
     query.updated_at = utcnow()
     _audit(
         session,
-        ctx,
+        actor,
         access.workspace,
         query,
         version=query.current_version,
@@ -326,34 +322,28 @@ def update_query(
         tags=value["tags"],
         **_sql_details(content.sql),
     )
-    session.commit()
     return view(session, access, query)
 
 
-def set_shared(
-    session: Session, ctx: RequestContext, access: WorkspaceAccess, name: str, shared: bool
-) -> QueryView:
+def set_shared(session: Session, actor: Actor, access: WorkspaceAccess, name: str, shared: bool) -> QueryView:
     """Share with the workspace, or make private again: the owner's decision only."""
     query = get_query(session, access, name, for_update=True)
     if query.owner_id != access.principal.user_id:
         raise PermissionDenied(f"Only the owner of saved query '{name}' may share it or make it private.")
     _writable(access.workspace)
     if query.shared == shared:
-        ctx.changes_nothing = True
         return view(session, access, query)
     query.shared = shared
     query.updated_at = utcnow()
-    _audit(session, ctx, access.workspace, query, shared=shared)
-    session.commit()
+    _audit(session, actor, access.workspace, query, shared=shared)
     return view(session, access, query)
 
 
-def delete_query(session: Session, ctx: RequestContext, access: WorkspaceAccess, name: str) -> None:
+def delete_query(session: Session, actor: Actor, access: WorkspaceAccess, name: str) -> None:
     """Deletes its versions too; jobs made from it stay (they only lose the link)."""
     query = _editable(session, access, name)
-    _audit(session, ctx, access.workspace, query, version=query.current_version)
+    _audit(session, actor, access.workspace, query, version=query.current_version)
     session.delete(query)
-    session.commit()
 
 
 def list_versions(
@@ -381,7 +371,7 @@ class RunAsJobResult:
 
 def run_as_job(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     settings: Settings,
     access: WorkspaceAccess,
     name: str,
@@ -399,8 +389,8 @@ def run_as_job(
 
     Everything that can be refused is checked before anything is written: the job definition
     (jobs.validate_definition), the run's parameter values, and a job of that name that was not
-    made from this query (409). The job is written by the jobs service (its own transaction and
-    audit event); the link, the run and this query's audit event follow in one more transaction."""
+    made from this query (409). The job (written by the jobs service, with its audit event), the
+    link, the run and this query's audit event are one unit of work: all of them or none."""
     query = get_query(session, access, name)
     workspace, principal = access.workspace, access.principal
     target = job_name or query.name
@@ -431,19 +421,30 @@ def run_as_job(
     update_message = message or f"From saved query '{name}' version {query_version}"
     if existing is None:
         job_view = jobs.create_job(
-            session, ctx, settings, principal, workspace, target, definition, role=access.role
+            session, actor, settings, principal, workspace, target, definition, role=access.role
         )
         session.add(SavedQueryJob(job_id=job_view.job.id, query_id=query.id))
+        job_changed = True
     else:
+        version_before = existing.current_version
         job_view = jobs.update_job(
-            session, ctx, settings, principal, workspace, target, definition, update_message, role=access.role
+            session,
+            actor,
+            settings,
+            principal,
+            workspace,
+            target,
+            definition,
+            update_message,
+            role=access.role,
         )
+        job_changed = job_view.job.current_version != version_before
     job = job_view.job
     run = None
     if submit:
         run = runs.new_run(
             session,
-            ctx,
+            actor,
             workspace,
             job,
             version=job.current_version,
@@ -451,11 +452,10 @@ def run_as_job(
             given_parameters=given_parameters,
             trigger=RunTrigger.manual,
         )
-    if existing is None or run is not None or not ctx.changes_nothing:
-        ctx.changes_nothing = False
+    if job_changed or run is not None:
         _audit(
             session,
-            ctx,
+            actor,
             workspace,
             query,
             query_version=query_version,
@@ -464,7 +464,6 @@ def run_as_job(
             job_version=job.current_version,
             run_id=run.id if run is not None else None,
         )
-    session.commit()
     return RunAsJobResult(
         job=jobs.view(session, job),
         job_created=existing is None,

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict
 from sadeem.engines.base import ExecutionState
@@ -361,7 +361,7 @@ def decide(run: Run, event: Event, retry: RetryPolicy | None = None) -> Change |
 
 def apply(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     run: Run,
     event: Event,
     *,
@@ -375,7 +375,7 @@ def apply(
     change = decide(run, event, retry)
     if isinstance(change, Unchanged):
         return None
-    current = transition(session, ctx, run, change, workspace=workspace, attempt=attempt)
+    current = transition(session, actor, run, change, workspace=workspace, attempt=attempt)
     if change.to is S.CANCELLING or (
         change.to in (S.QUEUED, S.WAITING_FOR_RETRY) and not isinstance(event, RetryDue)
     ):

@@ -10,10 +10,11 @@ from sadeem.api.context import Ctx
 from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.api.schemas import IsoDateTime
+from sadeem.audit.middleware import unaudited_when_unchanged
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
 from sadeem.core.pagination import Page
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 from sadeem.results.schemas import ResultColumn
 from sadeem.runs import service
 from sadeem.runs.models import RunState, RunTrigger
@@ -26,7 +27,7 @@ from sadeem.runs.schemas import (
     TransitionOut,
 )
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/runs", tags=["runs"])
+router = APIRouter(prefix="/api/v1/workspaces/{workspace}/runs", tags=["runs"], route_class=UnitOfWorkRoute)
 
 RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The run's id.")]
 AttemptQuery = Annotated[
@@ -90,16 +91,17 @@ def get_run(run_id: RunId, access: WorkspaceViewer, db: DbSession) -> RunDetailO
 
 
 @router.post("/{run_id}/stop", operation_id="runs:stop", responses=errors(404))
+@unaudited_when_unchanged
 def stop_run(run_id: RunId, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> RunOut:
     """Queued or waiting for a retry: CANCELLED at once. Running: CANCELLING until the worker has
     stopped the engine work, then CANCELLED. A finished run is returned unchanged."""
-    return run_out(service.stop(db, ctx, access.workspace, run_id))
+    return run_out(service.stop(db, ctx.actor, access.workspace, run_id))
 
 
 @router.post("/{run_id}/retry", operation_id="runs:retry", responses=errors(404, 409))
 def retry_run(run_id: RunId, access: WorkspaceEditor, db: DbSession, ctx: Ctx) -> RunOut:
     """Queue a new attempt of a FAILED, CANCELLED or TIMED_OUT run (same version, same parameters)."""
-    return run_out(service.retry(db, ctx, access.workspace, run_id))
+    return run_out(service.retry(db, ctx.actor, access.workspace, run_id))
 
 
 @router.get("/{run_id}/logs", operation_id="runs:getLogs", responses=errors(404))

@@ -19,12 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sadeem.api import admission
-from sadeem.api.context import RequestContext
 from sadeem.auth import service as auth_service
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
+from sadeem.core.actor import Actor
 from sadeem.core.errors import Conflict, NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
+from sadeem.db import unit_of_work
 from sadeem.jobs import parameters
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job, JobVersion
@@ -84,7 +85,7 @@ def view(session: Session, run: Run) -> RunView:
 
 def new_run(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     workspace: Workspace,
     job: Job,
     *,
@@ -113,7 +114,7 @@ def new_run(
         max_concurrent_runs=definition.max_concurrent_runs,
         created_by=triggered_by,
     )
-    policy.apply(session, ctx, run, policy.Submitted(trigger), workspace=workspace.slug)
+    policy.apply(session, actor, run, policy.Submitted(trigger), workspace=workspace.slug)
     return run
 
 
@@ -123,7 +124,7 @@ def _by_key(session: Session, job: Job, key: str) -> Run | None:
 
 def submit(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     principal: Principal,
     workspace: Workspace,
     job_name: str,
@@ -137,12 +138,11 @@ def submit(
     if idempotency_key is not None:
         existing = _by_key(session, job, idempotency_key)
         if existing is not None:
-            ctx.changes_nothing = True
             return view(session, existing), False
     try:
         run = new_run(
             session,
-            ctx,
+            actor,
             workspace,
             job,
             version=version or job.current_version,
@@ -151,7 +151,6 @@ def submit(
             trigger=RunTrigger.manual,
             idempotency_key=idempotency_key,
         )
-        session.commit()
     except IntegrityError:
         # A concurrent submission with the same key won the race: answer with its run.
         session.rollback()
@@ -160,7 +159,6 @@ def submit(
         won = _by_key(session, job, idempotency_key)
         if won is None:
             raise
-        ctx.changes_nothing = True
         return view(session, won), False
     return view(session, run), True
 
@@ -223,18 +221,15 @@ def detail(session: Session, workspace: Workspace, run_id: int) -> RunDetail:
     return RunDetail(view(session, run), attempts, timeline)
 
 
-def stop(session: Session, ctx: RequestContext, workspace: Workspace, run_id: int) -> RunView:
+def stop(session: Session, actor: Actor, workspace: Workspace, run_id: int) -> RunView:
     """As the run policy says: queued or waiting, cancelled at once; running, CANCELLING (the
     worker holding it stops the engine work); already stopping or finished, nothing changes."""
     run = get_run(session, workspace, run_id, for_update=True)
-    if policy.apply(session, ctx, run, policy.StopRequested(), workspace=workspace.slug) is None:
-        ctx.changes_nothing = True
-        return view(session, run)
-    session.commit()
+    policy.apply(session, actor, run, policy.StopRequested(), workspace=workspace.slug)
     return view(session, run)
 
 
-def delete_job(session: Session, ctx: RequestContext, workspace: Workspace, name: str) -> None:
+def delete_job(session: Session, actor: Actor, workspace: Workspace, name: str) -> None:
     """Delete a job, its versions and its finished runs; refused while one of its runs is
     unfinished (here rather than in jobs, which sit below runs)."""
     job = jobs.get_job(session, workspace, name, for_update=True)
@@ -243,30 +238,27 @@ def delete_job(session: Session, ctx: RequestContext, workspace: Workspace, name
     )
     if active:
         raise Conflict(f"Job '{name}' has {active} unfinished runs; stop them first.")
-    jobs.delete_job(session, ctx, workspace, job)
+    jobs.delete_job(session, actor, workspace, job)
 
 
-def _requeue(
-    session: Session, ctx: RequestContext, workspace: Workspace, run: Run, trigger: RunTrigger
-) -> None:
+def _requeue(session: Session, actor: Actor, workspace: Workspace, run: Run, trigger: RunTrigger) -> None:
     """A new attempt of an ended run, with the same version and parameters (the run policy says
     which runs, and gives it the job version's automatic retries afresh)."""
     job = session.get(Job, run.job_id)
     assert job is not None
     retry_policy = jobs.definition_of(jobs.get_version(session, job, run.job_version)).retry
     event = policy.RetryRequested(trigger)
-    policy.apply(session, ctx, run, event, workspace=workspace.slug, retry=retry_policy)
+    policy.apply(session, actor, run, event, workspace=workspace.slug, retry=retry_policy)
 
 
-def retry(session: Session, ctx: RequestContext, workspace: Workspace, run_id: int) -> RunView:
+def retry(session: Session, actor: Actor, workspace: Workspace, run_id: int) -> RunView:
     run = get_run(session, workspace, run_id, for_update=True)
-    _requeue(session, ctx, workspace, run, RunTrigger.retry)
-    session.commit()
+    _requeue(session, actor, workspace, run, RunTrigger.retry)
     return view(session, run)
 
 
 def repair(
-    session: Session, ctx: RequestContext, workspace: Workspace, job_name: str, since: datetime | None
+    session: Session, actor: Actor, workspace: Workspace, job_name: str, since: datetime | None
 ) -> list[RunView]:
     """Rerun every failed or timed-out run of a job (each as a new attempt of the same run)."""
     job = jobs.get_job(session, workspace, job_name)
@@ -280,11 +272,9 @@ def repair(
         stmt = stmt.where(Run.created_at >= since)
     runs = list(session.scalars(stmt))
     if not runs:
-        ctx.changes_nothing = True
         return []
     for run in runs:
-        _requeue(session, ctx, workspace, run, RunTrigger.repair)
-    session.commit()
+        _requeue(session, actor, workspace, run, RunTrigger.repair)
     return _views(session, runs)
 
 
@@ -327,7 +317,7 @@ def read_logs(
             .limit(LOG_CHUNKS_PER_PAGE)
         ).all()
         ended = state in TERMINAL_STATES and len(chunks) < LOG_CHUNKS_PER_PAGE
-        session.commit()
+        unit_of_work.release(session)
         if chunks or ended or time.monotonic() >= deadline:
             break
         with admission.waiting():

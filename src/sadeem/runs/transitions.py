@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth.models import User
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict
 from sadeem.jobs.models import JobVersion
@@ -70,7 +70,7 @@ class Change:
 
 def transition(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     run: Run,
     change: Change,
     *,
@@ -129,13 +129,13 @@ def transition(
             reason=reason,
             rule=change.rule,
             decision=change.decision,
-            actor=_actor(ctx),
+            actor=_actor(actor),
             at=now,
         )
     )
     audit.record(
         session,
-        ctx,
+        actor,
         action="run.transition",
         target_type="run",
         target_id=str(run.id),
@@ -176,7 +176,5 @@ def run_identity(session: Session, run: Run) -> dict[str, str | None]:
     return {"run_as": found[0], "version_author": found[1]}
 
 
-def _actor(ctx: RequestContext) -> str:
-    if ctx.principal is not None:
-        return ctx.principal.username
-    return ctx.system_actor or "system"
+def _actor(actor: Actor) -> str:
+    return actor.username or "system"

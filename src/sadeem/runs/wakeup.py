@@ -10,9 +10,11 @@ import threading
 import weakref
 
 import psycopg
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+
+from sadeem.db import unit_of_work
 
 CHANNEL = "sadeem_runs"
 log = logging.getLogger(__name__)
@@ -38,18 +40,7 @@ def _set_local() -> None:
 def signal(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
-    if not session.info.get("sadeem_wakeup"):
-        session.info["sadeem_wakeup"] = True
-
-        def after_commit(committed: Session) -> None:
-            committed.info.pop("sadeem_wakeup", None)
-            _set_local()
-
-        def after_rollback(rolled_back: Session) -> None:
-            rolled_back.info.pop("sadeem_wakeup", None)
-
-        event.listen(session, "after_commit", after_commit, once=True)
-        event.listen(session, "after_soft_rollback", lambda s, _t: after_rollback(s), once=True)
+    unit_of_work.after_commit(session, _set_local)
 
 
 class PostgresListener:

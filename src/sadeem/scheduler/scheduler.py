@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from sadeem.bootstrap import system_context
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.heartbeats.models import ServiceKind
@@ -31,9 +31,9 @@ log = logging.getLogger(__name__)
 def fire_due(db: Database, now: datetime | None = None, scheduler_id: str = "scheduler") -> list[int]:
     """Queue a run for every due slot of every active schedule; the ids of the runs queued."""
     moment = now or utcnow()
-    ctx = system_context("run.schedule", actor=scheduler_id)
+    actor = Actor.system(scheduler_id)
     fired: list[int] = []
-    with db.writes() as session:
+    with db.unit_of_work("run.schedule") as session:
         due = session.execute(
             select(Job, Workspace)
             .join(Workspace, Workspace.id == Job.workspace_id)
@@ -56,7 +56,7 @@ def fire_due(db: Database, now: datetime | None = None, scheduler_id: str = "sch
                     with session.begin_nested():
                         run = runs.new_run(
                             session,
-                            ctx,
+                            actor,
                             workspace,
                             job,
                             version=job.current_version,
@@ -68,7 +68,6 @@ def fire_due(db: Database, now: datetime | None = None, scheduler_id: str = "sch
                     fired.append(run.id)
                 except IntegrityError:
                     log.info("job %s slot %s was fired by another scheduler", job.name, slot.isoformat())
-        session.commit()
     return fired
 
 

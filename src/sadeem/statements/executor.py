@@ -277,7 +277,7 @@ class StatementExecutor:
             execution.close()
 
     def _mark_running(self, job: StatementJob) -> bool:
-        with self.db.writes() as session:
+        with self.db.unit_of_work() as session:
             changed = _changed_rows(
                 session.execute(
                     update(Statement)
@@ -285,7 +285,6 @@ class StatementExecutor:
                     .values(state=StatementState.RUNNING, started_at=utcnow(), heartbeat_at=utcnow())
                 )
             )
-            session.commit()
         return bool(changed)
 
     def _finish(self, job: StatementJob, outcome: _Outcome, duration_ms: int) -> None:
@@ -305,14 +304,13 @@ class StatementExecutor:
             }
         else:
             results.remove(self.result_dir(job.public_id))
-        with self.db.writes() as session:
+        with self.db.unit_of_work() as session:
             session.execute(
                 update(Statement)
                 .where(Statement.id == job.id, Statement.state.in_(ACTIVE_STATES))
                 .values(**values)
             )
             session.execute(update(ApiToken).where(ApiToken.id == job.token_id).values(revoked_at=utcnow()))
-            session.commit()
 
     # --- the watchdog -------------------------------------------------------------------------
 
@@ -336,7 +334,7 @@ class StatementExecutor:
             here = list(self._active)
         if not here:
             return
-        with self.db.writes() as session:
+        with self.db.unit_of_work() as session:
             session.execute(
                 update(Statement)
                 .where(Statement.public_id.in_(here), Statement.state.in_(ACTIVE_STATES))
@@ -347,14 +345,13 @@ class StatementExecutor:
                     Statement.public_id.in_(here), Statement.cancel_requested_at.is_not(None)
                 )
             ).all()
-            session.commit()
         for public_id in asked:
             self.cancel(public_id)
 
     def purge_expired(self) -> int:
         """Remove results older than the retention period; how many were removed."""
         cutoff = utcnow() - timedelta(hours=self.settings.statement_result_retention_hours)
-        with self.db.writes() as session:
+        with self.db.unit_of_work() as session:
             expired = session.scalars(
                 select(Statement.public_id).where(
                     Statement.ended_at < cutoff,
@@ -368,7 +365,6 @@ class StatementExecutor:
                 session.execute(
                     update(Statement).where(Statement.public_id.in_(expired)).values(result_expired=True)
                 )
-            session.commit()
         return len(expired)
 
 
@@ -380,7 +376,7 @@ def reap_orphans(db: Database, after_seconds: float) -> int:
     """Fail the statements whose server process has not said it runs them for `after_seconds`,
     and revoke their catalog tokens; how many were failed."""
     cutoff = utcnow() - timedelta(seconds=after_seconds)
-    with db.writes() as session:
+    with db.unit_of_work() as session:
         # One UPDATE that re-checks the heartbeat as it writes: a statement whose process beat
         # meanwhile (or that another server reaped first) is not touched, nor its token revoked.
         reaped = session.execute(
@@ -397,7 +393,6 @@ def reap_orphans(db: Database, after_seconds: float) -> int:
         tokens = [row.token_id for row in reaped if row.token_id is not None]
         if tokens:
             session.execute(update(ApiToken).where(ApiToken.id.in_(tokens)).values(revoked_at=utcnow()))
-        session.commit()
     return len(reaped)
 
 

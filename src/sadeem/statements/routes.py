@@ -11,7 +11,8 @@ from sadeem.api.responses import errors
 from sadeem.api.schemas import IsoDateTime
 from sadeem.auth.permissions import PlatformAdmin, WorkspaceViewer
 from sadeem.core.pagination import Page
-from sadeem.db.session import DbSession, database_of
+from sadeem.db import unit_of_work
+from sadeem.db.session import DbSession, UnitOfWorkRoute, database_of
 from sadeem.jobs.schemas import SqlEngine
 from sadeem.results.schemas import ResultColumn
 from sadeem.statements import service
@@ -28,8 +29,10 @@ from sadeem.statements.schemas import (
     StatementSubmit,
 )
 
-router = APIRouter(prefix="/api/v1/workspaces/{workspace}/statements", tags=["statements"])
-admin_router = APIRouter(prefix="/api/v1/statements", tags=["statements"])
+router = APIRouter(
+    prefix="/api/v1/workspaces/{workspace}/statements", tags=["statements"], route_class=UnitOfWorkRoute
+)
+admin_router = APIRouter(prefix="/api/v1/statements", tags=["statements"], route_class=UnitOfWorkRoute)
 
 StatementId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="The statement's id.")]
 WaitQuery = Annotated[
@@ -117,14 +120,14 @@ def submit_statement(
     `wait_timeout`, whichever is first; a finished statement comes with its first rows."""
     executor = _executor(request)
     statement = service.submit(
-        db, ctx, access, request.app.state.settings, request.app.state.keyring, executor, body
+        db, ctx.actor, access, request.app.state.settings, request.app.state.keyring, executor, body
     )
     statement = service.wait(db, executor, statement, body.wait_timeout)
     if (
         statement.state in (StatementState.QUEUED, StatementState.RUNNING)
         and body.on_wait_timeout == "CANCEL"
     ):
-        statement = service.cancel(db, ctx, access, executor, statement.public_id)
+        statement = service.cancel(db, ctx.actor, access, executor, statement.public_id)
     first_page = None
     if statement.state is StatementState.SUCCEEDED and body.first_page_rows:
         first_page = service.page(db, executor, statement, None, body.first_page_rows, 0)
@@ -138,7 +141,7 @@ def explain_statement(
     """The engine's plan for one statement, and the SQL the engine runs (for DuckDB, transpiled
     from Trino's dialect). Runs `EXPLAIN`, so it is in your history like any statement."""
     found = service.explain(
-        db, ctx, access, request.app.state.settings, request.app.state.keyring, _executor(request), body
+        db, ctx.actor, access, request.app.state.settings, request.app.state.keyring, _executor(request), body
     )
     return ExplainOut(engine=body.engine, engine_sql=found.engine_sql, plan=found.plan)
 
@@ -174,7 +177,7 @@ def cancel_statement(
 ) -> StatementOut:
     """Stop a queued or running statement (the engine's query really stops): yours, or anyone's
     for workspace admins. A finished one is returned unchanged."""
-    statement = service.cancel(db, ctx, access, _executor(request), statement_id)
+    statement = service.cancel(db, ctx.actor, access, _executor(request), statement_id)
     return statement_out(service.view(db, statement))
 
 
@@ -220,9 +223,9 @@ def _download_route(kind: str) -> None:
         statement = service.get(db, access, statement_id)
         executor = _executor(request)
         stored = service.downloadable(db, executor, statement, kind)
-        db.commit()
+        unit_of_work.release(db)  # no transaction held while the result streams
         body = service.download(
-            database_of(request), executor, ctx, statement, access.workspace.slug, stored, kind
+            database_of(request), executor, ctx.actor, statement, access.workspace.slug, stored, kind
         )
         headers = {"Content-Disposition": f'attachment; filename="statement-{statement_id}.{kind}"'}
         if statement.state is StatementState.SUCCEEDED:

@@ -26,7 +26,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sadeem.api import admission
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
@@ -34,9 +33,11 @@ from sadeem.config import Settings
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
 from sadeem.connections.service import engine_config
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied, TooManyRequests
 from sadeem.core.pagination import PageRequest, decode_cursor, encode_cursor, keyset_page
+from sadeem.db import unit_of_work
 from sadeem.db.engine import Database
 from sadeem.db.search import contains_text
 from sadeem.engines import registry, sql_text
@@ -69,7 +70,7 @@ class StatementView:
 
 def submit(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     access: WorkspaceAccess,
     settings: Settings,
     keyring: Keyring,
@@ -129,7 +130,7 @@ def submit(
     statement.token_id = token.token.id
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="statement",
         target_id=public_id,
         workspace=workspace.slug,
@@ -142,6 +143,9 @@ def submit(
             "catalog_access_id": token.token.public_id,
         },
     )
+    # A submission is a unit of work of its own, committed before its engine starts: the engine's
+    # thread records the statement's progress in its own transactions (which must see it, and which
+    # SQLite's single writer would block), while the request goes on to wait for it.
     session.commit()
     executor.start(
         StatementJob(
@@ -240,20 +244,20 @@ def get(session: Session, access: WorkspaceAccess, public_id: str, *, of_anyone:
 def wait(session: Session, executor: StatementExecutor, statement: Statement, seconds: float) -> Statement:
     """Wait up to `seconds` for the statement to end, holding no database connection meanwhile."""
     deadline = time.monotonic() + seconds
-    session.commit()
+    unit_of_work.release(session)
     while statement.state in ACTIVE_STATES and (left := deadline - time.monotonic()) > 0:
         # Here: woken the moment it ends. Elsewhere (another server runs it): polled.
         with admission.waiting():
             ended = executor.wait(statement.public_id, min(left, 0.25))
         if ended:
             session.refresh(statement)
-            session.commit()
+            unit_of_work.release(session)
             if statement.state in ACTIVE_STATES:
                 with admission.waiting():
                     time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
     if statement.state in ACTIVE_STATES:  # QUEUED may have become RUNNING meanwhile
         session.refresh(statement)
-        session.commit()
+        unit_of_work.release(session)
     return statement
 
 
@@ -317,7 +321,7 @@ def history(
 
 def cancel(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     access: WorkspaceAccess,
     executor: StatementExecutor,
     public_id: str,
@@ -327,19 +331,20 @@ def cancel(
     next heartbeat (about a second). A finished statement is returned unchanged."""
     statement = get(session, access, public_id, of_anyone=True)
     if statement.state not in ACTIVE_STATES:
-        session.commit()
         return statement
     if statement.cancel_requested_at is None:
         statement.cancel_requested_at = utcnow()
         statement.cancelled_by = access.principal.user_id
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="statement",
         target_id=public_id,
         workspace=access.workspace.slug,
         details={"owner_id": statement.user_id, "state": str(statement.state)},
     )
+    # The cancel request is a unit of work of its own (as a submission is), committed before the
+    # engine is stopped and waited for: the engine's thread records the end in its own.
     session.commit()
     if executor.cancel(public_id):
         return wait(session, executor, statement, 5)
@@ -407,7 +412,7 @@ def page(
     written are served at once; otherwise the call waits up to `wait_seconds` for them."""
     offset = _offset(cursor)
     deadline = time.monotonic() + wait_seconds
-    session.commit()
+    unit_of_work.release(session)
     while True:
         seen = executor.progress(statement.public_id)
         try:
@@ -428,7 +433,7 @@ def page(
         with admission.waiting():
             executor.wait_progress(statement.public_id, seen, min(deadline - time.monotonic(), 0.25))
         session.refresh(statement)
-        session.commit()
+        unit_of_work.release(session)
     assert stored is not None
     end = min(offset + limit, available)
     rows = json_cells.json_rows_text(stored.batches(offset, max(end - offset, 0)))
@@ -465,7 +470,7 @@ def downloadable(
     one's, streamed as it is written (waiting, if need be, for its first rows)."""
     if kind != "arrow":
         return stored_result(executor, statement, finished=True)
-    session.commit()
+    unit_of_work.release(session)
     while True:
         seen = executor.progress(statement.public_id)
         try:
@@ -474,7 +479,7 @@ def downloadable(
             with admission.waiting():
                 executor.wait_progress(statement.public_id, seen, 0.25)
             session.refresh(statement)
-            session.commit()
+            unit_of_work.release(session)
 
 
 class StreamAborted(Exception):
@@ -509,7 +514,7 @@ def _following(
 def download(
     db: Database,
     executor: StatementExecutor,
-    ctx: RequestContext,
+    actor: Actor,
     statement: Statement,
     workspace: str,
     stored: results.StoredResult,
@@ -533,12 +538,11 @@ def download(
             yield data
         complete = True
     finally:
-        with db.writes() as session:
+        with db.unit_of_work("statement.download") as session:
             final = session.get(Statement, statement.id)
             audit.record(
                 session,
-                ctx,
-                action="statement.download",
+                actor,
                 target_type="statement",
                 target_id=statement.public_id,
                 workspace=workspace,
@@ -551,7 +555,6 @@ def download(
                     "truncated": final.truncated if final is not None else None,
                 },
             )
-            session.commit()
 
 
 # --- explain -----------------------------------------------------------------------------------
@@ -568,7 +571,7 @@ EXPLAIN_WAIT_SECONDS = 30
 
 def explain(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     access: WorkspaceAccess,
     settings: Settings,
     keyring: Keyring,
@@ -589,11 +592,11 @@ def explain(
         parameters=body.parameters,
         wait_timeout=0,
     )
-    submitted = submit(session, ctx, access, settings, keyring, executor, request)
+    submitted = submit(session, actor, access, settings, keyring, executor, request)
     submitted = wait(session, executor, submitted, EXPLAIN_WAIT_SECONDS)
     if submitted.state is not StatementState.SUCCEEDED:
         if submitted.state in ACTIVE_STATES:
-            cancel(session, ctx, access, executor, submitted.public_id)
+            cancel(session, actor, access, executor, submitted.public_id)
         raise InvalidInput(
             f"The engine could not explain it: {submitted.error_message or submitted.state}",
             statement=submitted.public_id,

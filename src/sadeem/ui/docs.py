@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from sadeem.auth.permissions import Public
 from sadeem.core.errors import NotFound
+from sadeem.db.session import UnitOfWorkRoute
 
 OPENAPI_URL = "/openapi.json"
 ASSETS = "/docs/assets"
@@ -28,7 +29,7 @@ _STATIC = files("fastapi_offline") / "static"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.S)
 _ASSET_NAMES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png"})
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 
 
 def _same_origin_only(page: HTMLResponse) -> HTMLResponse:

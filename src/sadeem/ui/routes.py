@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from sadeem.auth.permissions import Public
+from sadeem.db.session import UnitOfWorkRoute
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=UnitOfWorkRoute)
 _INDEX = Path(__file__).with_name("index.html")
 
 

@@ -87,9 +87,8 @@ class AttemptLog:
     def store(self, chunk: RunLogChunk | None) -> None:
         if chunk is None:
             return
-        with self._db.writes() as session:
+        with self._db.unit_of_work() as session:
             session.add(chunk)
-            session.commit()
 
 
 def _resources(spec: object) -> Resources:

@@ -13,10 +13,9 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import ApiToken, User
-from sadeem.bootstrap import system_context
+from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
 from sadeem.jobs import service as jobs
@@ -47,10 +46,6 @@ class Claim:
     catalog_token: str
 
 
-def worker_context(worker_id: str) -> RequestContext:
-    return system_context("run.transition", actor=f"worker:{worker_id}")
-
-
 def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> list[Claim]:
     """Claim up to `limit` due runs whose job is below its max concurrent runs."""
     now = utcnow()
@@ -63,8 +58,8 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
         .subquery()
     )
     claimed: list[Claim] = []
-    ctx = worker_context(worker_id)
-    with db.writes() as session:
+    actor = Actor.system(f"worker:{worker_id}")
+    with db.unit_of_work("run.transition") as session:
         candidates = session.scalars(
             select(Run)
             .outerjoin(leased, leased.c.job_id == Run.job_id)
@@ -106,9 +101,9 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
             ).one()
             slug = workspace.slug
             if run.state is RunState.WAITING_FOR_RETRY:
-                policy.apply(session, ctx, run, policy.RetryDue(), workspace=slug)
+                policy.apply(session, actor, run, policy.RetryDue(), workspace=slug)
             lease = Lease(worker_id, now + timedelta(seconds=lease_seconds))
-            attempt = policy.apply(session, ctx, run, policy.Claimed(lease), workspace=slug)
+            attempt = policy.apply(session, actor, run, policy.Claimed(lease), workspace=slug)
             assert attempt is not None
             if version.id not in definitions:
                 definitions[version.id] = jobs.definition_of(version)
@@ -134,7 +129,6 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
                     token.secret,
                 )
             )
-        session.commit()
     return claimed
 
 
@@ -149,14 +143,13 @@ def renew(db: Database, worker_id: str, held: dict[int, int], lease_seconds: flo
     still held and which were asked to stop."""
     if not held:
         return {}
-    with db.writes() as session:
+    with db.unit_of_work() as session:
         rows = session.execute(
             update(Run)
             .where(Run.id.in_(held), Run.worker_id == worker_id, Run.state.in_(LEASED_STATES))
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
             .returning(Run.id, Run.attempt, Run.state)
         ).all()
-        session.commit()
     found = {row.id: row for row in rows}
     return {
         run_id: LeaseState(
@@ -204,8 +197,8 @@ def finish(
     """Report how the attempt ended (`event`, with its result and its last log lines), if this
     worker still holds its lease; the state the policy moved the run to, or None when the lease
     was lost (the reaper already reported; nothing is written)."""
-    ctx = worker_context(worker_id)
-    with db.writes() as session:
+    actor = Actor.system(f"worker:{worker_id}")
+    with db.unit_of_work("run.transition") as session:
         run = session.scalar(
             select(Run)
             .where(
@@ -226,14 +219,13 @@ def finish(
         revoke_attempt_token(session, attempt)
         policy.apply(
             session,
-            ctx,
+            actor,
             run,
             event,
             workspace=claim_.workspace,
             retry=claim_.definition.retry,
             attempt=attempt,
         )
-        session.commit()
         return run.state
 
 
@@ -242,9 +234,9 @@ def reap(db: Database, reaper_id: str, now: datetime | None = None) -> list[tupl
     partitioned, hung). A stopping run becomes CANCELLED; a running one is retried per its
     job's retry policy or FAILED, with reason `worker_lost`."""
     moment = now or utcnow()
-    ctx = system_context("run.transition", actor=f"reaper:{reaper_id}")
+    actor = Actor.system(f"reaper:{reaper_id}")
     resolved: list[tuple[int, RunState]] = []
-    with db.writes() as session:
+    with db.unit_of_work("run.transition") as session:
         expired = session.execute(
             select(Run, Workspace.slug)
             .join(Workspace, Workspace.id == Run.workspace_id)
@@ -260,7 +252,6 @@ def reap(db: Database, reaper_id: str, now: datetime | None = None) -> list[tupl
             revoke_attempt_token(session, current_attempt(session, run))
             expired_at = f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC"
             lost = policy.LeaseExpired(f"The lease of worker {run.worker_id} expired at {expired_at}.")
-            policy.apply(session, ctx, run, lost, workspace=slug, retry=retry_policy(session, run))
+            policy.apply(session, actor, run, lost, workspace=slug, retry=retry_policy(session, run))
             resolved.append((run.id, run.state))
-        session.commit()
     return resolved

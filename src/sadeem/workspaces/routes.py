@@ -11,7 +11,7 @@ from sadeem.auth import service as auth_service
 from sadeem.auth.permissions import CurrentUser, WorkspaceAdmin, WorkspaceViewer
 from sadeem.core.errors import PermissionDenied
 from sadeem.core.pagination import Page
-from sadeem.db.session import DbSession
+from sadeem.db.session import DbSession, UnitOfWorkRoute
 from sadeem.workspaces import service
 from sadeem.workspaces.models import WorkspaceRole, WorkspaceStatus
 from sadeem.workspaces.provisioning import ProvisioningReport, WorkspaceProvisioner
@@ -27,7 +27,7 @@ from sadeem.workspaces.schemas import (
     WorkspaceUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"])
+router = APIRouter(prefix="/api/v1/workspaces", tags=["workspaces"], route_class=UnitOfWorkRoute)
 
 
 def _out(view: service.WorkspaceView) -> WorkspaceOut:
@@ -75,7 +75,7 @@ def create_workspace(
         raise PermissionDenied("Only platform admins may create workspaces here.")
     owner = auth_service.get_user(db, principal.username)
     created = service.create_workspace(
-        db, ctx, _provisioner(request), owner, body.slug, body.name, body.description
+        db, ctx.actor, _provisioner(request), owner, body.slug, body.name, body.description
     )
     out = _out(service.WorkspaceView(created.workspace, WorkspaceRole.admin))
     return WorkspaceCreated(**out.model_dump(), provisioning=_report(created.provisioning))
@@ -84,7 +84,7 @@ def create_workspace(
 @router.post("/{workspace}/provision", operation_id="workspaces:provision")
 def provision_workspace(access: WorkspaceAdmin, request: Request, db: DbSession, ctx: Ctx) -> ProvisioningOut:
     """Create whatever of the workspace's namespace and storage is missing (idempotent)."""
-    return _report(service.provision_again(db, ctx, _provisioner(request), access.workspace))
+    return _report(service.provision_again(db, ctx.actor, _provisioner(request), access.workspace))
 
 
 @router.get("/{workspace}", operation_id="workspaces:get")
@@ -94,20 +94,20 @@ def get_workspace(access: WorkspaceViewer) -> WorkspaceOut:
 
 @router.patch("/{workspace}", operation_id="workspaces:update")
 def update_workspace(body: WorkspaceUpdate, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
-    workspace = service.update_workspace(db, ctx, access.workspace, body.name, body.description)
+    workspace = service.update_workspace(db, ctx.actor, access.workspace, body.name, body.description)
     return _out(service.WorkspaceView(workspace, access.role))
 
 
 @router.post("/{workspace}/archive", operation_id="workspaces:archive", responses=errors(409))
 def archive_workspace(access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
     """Archive: the workspace becomes read-only until unarchived."""
-    workspace = service.set_status(db, ctx, access.workspace, WorkspaceStatus.archived)
+    workspace = service.set_status(db, ctx.actor, access.workspace, WorkspaceStatus.archived)
     return _out(service.WorkspaceView(workspace, access.role))
 
 
 @router.post("/{workspace}/unarchive", operation_id="workspaces:unarchive", responses=errors(409))
 def unarchive_workspace(access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> WorkspaceOut:
-    workspace = service.set_status(db, ctx, access.workspace, WorkspaceStatus.active)
+    workspace = service.set_status(db, ctx.actor, access.workspace, WorkspaceStatus.active)
     return _out(service.WorkspaceView(workspace, access.role))
 
 
@@ -125,7 +125,7 @@ def delete_workspace(
     purge: Annotated[bool, Query(description="Also delete the data the workspace owns.")] = False,
 ) -> None:
     """Delete the workspace. Refused (409) while it owns data or jobs, unless `purge=true`."""
-    service.delete_workspace(db, ctx, _provisioner(request), access.workspace, purge)
+    service.delete_workspace(db, ctx.actor, _provisioner(request), access.workspace, purge)
 
 
 @router.get("/{workspace}/members", operation_id="workspaces:listMembers")
@@ -141,7 +141,7 @@ def list_members(access: WorkspaceViewer, db: DbSession, page: PageParams) -> Pa
     responses=errors(409),
 )
 def add_member(body: MemberAdd, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> MemberOut:
-    view = service.add_member(db, ctx, access.workspace, body.username, body.role)
+    view = service.add_member(db, ctx.actor, access.workspace, body.username, body.role)
     return MemberOut.model_validate(view)
 
 
@@ -151,7 +151,7 @@ def add_member(body: MemberAdd, access: WorkspaceAdmin, db: DbSession, ctx: Ctx)
 def change_member_role(
     username: str, body: MemberUpdate, access: WorkspaceAdmin, db: DbSession, ctx: Ctx
 ) -> MemberOut:
-    view = service.change_member_role(db, ctx, access.workspace, username, body.role)
+    view = service.change_member_role(db, ctx.actor, access.workspace, username, body.role)
     return MemberOut.model_validate(view)
 
 
@@ -162,4 +162,4 @@ def change_member_role(
     responses=errors(409),
 )
 def remove_member(username: str, access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> None:
-    service.remove_member(db, ctx, access.workspace, username)
+    service.remove_member(db, ctx.actor, access.workspace, username)

@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sadeem.api.context import RequestContext
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
+from sadeem.core.actor import Actor
 from sadeem.core.errors import Conflict, NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
+from sadeem.db import unit_of_work
 from sadeem.db.unique import add_unique
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
 from sadeem.workspaces.provisioning import ProvisioningReport, WorkspaceProvisioner
@@ -26,10 +27,10 @@ class WorkspaceView:
     my_role: WorkspaceRole | None
 
 
-def _audit(session: Session, ctx: RequestContext, workspace: Workspace, **details: Any) -> None:
+def _audit(session: Session, actor: Actor, workspace: Workspace, **details: Any) -> None:
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="workspace",
         target_id=workspace.slug,
         workspace=workspace.slug,
@@ -68,7 +69,7 @@ class CreatedWorkspace:
 
 def create_workspace(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     provisioner: WorkspaceProvisioner,
     owner: User,
     slug: str,
@@ -92,13 +93,12 @@ def create_workspace(
     report = provisioner.provision(session, workspace)
     _audit(
         session,
-        ctx,
+        actor,
         workspace,
         namespace=workspace.namespace,
         storage_location=workspace.storage_location,
         provisioning=_report_details(report),
     )
-    session.commit()
     return CreatedWorkspace(workspace, report)
 
 
@@ -107,40 +107,35 @@ def _report_details(report: ProvisioningReport) -> dict[str, Any]:
 
 
 def provision_again(
-    session: Session, ctx: RequestContext, provisioner: WorkspaceProvisioner, workspace: Workspace
+    session: Session, actor: Actor, provisioner: WorkspaceProvisioner, workspace: Workspace
 ) -> ProvisioningReport:
     """Run provisioning again (every step is idempotent), e.g. after storage was unreachable."""
     report = provisioner.provision(session, workspace)
-    _audit(session, ctx, workspace, provisioning=_report_details(report))
-    session.commit()
+    _audit(session, actor, workspace, provisioning=_report_details(report))
     return report
 
 
 def update_workspace(
-    session: Session, ctx: RequestContext, workspace: Workspace, name: str | None, description: str | None
+    session: Session, actor: Actor, workspace: Workspace, name: str | None, description: str | None
 ) -> Workspace:
     changed = {k: v for k, v in {"name": name, "description": description}.items() if v is not None}
     for key, value in changed.items():
         setattr(workspace, key, value)
-    _audit(session, ctx, workspace, changed=changed)
-    session.commit()
+    _audit(session, actor, workspace, changed=changed)
     return workspace
 
 
-def set_status(
-    session: Session, ctx: RequestContext, workspace: Workspace, status: WorkspaceStatus
-) -> Workspace:
+def set_status(session: Session, actor: Actor, workspace: Workspace, status: WorkspaceStatus) -> Workspace:
     if workspace.status is status:
         raise Conflict(f"Workspace '{workspace.slug}' is already {status}.")
     workspace.status = status
-    _audit(session, ctx, workspace, status=status.value)
-    session.commit()
+    _audit(session, actor, workspace, status=status.value)
     return workspace
 
 
 def delete_workspace(
     session: Session,
-    ctx: RequestContext,
+    actor: Actor,
     provisioner: WorkspaceProvisioner,
     workspace: Workspace,
     purge: bool,
@@ -153,11 +148,11 @@ def delete_workspace(
             "Remove them, or delete with purge=true to delete its data as well.",
             blockers=blockers,
         )
-    _audit(session, ctx, workspace, purge=purge, blockers=blockers)
+    _audit(session, actor, workspace, purge=purge, blockers=blockers)
     provisioner.deprovision(session, workspace, purge)
     session.delete(workspace)
-    session.commit()
-    provisioner.release_storage(workspace, purge)
+    # Files cannot be rolled back: they go only once the deletion is committed.
+    unit_of_work.after_commit(session, lambda: provisioner.release_storage(workspace, purge))
 
 
 # --- members -----------------------------------------------------------------------------------
@@ -210,7 +205,7 @@ def _ensure_other_admin(session: Session, workspace: Workspace, membership: Memb
 
 
 def add_member(
-    session: Session, ctx: RequestContext, workspace: Workspace, username: str, role: WorkspaceRole
+    session: Session, actor: Actor, workspace: Workspace, username: str, role: WorkspaceRole
 ) -> MemberView:
     user = auth_service.get_user(session, username)
     if user.disabled:
@@ -224,18 +219,17 @@ def add_member(
     add_unique(session, membership, f"'{username}' is already a member of workspace '{workspace.slug}'.")
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="member",
         target_id=username,
         workspace=workspace.slug,
         details={"role": role.value},
     )
-    session.commit()
     return MemberView(user.username, user.display_name, role, membership.created_at)
 
 
 def change_member_role(
-    session: Session, ctx: RequestContext, workspace: Workspace, username: str, role: WorkspaceRole
+    session: Session, actor: Actor, workspace: Workspace, username: str, role: WorkspaceRole
 ) -> MemberView:
     user, membership = _membership(session, workspace, username)
     if role is not WorkspaceRole.admin:
@@ -244,19 +238,17 @@ def change_member_role(
     membership.role = role
     audit.record(
         session,
-        ctx,
+        actor,
         target_type="member",
         target_id=username,
         workspace=workspace.slug,
         details={"role": role.value, "previous_role": previous.value},
     )
-    session.commit()
     return MemberView(user.username, user.display_name, role, membership.created_at)
 
 
-def remove_member(session: Session, ctx: RequestContext, workspace: Workspace, username: str) -> None:
+def remove_member(session: Session, actor: Actor, workspace: Workspace, username: str) -> None:
     _user, membership = _membership(session, workspace, username)
     _ensure_other_admin(session, workspace, membership)
     session.delete(membership)
-    audit.record(session, ctx, target_type="member", target_id=username, workspace=workspace.slug)
-    session.commit()
+    audit.record(session, actor, target_type="member", target_id=username, workspace=workspace.slug)
