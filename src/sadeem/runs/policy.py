@@ -10,7 +10,7 @@ Nothing here reads or writes the database but `apply()`, through `transition()`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy.orm import Session
@@ -192,7 +192,7 @@ def rule(name: str) -> Callable[[Decide], Decide]:
 def _queue_submitted(f: Facts) -> Change | None:
     """A new run is queued for its first attempt."""
     if isinstance(f.event, Submitted) and f.run.state is None:
-        return Change(S.QUEUED, "queue-submitted-run", reason=f.event.trigger)
+        return Change(S.QUEUED, reason=f.event.trigger)
     return None
 
 
@@ -214,7 +214,6 @@ def _retry_ended(f: Facts) -> Change | None:
     series_end = f.run.attempt + f.retry.max_attempts
     return Change(
         S.QUEUED,
-        "retry-ended-run",
         reason=f.event.trigger,
         max_attempts=series_end,
         decision=f"attempt {f.run.attempt + 1} of {series_end}",
@@ -225,7 +224,7 @@ def _retry_ended(f: Facts) -> Change | None:
 def _queue_due_retry(f: Facts) -> Change | None:
     """A run waiting for its automatic retry is queued again once its time has come."""
     if isinstance(f.event, RetryDue) and f.run.state is S.WAITING_FOR_RETRY:
-        return Change(S.QUEUED, "queue-due-retry", reason="retry")
+        return Change(S.QUEUED, reason="retry")
     return None
 
 
@@ -233,7 +232,7 @@ def _queue_due_retry(f: Facts) -> Change | None:
 def _start_claimed(f: Facts) -> Change | None:
     """A claimed run starts RUNNING under its worker's lease."""
     if isinstance(f.event, Claimed) and f.run.state is S.QUEUED:
-        return Change(S.RUNNING, "start-claimed-run", lease=f.event.lease)
+        return Change(S.RUNNING, lease=f.event.lease)
     return None
 
 
@@ -241,7 +240,7 @@ def _start_claimed(f: Facts) -> Change | None:
 def _cancel_before_start(f: Facts) -> Change | None:
     """A stop of a queued or waiting run cancels it at once (no engine work to stop)."""
     if isinstance(f.event, StopRequested) and f.run.state in (S.QUEUED, S.WAITING_FOR_RETRY):
-        return Change(S.CANCELLED, "cancel-before-start", reason="stopped")
+        return Change(S.CANCELLED, reason="stopped")
     return None
 
 
@@ -249,7 +248,7 @@ def _cancel_before_start(f: Facts) -> Change | None:
 def _stop_running(f: Facts) -> Change | None:
     """A stop of a running run makes it CANCELLING; its worker stops the engine work."""
     if isinstance(f.event, StopRequested) and f.run.state is S.RUNNING:
-        return Change(S.CANCELLING, "stop-running-run", reason="stopped")
+        return Change(S.CANCELLING, reason="stopped")
     return None
 
 
@@ -265,7 +264,7 @@ def _success_wins(f: Facts) -> Change | None:
     event = f.event
     succeeded = isinstance(event, EngineFinished) and event.state is ExecutionState.SUCCEEDED
     if succeeded and f.run.state in LEASED_STATES:
-        return Change(S.SUCCEEDED, "success-wins")
+        return Change(S.SUCCEEDED)
     return None
 
 
@@ -274,9 +273,7 @@ def _time_out(f: Facts) -> Change | None:
     """An attempt past the job's timeout ends the run TIMED_OUT (never retried)."""
     if isinstance(f.event, TimedOut) and f.run.state in LEASED_STATES:
         seconds = f.event.timeout_seconds
-        return Change(
-            S.TIMED_OUT, "time-out", reason="timeout", message=f"The run exceeded its timeout of {seconds} s."
-        )
+        return Change(S.TIMED_OUT, reason="timeout", message=f"The run exceeded its timeout of {seconds} s.")
     return None
 
 
@@ -288,16 +285,16 @@ def _cancel_takes_effect(f: Facts) -> Change | None:
         return None
     event = f.event
     if isinstance(event, EngineFinished) and (event.stopped or event.state is ExecutionState.CANCELLED):
-        return Change(S.CANCELLED, "cancel-takes-effect", reason="stopped")
+        return Change(S.CANCELLED, reason="stopped")
     reason, message = failure
-    return Change(S.CANCELLED, "cancel-takes-effect", reason=reason, message=message)
+    return Change(S.CANCELLED, reason=reason, message=message)
 
 
 @rule("refusal-not-retried")
 def _refusal_not_retried(f: Facts) -> Change | None:
     """An engine's refusal fails the run at once: another attempt would be refused the same way."""
     if isinstance(f.event, Refused) and f.run.state is S.RUNNING:
-        return Change(S.FAILED, "refusal-not-retried", reason="refused", message=f.event.message)
+        return Change(S.FAILED, reason="refused", message=f.event.message)
     return None
 
 
@@ -322,7 +319,6 @@ def _retry_with_backoff(f: Facts) -> Change | None:
     reason, message = failure
     return Change(
         S.WAITING_FOR_RETRY,
-        "retry-with-backoff",
         reason=reason,
         message=message,
         not_before=utcnow() + timedelta(seconds=delay),
@@ -339,7 +335,6 @@ def _fail_exhausted(f: Facts) -> Change | None:
     reason, message = failure
     return Change(
         S.FAILED,
-        "fail-when-retries-exhausted",
         reason=reason,
         message=message,
         decision=f"attempt {f.run.attempt} of {f.run.max_attempts}, the last",
@@ -354,6 +349,8 @@ def decide(run: Run, event: Event, retry: RetryPolicy | None = None) -> Change |
     facts = Facts(run, event, retry)
     for candidate in RULES:
         answer = candidate.decide(facts)
+        if isinstance(answer, Change):
+            return replace(answer, rule=candidate.name)
         if answer is not None:
             return answer
     raise Conflict(f"Run {run.id} is {run.state}; {type(event).__name__} does not apply to it.")
@@ -370,8 +367,8 @@ def apply(
     attempt: RunAttempt | None = None,
 ) -> RunAttempt | None:
     """Decide and make the move, in the caller's transaction; the run's current attempt after it,
-    or None when the policy leaves the run as it is. Workers are woken when there is new work for them: a run
-    queued by the API, waiting for a retry, or asked to stop."""
+    or None when the policy leaves the run as it is. Workers are woken when there is new work for
+    them: a run queued by the API, waiting for a retry, or asked to stop."""
     change = decide(run, event, retry)
     if isinstance(change, Unchanged):
         return None

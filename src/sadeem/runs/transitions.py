@@ -59,13 +59,13 @@ class Change:
     """A move of a run the policy decided: where to, why, and by which rule."""
 
     to: RunState
-    rule: str
     reason: str | None = None
     message: str | None = None
     decision: str | None = None  # the rule's words for users, e.g. "attempt 2 of 3 in 10 s"
     lease: Lease | None = None  # taken when the run starts RUNNING
     not_before: datetime | None = None  # when a run WAITING_FOR_RETRY may be claimed again
     max_attempts: int | None = None  # a new series of automatic retries (manual retry, repair)
+    rule: str | None = None  # the policy's rule that decided it (set by the policy, not the rule)
 
 
 def transition(
