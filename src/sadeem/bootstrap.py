@@ -13,6 +13,8 @@ from sadeem.config import Settings
 from sadeem.core.actor import Actor
 from sadeem.core.errors import Conflict
 from sadeem.db.engine import Database
+from sadeem.jobs import demo as jobs_demo
+from sadeem.queries.demo import create_demo_queries
 from sadeem.runs import service as runs
 from sadeem.runs.models import RunTrigger
 from sadeem.workspaces import service as workspace_service
@@ -93,15 +95,12 @@ def load_demo_data(settings: Settings, db: Database) -> str:
 def create_demo_jobs(settings: Settings, db: Database) -> str:
     """The demo workspace's sample jobs, with a first run queued, and its saved query: all or
     nothing. A failure is reported, not raised."""
-    from sadeem.jobs.demo import create_demo_jobs as create
-    from sadeem.queries.demo import create_demo_queries
-
     actor = Actor.system()
     try:
         with db.unit_of_work("bootstrap.create_demo_jobs") as session:
             workspace = session.scalars(select(Workspace).where(Workspace.slug == DEMO_WORKSPACE)).one()
             admin = auth_service.get_user(session, ADMIN_USERNAME)
-            names, builders = create(session, actor, settings, workspace, admin)
+            names, builders = jobs_demo.create_demo_jobs(session, actor, settings, workspace, admin)
             for job in builders:
                 runs.new_run(
                     session,
