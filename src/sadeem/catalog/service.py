@@ -42,7 +42,7 @@ from sadeem.catalog.errors import (
 )
 from sadeem.catalog.schemas import CreateTableBody, RegisterTableBody
 from sadeem.catalog.storage import inside_storage, local_path
-from sadeem.catalog.store import CATALOG_NAME, PlatformCatalog
+from sadeem.catalog.store import CATALOG_NAME, PlatformCatalog, file_io_properties
 from sadeem.config import Settings
 from sadeem.core.actor import Actor
 from sadeem.core.errors import InvalidInput
@@ -626,8 +626,6 @@ def _delete_table_files(table: Table, settings: Settings, workspace: Workspace) 
     files inside the workspace's storage: a manifest may name any path, and the server must not
     delete another workspace's files with its own credentials."""
     from pyiceberg.catalog import delete_files
-
-    from sadeem.catalog.store import file_io_properties
 
     def ours(paths: Iterable[str]) -> set[str]:
         return {path for path in paths if _within(workspace, path)}
