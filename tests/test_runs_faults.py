@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from sadeem.jobs.models import Job
 from sadeem.runs.models import Run
-from sadeem.worker import queue
+from sadeem.worker import queue, reaper
 from tests.jobs_support import TERMINAL, Platform, platform  # noqa: F401
 
 T = TypeVar("T")
@@ -224,8 +224,8 @@ def partition(monkeypatch: pytest.MonkeyPatch, worker_id: str) -> Callable[[], N
     is thrown lands first (the lock), so the lease in the database is then final."""
     cut, lock = threading.Event(), threading.Lock()
 
-    def cut_off(name: str) -> Callable[..., Any]:
-        real = getattr(queue, name)
+    def cut_off(module: Any, name: str) -> Callable[..., Any]:
+        real = getattr(module, name)
 
         def call(db: Any, caller_id: str, *args: Any, **kwargs: Any) -> Any:
             if caller_id != worker_id:
@@ -237,8 +237,14 @@ def partition(monkeypatch: pytest.MonkeyPatch, worker_id: str) -> Callable[[], N
 
         return call
 
-    for name in ("claim", "renew", "reap", "cancelling", "finish"):
-        monkeypatch.setattr(queue, name, cut_off(name))
+    for module, name in (
+        (queue, "claim"),
+        (queue, "renew"),
+        (reaper, "reap"),
+        (queue, "cancelling"),
+        (queue, "finish"),
+    ):
+        monkeypatch.setattr(module, name, cut_off(module, name))
 
     def throw() -> None:
         with lock:

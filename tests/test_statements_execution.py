@@ -33,8 +33,8 @@ from sadeem.auth.models import ApiToken, User
 from sadeem.config import Settings
 from sadeem.core.clock import utcnow
 from sadeem.db.engine import Database
-from sadeem.statements.executor import reap_orphans
 from sadeem.statements.models import Statement, StatementState
+from sadeem.worker import reaper
 from sadeem.workspaces.models import Workspace
 from tests.conftest import World, bearer, live_uvicorn
 from tests.engine_processes import engine_cpu_seconds
@@ -341,7 +341,7 @@ def test_orphans_of_a_dead_server_are_failed(world: World, settings: Settings, d
     dead_queued = _orphan_row(db, StatementState.QUEUED, after + 30)
     alive = _orphan_row(db, StatementState.RUNNING, 1)
 
-    assert reap_orphans(db, after) == 2
+    assert sorted(reaper.reap(db, "test", after).statements) == sorted([dead_running, dead_queued])
     for public_id in (dead_running, dead_queued):
         found = statement_row(db, public_id)
         assert found.state is StatementState.FAILED and found.error_message == ORPHANED
@@ -349,7 +349,7 @@ def test_orphans_of_a_dead_server_are_failed(world: World, settings: Settings, d
         assert token_revoked(db, public_id)
     assert statement_row(db, alive).state is StatementState.RUNNING
     assert not token_revoked(db, alive)
-    assert reap_orphans(db, after) == 0  # nothing twice
+    assert reaper.reap(db, "test", after).statements == []  # nothing twice
 
 
 def test_a_starting_server_fails_orphans_on_its_own_schedule(

@@ -39,6 +39,7 @@ from sadeem.statements.routes import admin_router as statements_admin_router
 from sadeem.statements.routes import router as statements_router
 from sadeem.ui.docs import router as docs_router
 from sadeem.ui.routes import router as ui_router
+from sadeem.worker import reaper
 from sadeem.workspaces.provisioning import WorkspaceProvisioner
 from sadeem.workspaces.routes import router as workspaces_router
 
@@ -102,7 +103,13 @@ def create_app(
     app.state.identity_provider = identity_provider or LocalIdentityProvider()
     app.state.keyring = Keyring.from_settings(settings)  # built once: may create the key file
     app.state.metrics = HttpMetrics() if settings.metrics_enabled else None
-    app.state.statements = StatementExecutor(database, settings)
+    # Each server reaps orphaned statements and runs from its start, on its watchdog's schedule.
+    statements = StatementExecutor(
+        database,
+        settings,
+        reap=lambda: reaper.reap(database, statements.id, settings.statement_orphan_after_seconds),
+    )
+    app.state.statements = statements
 
     install_problem_handlers(app)
     for router in ROUTERS:

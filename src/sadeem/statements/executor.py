@@ -7,16 +7,19 @@ its rows are written to the results directory (ResultWriter), then SUCCEEDED, FA
 or TIMED_OUT. The engine is the jobs' engine (same fence, same transpiling), given a catalog
 token of the caller that is revoked when the statement ends.
 
+The engine work itself is driven by the execution driver (engines/driver.py), as a run's is;
+state changes go through statements/transitions.py.
+
 A watchdog thread, running from the server's start (`open`), keeps the statements of this process
-alive in the database (heartbeat), picks up cancel requests made through another process, fails
-statements whose process died (no heartbeat), and removes results older than the retention period.
+alive in the database (heartbeat), picks up cancel requests made through another process, runs the
+orphan reaper it is given (worker/reaper.py: statements whose process died, runs whose worker
+did), and removes results older than the retention period.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -26,10 +29,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
 
 import pyarrow as pa
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import select, update
 
 from sadeem.auth.models import ApiToken
 from sadeem.config import Settings
@@ -38,18 +40,17 @@ from sadeem.db.engine import Database
 from sadeem.engines.base import (
     CatalogAccess,
     Engine,
-    EngineRefused,
     EngineTask,
-    Execution,
     ExecutionState,
-    ExecutionStatus,
     ParameterValue,
     SqlTask,
     WorkspaceStorage,
 )
+from sadeem.engines.driver import STATEMENT_PACE, ExecutionDriver, StopReason
 from sadeem.engines.registry import engine_for
 from sadeem.statements import results
 from sadeem.statements.models import ACTIVE_STATES, Statement, StatementState
+from sadeem.statements.transitions import transition
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,8 @@ class StatementJob:
 @dataclass
 class _Active:
     job: StatementJob
+    driver: ExecutionDriver
     done: threading.Event = field(default_factory=threading.Event)
-    execution: Execution | None = None
-    stop_reason: StatementState | None = None  # CANCELLED or TIMED_OUT, once asked
-    lock: threading.Lock = field(default_factory=threading.Lock)
     # Chunks written so far; page readers wait on `progress` for the next one.
     chunks: int = 0
     progress: threading.Condition = field(default_factory=threading.Condition)
@@ -92,13 +91,16 @@ class _Active:
             self.chunks += 1
             self.progress.notify_all()
 
-    def stop(self, reason: StatementState) -> None:
-        with self.lock:
-            if self.stop_reason is None:
-                self.stop_reason = reason
-            execution = self.execution
-        if execution is not None:
-            execution.cancel()
+    def write_result(
+        self, reader: pa.RecordBatchReader | None, stopping: Callable[[], bool], writer: results.ResultWriter
+    ) -> results.WrittenResult:
+        # DDL and transaction control return no rows: an empty result with no columns.
+        reader = reader or pa.RecordBatchReader.from_batches(pa.schema([]), [])
+        writer.start(reader.schema)
+        for batch in reader:
+            if stopping() or not writer.write(batch):
+                break
+        return writer.finish()
 
 
 class StatementExecutor:
@@ -107,12 +109,15 @@ class StatementExecutor:
         db: Database,
         settings: Settings,
         engines: Callable[[str], Engine] | None = None,
+        reap: Callable[[], object] | None = None,
     ) -> None:
         self.db, self.settings = db, settings
         self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.results_dir = settings.resolved_statement_results_dir
         self.catalog_url = settings.resolved_catalog_url  # how engines reach the built-in catalog
         self._engines = engines or (lambda name: engine_for(name, settings))
+        # The orphan reaper (worker/reaper.py) this server runs on the watchdog's schedule.
+        self._reap = reap
         self._slots = threading.BoundedSemaphore(settings.statement_slots)
         self._lock = threading.Lock()
         self._active: dict[str, _Active] = {}
@@ -133,7 +138,7 @@ class StatementExecutor:
         # A statement nobody heartbeats is failed as an orphan: an executor used without a server
         # start (no lifespan) starts its watchdog here.
         self.open()
-        active = _Active(job)
+        active = _Active(job, ExecutionDriver(job.timeout_seconds, STATEMENT_PACE))
         with self._lock:
             self._active[job.public_id] = active
         threading.Thread(target=self._run, args=(active,), name=f"statement-{job.id}", daemon=True).start()
@@ -168,7 +173,7 @@ class StatementExecutor:
             active = self._active.get(public_id)
         if active is None:
             return False
-        active.stop(StatementState.CANCELLED)
+        active.driver.stop(StopReason.CANCELLED)
         return True
 
     def result_dir(self, public_id: str) -> Path:
@@ -180,7 +185,7 @@ class StatementExecutor:
         with self._lock:
             running = list(self._active.values())
         for active in running:
-            active.stop(StatementState.CANCELLED)
+            active.driver.stop(StopReason.CANCELLED)
         for active in running:
             active.done.wait(5)
         # The database is disposed after this: no watchdog round may still be using it.
@@ -194,24 +199,20 @@ class StatementExecutor:
         started = time.monotonic()
         outcome = _Outcome(StatementState.FAILED, "The statement failed before its engine started.")
         work_dir = self.settings.home / "work" / f"statement-{job.public_id}"
-        timer = threading.Timer(job.timeout_seconds, active.stop, args=(StatementState.TIMED_OUT,))
-        timer.daemon = True
         acquired = False
         try:
             while not (acquired := self._slots.acquire(timeout=0.2)):
-                if active.stop_reason is not None or self._closed.is_set():
+                if active.driver.stopped is not None or self._closed.is_set():
                     break
-            if acquired and active.stop_reason is None and self._mark_running(job):
-                timer.start()
+            if acquired and active.driver.stopped is None and self._mark_running(job):
                 started = time.monotonic()
                 outcome = self._execute(active, work_dir)
             else:
-                outcome = _Outcome(active.stop_reason or StatementState.CANCELLED, "Cancelled while queued.")
+                outcome = _Outcome(StatementState.CANCELLED, "Cancelled while queued.")
         except Exception as error:  # a bug or an unreachable component: never a stuck statement
             log.exception("statement %s failed in the executor", job.public_id)
             outcome = _Outcome(StatementState.FAILED, f"{type(error).__name__}: {error}")
         finally:
-            timer.cancel()
             if acquired:
                 self._slots.release()
             shutil.rmtree(work_dir, ignore_errors=True)
@@ -228,7 +229,6 @@ class StatementExecutor:
     def _execute(self, active: _Active, work_dir: Path) -> _Outcome:
         job = active.job
         work_dir.mkdir(parents=True, exist_ok=True)
-
         task = EngineTask(
             run_id=job.id,
             attempt=1,
@@ -241,75 +241,67 @@ class StatementExecutor:
             log=_discard,  # the statement's error carries what the engine reports
             connection=job.connection,
         )
-        try:
-            execution = self._engines(job.engine).submit(task)
-        except EngineRefused as refused:
-            return _Outcome(StatementState.FAILED, str(refused))
-        with active.lock:
-            active.execution = execution
-            stopped = active.stop_reason is not None
-        try:
-            if stopped:
-                execution.cancel()
-            status = _await(execution)
-            if active.stop_reason is not None:
-                return _Outcome(active.stop_reason, _stopped_message(active.stop_reason, job))
-            if status.state is not ExecutionState.SUCCEEDED:
-                return _Outcome(StatementState.FAILED, status.message or f"The engine ended {status.state}.")
-            # DDL and transaction control return no rows: an empty result with no columns.
-            reader = execution.result() or pa.RecordBatchReader.from_batches(pa.schema([]), [])
-            writer = results.ResultWriter(
-                self.result_dir(job.public_id), job.row_limit, job.byte_limit, on_chunk=active.chunk_written
-            )
-            try:
-                writer.start(reader.schema)
-                for batch in reader:
-                    if active.stop_reason is not None or not writer.write(batch):
-                        break
-            except Exception as error:  # a late engine error while rows are read, or a cancel
-                if active.stop_reason is not None:
-                    return _Outcome(active.stop_reason, _stopped_message(active.stop_reason, job))
-                return _Outcome(StatementState.FAILED, str(error).replace(job.token, "[redacted]"))
-            if active.stop_reason is not None:
-                return _Outcome(active.stop_reason, _stopped_message(active.stop_reason, job))
-            return _Outcome(StatementState.SUCCEEDED, None, writer.finish())
-        finally:
-            execution.close()
+        writer = results.ResultWriter(
+            self.result_dir(job.public_id), job.row_limit, job.byte_limit, on_chunk=active.chunk_written
+        )
+        ended = active.driver.run(
+            self._engines(job.engine),
+            task,
+            lambda reader, stopping: active.write_result(reader, stopping, writer),
+        )
+        if ended.refused:
+            return _Outcome(StatementState.FAILED, ended.message)
+        if ended.stopped is not None:
+            # A stop wins over an engine that finished meanwhile: the caller was told it stops.
+            if ended.stopped is StopReason.TIMEOUT:
+                return _Outcome(
+                    StatementState.TIMED_OUT,
+                    f"The statement ran longer than its timeout of {job.timeout_seconds:g} seconds "
+                    "and was stopped.",
+                )
+            return _Outcome(StatementState.CANCELLED, "Cancelled.")
+        if ended.result_failed:  # a late engine error while rows are read
+            return _Outcome(StatementState.FAILED, (ended.message or "").replace(job.token, "[redacted]"))
+        if ended.state is not ExecutionState.SUCCEEDED:
+            return _Outcome(StatementState.FAILED, ended.message or f"The engine ended {ended.state}.")
+        return _Outcome(StatementState.SUCCEEDED, None, ended.result)
+
+    @property
+    def actor(self) -> str:
+        """Who the timeline names for the changes this executor makes."""
+        return f"executor:{self.id}"
 
     def _mark_running(self, job: StatementJob) -> bool:
         with self.db.unit_of_work() as session:
-            changed = _changed_rows(
-                session.execute(
-                    update(Statement)
-                    .where(Statement.id == job.id, Statement.state == StatementState.QUEUED)
-                    .values(state=StatementState.RUNNING, started_at=utcnow(), heartbeat_at=utcnow())
-                )
+            statement = session.get(Statement, job.id)
+            # Only a statement still QUEUED starts: one cancelled or reaped meanwhile stays as it is.
+            started = (
+                statement is not None
+                and statement.state is StatementState.QUEUED
+                and transition(session, statement, StatementState.RUNNING, actor=self.actor)
             )
-        return bool(changed)
+            if started:
+                assert statement is not None
+                statement.heartbeat_at = statement.started_at
+        return started
 
     def _finish(self, job: StatementJob, outcome: _Outcome, duration_ms: int) -> None:
-        values: dict[str, object] = {
-            "state": outcome.state,
-            "ended_at": utcnow(),
-            "duration_ms": duration_ms,
-            "error_message": outcome.message,
-            "error_line": _error_line(outcome.message),
-        }
-        if outcome.result is not None:
-            values |= {
-                "columns": outcome.result.columns,
-                "result_rows": outcome.result.rows,
-                "result_bytes": outcome.result.bytes,
-                "truncated": outcome.result.truncated,
-            }
-        else:
+        if outcome.result is None:
             results.remove(self.result_dir(job.public_id))
         with self.db.unit_of_work() as session:
-            session.execute(
-                update(Statement)
-                .where(Statement.id == job.id, Statement.state.in_(ACTIVE_STATES))
-                .values(**values)
-            )
+            statement = session.get(Statement, job.id)
+            # A statement the reaper failed meanwhile keeps that end.
+            if (
+                statement is not None
+                and statement.state in ACTIVE_STATES
+                and transition(session, statement, outcome.state, actor=self.actor, message=outcome.message)
+            ):
+                statement.duration_ms = duration_ms
+                if outcome.result is not None:
+                    statement.columns = outcome.result.columns
+                    statement.result_rows = outcome.result.rows
+                    statement.result_bytes = outcome.result.bytes
+                    statement.truncated = outcome.result.truncated
             session.execute(update(ApiToken).where(ApiToken.id == job.token_id).values(revoked_at=utcnow()))
 
     # --- the watchdog -------------------------------------------------------------------------
@@ -320,9 +312,12 @@ class StatementExecutor:
             try:
                 self._beat()
                 now = time.monotonic()
-                if now - last_reap >= self.settings.statement_reap_interval_seconds:
+                if (
+                    self._reap is not None
+                    and now - last_reap >= self.settings.statement_reap_interval_seconds
+                ):
                     last_reap = now
-                    reap_orphans(self.db, self.settings.statement_orphan_after_seconds)
+                    self._reap()
                 if now - last_purge >= _PURGE_EVERY_SECONDS:
                     last_purge = now
                     self.purge_expired()
@@ -372,63 +367,8 @@ def _discard(_line: str) -> None:
     pass
 
 
-def reap_orphans(db: Database, after_seconds: float) -> int:
-    """Fail the statements whose server process has not said it runs them for `after_seconds`,
-    and revoke their catalog tokens; how many were failed."""
-    cutoff = utcnow() - timedelta(seconds=after_seconds)
-    with db.unit_of_work() as session:
-        # One UPDATE that re-checks the heartbeat as it writes: a statement whose process beat
-        # meanwhile (or that another server reaped first) is not touched, nor its token revoked.
-        reaped = session.execute(
-            update(Statement)
-            .where(Statement.state.in_(ACTIVE_STATES), Statement.heartbeat_at < cutoff)
-            .values(
-                state=StatementState.FAILED,
-                ended_at=utcnow(),
-                error_message="The server process running this statement stopped; run it again.",
-            )
-            .returning(Statement.token_id)
-            .execution_options(synchronize_session=False)
-        ).all()
-        tokens = [row.token_id for row in reaped if row.token_id is not None]
-        if tokens:
-            session.execute(update(ApiToken).where(ApiToken.id.in_(tokens)).values(revoked_at=utcnow()))
-    return len(reaped)
-
-
-# The DuckDB engine names the failed statement's first line: "Statement 2 of 3 (line 7 of the SQL)".
-_FAILED_AT_LINE = re.compile(r"\(line (\d+) of the SQL\)")
-
-
-def _error_line(message: str | None) -> int | None:
-    found = _FAILED_AT_LINE.search(message or "")
-    return int(found.group(1)) if found else None
-
-
-def _changed_rows(result: Result[Any]) -> int:
-    return int(cast(CursorResult[Any], result).rowcount)
-
-
 @dataclass(frozen=True)
 class _Outcome:
     state: StatementState
     message: str | None
     result: results.WrittenResult | None = None
-
-
-def _await(execution: Execution) -> ExecutionStatus:
-    # Short sleeps first: most worksheet queries finish in milliseconds. Growing by a quarter,
-    # the wait overshoots the engine by at most a fifth of the time it took (doubling: up to half).
-    delay = 0.001
-    while not (status := execution.status()).finished:
-        time.sleep(delay)
-        delay = min(delay * 1.25, 0.05)
-    return status
-
-
-def _stopped_message(reason: StatementState, job: StatementJob) -> str:
-    if reason is StatementState.TIMED_OUT:
-        return (
-            f"The statement ran longer than its timeout of {job.timeout_seconds:g} seconds and was stopped."
-        )
-    return "Cancelled."

@@ -71,3 +71,19 @@ class Statement(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class StatementTransition(Base):
+    """Every state change of a statement, in order: its timeline (`GET …/statements/{id}/timeline`)."""
+
+    __tablename__ = "statement_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("sql_statements.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[StatementState | None] = mapped_column(
+        Enum(StatementState, native_enum=False, length=20)
+    )
+    to_state: Mapped[StatementState] = mapped_column(Enum(StatementState, native_enum=False, length=20))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -27,6 +27,7 @@ from sadeem.statements.schemas import (
     StatementError,
     StatementOut,
     StatementSubmit,
+    StatementTransitionOut,
 )
 
 router = APIRouter(
@@ -169,6 +170,16 @@ def get_statement(
     statement = service.get(db, access, statement_id, of_anyone=True)
     statement = service.wait(db, _executor(request), statement, wait)
     return statement_out(service.view(db, statement))
+
+
+@router.get("/{statement_id}/timeline", operation_id="statements:getTimeline", responses=errors(404))
+def statement_timeline(
+    statement_id: StatementId, access: WorkspaceViewer, db: DbSession
+) -> list[StatementTransitionOut]:
+    """Every state change of a statement (yours, or anyone's for workspace admins), oldest first:
+    when, from which state to which, why, and by whom."""
+    statement = service.get(db, access, statement_id, of_anyone=True)
+    return [StatementTransitionOut.model_validate(t) for t in service.timeline(db, statement)]
 
 
 @router.post("/{statement_id}/cancel", operation_id="statements:cancel", responses=errors(404))

@@ -102,6 +102,14 @@ class StatementOut(ResponseModel):
     )
 
 
+class StatementTransitionOut(ResponseModel):
+    from_state: StatementState | None
+    to_state: StatementState
+    reason: str | None
+    actor: str = Field(description="Who moved it: a user, `executor:<server process>` or `reaper:<process>`.")
+    at: datetime
+
+
 class ExplainRequest(RequestModel):
     sql: Annotated[str, Field(min_length=1, max_length=1_000_000)]
     engine: Annotated[str, EngineName(TaskKind.sql, explains=True)] = "duckdb"

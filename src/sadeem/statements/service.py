@@ -22,13 +22,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sadeem.api import admission
 from sadeem.audit import service as audit
 from sadeem.auth import service as auth_service
-from sadeem.auth.models import User
+from sadeem.auth.models import ApiToken, User
 from sadeem.config import Settings
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
@@ -46,8 +46,9 @@ from sadeem.jobs.service import check_engine_connection, enabled_engine
 from sadeem.results import json_cells
 from sadeem.statements import results
 from sadeem.statements.executor import StatementExecutor, StatementJob
-from sadeem.statements.models import ACTIVE_STATES, Statement, StatementState
+from sadeem.statements.models import ACTIVE_STATES, Statement, StatementState, StatementTransition
 from sadeem.statements.schemas import ExplainRequest, StatementSubmit
+from sadeem.statements.transitions import transition
 from sadeem.workspaces.access import WorkspaceAccess
 from sadeem.workspaces.models import Workspace, WorkspaceRole, WorkspaceStatus
 
@@ -121,12 +122,10 @@ def submit(
         row_limit=row_limit,
         byte_limit=limit.bytes,
         timeout_seconds=timeout,
-        state=StatementState.QUEUED,
         executor_id=executor.id,
         heartbeat_at=utcnow(),
     )
-    session.add(statement)
-    session.flush()
+    transition(session, statement, StatementState.QUEUED, actor=principal.username)
     statement.token_id = token.token.id
     audit.record(
         session,
@@ -261,6 +260,17 @@ def wait(session: Session, executor: StatementExecutor, statement: Statement, se
     return statement
 
 
+def timeline(session: Session, statement: Statement) -> list[StatementTransition]:
+    """Every state change of `statement`, oldest first."""
+    return list(
+        session.scalars(
+            select(StatementTransition)
+            .where(StatementTransition.statement_id == statement.id)
+            .order_by(StatementTransition.id)
+        )
+    )
+
+
 def view(session: Session, statement: Statement) -> StatementView:
     return views(session, [statement])[0]
 
@@ -349,6 +359,35 @@ def cancel(
     if executor.cancel(public_id):
         return wait(session, executor, statement, 5)
     return statement
+
+
+# --- orphans -----------------------------------------------------------------------------------
+
+ORPHANED = "The server process running this statement stopped; run it again."
+
+
+def fail_orphans(session: Session, actor: str, silent_since: datetime) -> list[str]:
+    """Fail the queued or running statements whose server process has not said it runs them since
+    `silent_since`, and revoke their catalog tokens (for the reaper, worker/reaper.py); their ids."""
+    # Locked as read (skipping rows another reaper holds): a heartbeat written meanwhile waits for
+    # this transaction and then finds the statement ended, so it cannot revive it.
+    orphans = session.scalars(
+        select(Statement)
+        .where(Statement.state.in_(ACTIVE_STATES), Statement.heartbeat_at < silent_since)
+        .order_by(Statement.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    failed = [
+        statement
+        for statement in orphans
+        if transition(
+            session, statement, StatementState.FAILED, actor=actor, reason="server_lost", message=ORPHANED
+        )
+    ]
+    tokens = [statement.token_id for statement in failed if statement.token_id is not None]
+    if tokens:
+        session.execute(update(ApiToken).where(ApiToken.id.in_(tokens)).values(revoked_at=utcnow()))
+    return [statement.public_id for statement in failed]
 
 
 # --- results -----------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""Executing one claimed attempt: build the engine task, drive the engine (poll, cancel on stop,
-timeout or lost lease), keep the log flowing to the database, store a SQL result, and report the
-outcome through the queue."""
+"""Executing one claimed attempt: build the engine task, have the execution driver run it
+(engines/driver.py: poll, cancel on stop, timeout or lost lease, close), keep the log flowing to
+the database, store a SQL result, and report the outcome through the queue."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 from sqlalchemy import select
 
 from sadeem.config import Settings
@@ -24,13 +25,13 @@ from sadeem.engines.base import (
     Engine,
     EngineRefused,
     EngineTask,
-    Execution,
     ExecutionState,
     Resources,
     SparkTask,
     SqlTask,
     WorkspaceStorage,
 )
+from sadeem.engines.driver import RUN_PACE, ExecutionDriver, Outcome, StopReason
 from sadeem.jobs import parameters
 from sadeem.jobs.schemas import NotificationEvent, SparkTaskSpec, SqlTaskSpec
 from sadeem.runs import policy, results
@@ -96,7 +97,7 @@ def _resources(spec: object) -> Resources:
 
 
 class AttemptRunner:
-    """One thread per claimed attempt."""
+    """One thread per claimed attempt; the watcher of its engine execution."""
 
     def __init__(
         self,
@@ -112,12 +113,11 @@ class AttemptRunner:
         self.db, self.settings, self.worker_id, self.claim = db, settings, worker_id, claim
         self.catalog_url, self.engine_for, self.on_done = catalog_url, engine_for, on_done
         self.log = AttemptLog(db, claim.run_id, claim.attempt)
-        self._cancel_reason: str | None = None
-        self._lease_lost = threading.Event()
+        self.driver = ExecutionDriver(claim.definition.timeout_seconds, RUN_PACE, self)
         # When the lease was last granted or renewed (monotonic, taken before the database write);
         # the worker moves it on after each successful renewal.
         self.lease_granted_at = lease_granted_at
-        self._wake = threading.Event()
+        self._last_flush = time.monotonic()
         self._duration_pending = [
             n for n in claim.definition.notifications if NotificationEvent.duration_exceeded in n.on
         ]
@@ -127,13 +127,33 @@ class AttemptRunner:
         self.thread.start()
 
     def request_cancel(self) -> None:
-        if self._cancel_reason is None:
-            self._cancel_reason = "stopped"
-            self._wake.set()
+        self.driver.stop(StopReason.CANCELLED)
 
     def lease_lost(self) -> None:
-        self._lease_lost.set()
-        self._wake.set()
+        self.driver.stop(StopReason.LEASE_LOST)
+
+    # --- the watcher of the engine execution ----------------------------------------------------
+
+    def stop_reason(self) -> StopReason | None:
+        if time.monotonic() - self.lease_granted_at > self.settings.lease_seconds * LEASE_SAFE_SHARE:
+            return StopReason.LEASE_LOST  # renewals fail or hang: the lease is as good as lost
+        return None
+
+    def stopping(self, reason: StopReason) -> None:
+        because = {
+            StopReason.LEASE_LOST: "lease lost",
+            StopReason.CANCELLED: "stop requested",
+            StopReason.TIMEOUT: f"timeout: the run exceeded {self.driver.timeout_seconds} s",
+        }[reason]
+        self.log.write(f"{because}; stopping the engine work")
+
+    def progress(self, elapsed: float) -> None:
+        self._duration_check(elapsed)
+        if time.monotonic() - self._last_flush >= LOG_FLUSH_SECONDS:
+            self.log.flush()
+            self._last_flush = time.monotonic()
+
+    # --- the attempt ----------------------------------------------------------------------------
 
     @property
     def work_dir(self) -> Path:
@@ -189,7 +209,6 @@ class AttemptRunner:
         started = time.monotonic()
         outcome: policy.Event = policy.WorkerFailed("The worker failed before the engine started.")
         record: dict[str, object] | None = None
-        execution: Execution | None = None
         try:
             definition = self.claim.definition
             self.log.write(
@@ -197,22 +216,17 @@ class AttemptRunner:
                 f"engine {definition.task.engine}, owner {self.claim.owner}"
             )
             try:
-                execution = self.engine_for(definition.task.engine).submit(self._task())
+                task = self._task()
             except EngineRefused as exc:
                 outcome = policy.Refused(str(exc))
             else:
-                outcome, record = self._drive(execution, started)
+                ended = self.driver.run(self.engine_for(definition.task.engine), task, self._store_result)
+                outcome, record = self._outcome(ended)
         except Exception as exc:  # a bug or an unreachable component: the run fails, it is never stuck
             log.exception("attempt %s of run %s failed in the worker", self.claim.attempt, self.claim.run_id)
             outcome = policy.WorkerFailed(f"{type(exc).__name__}: {exc}")
-        finally:
-            if execution is not None:
-                try:
-                    execution.close()
-                except Exception:
-                    log.exception("closing the execution of run %s failed", self.claim.run_id)
         try:
-            if self._lease_lost.is_set():
+            if self.driver.stopped is StopReason.LEASE_LOST:
                 self.log.write(
                     "lease lost: the engine work was stopped; the reaper decides what happens next"
                 )
@@ -232,50 +246,37 @@ class AttemptRunner:
             shutil.rmtree(self.work_dir, ignore_errors=True)
             self.on_done(self)
 
-    def _drive(self, execution: Execution, started: float) -> tuple[policy.Event, dict[str, object] | None]:
-        timeout = self.claim.definition.timeout_seconds
-        timed_out = cancelled = False
-        pause, last_flush = 0.005, time.monotonic()
-        while True:
-            status = execution.status()
-            if status.finished:
-                break
-            elapsed = time.monotonic() - started
-            if not cancelled:
-                stop_because = None
-                if time.monotonic() - self.lease_granted_at > self.settings.lease_seconds * LEASE_SAFE_SHARE:
-                    self._lease_lost.set()  # renewals fail or hang: the lease is as good as lost
-                if self._lease_lost.is_set():
-                    stop_because = "lease lost"
-                elif self._cancel_reason is not None:
-                    stop_because = "stop requested"
-                elif timeout is not None and elapsed > timeout:
-                    timed_out, stop_because = True, f"timeout: the run exceeded {timeout} s"
-                if stop_because is not None:
-                    self.log.write(f"{stop_because}; stopping the engine work")
-                    execution.cancel()
-                    cancelled = True
-            self._duration_check(elapsed)
-            if time.monotonic() - last_flush >= LOG_FLUSH_SECONDS:
-                self.log.flush()
-                last_flush = time.monotonic()
-            self._wake.wait(pause)
-            self._wake.clear()
-            pause = min(pause * 2, 0.25)
-        if timed_out:
+    def _store_result(
+        self, reader: pa.RecordBatchReader | None, _stopping: Callable[[], bool]
+    ) -> results.StoredRunResult | None:
+        """A SQL run's rows as Parquet with the run (Spark writes its own tables: nothing)."""
+        if reader is None:
+            return None
+        location = results.result_location(self.claim.location, self.claim.run_id, self.claim.attempt)
+        stored = results.store(self.settings, reader, location, self.settings.run_result_preview_rows)
+        self.log.write(f"result: {stored.rows} rows, {stored.bytes} bytes of Parquet")
+        return stored
+
+    def _outcome(
+        self, ended: Outcome[results.StoredRunResult | None]
+    ) -> tuple[policy.Event, dict[str, object] | None]:
+        """The driver's account of the engine work as the event the run policy decides on, and
+        the result to record with the attempt."""
+        if ended.refused:
+            return policy.Refused(ended.message or "The engine refused the task."), None
+        if ended.stopped is StopReason.TIMEOUT:
+            timeout = self.claim.definition.timeout_seconds
             assert timeout is not None
             return policy.TimedOut(timeout), None
-        if status.state is not ExecutionState.SUCCEEDED:
-            return policy.EngineFinished(status.state, status.message, stopped=cancelled), None
-        reader = execution.result()
-        if reader is None:
+        if ended.result_failed:
+            return policy.EngineFinished(
+                ExecutionState.FAILED, f"Reading the result failed: {ended.message}"
+            ), None
+        if ended.state is not ExecutionState.SUCCEEDED:
+            return policy.EngineFinished(ended.state, ended.message, stopped=ended.stopped is not None), None
+        stored = ended.result
+        if stored is None:
             return policy.EngineFinished(ExecutionState.SUCCEEDED), None
-        location = results.result_location(self.claim.location, self.claim.run_id, self.claim.attempt)
-        try:
-            stored = results.store(self.settings, reader, location, self.settings.run_result_preview_rows)
-        except Exception as exc:  # engines stream: an error late in a big result arrives here
-            return policy.EngineFinished(ExecutionState.FAILED, f"Reading the result failed: {exc}"), None
-        self.log.write(f"result: {stored.rows} rows, {stored.bytes} bytes of Parquet")
         return policy.EngineFinished(ExecutionState.SUCCEEDED), {
             "result_columns": stored.columns,
             "result_preview": stored.preview,

@@ -229,29 +229,28 @@ def finish(
         return run.state
 
 
-def reap(db: Database, reaper_id: str, now: datetime | None = None) -> list[tuple[int, RunState]]:
-    """Report every run whose lease expired to the run policy: its worker is gone (killed,
-    partitioned, hung). A stopping run becomes CANCELLED; a running one is retried per its
-    job's retry policy or FAILED, with reason `worker_lost`."""
-    moment = now or utcnow()
-    actor = Actor.system(f"reaper:{reaper_id}")
+def reap_expired_leases(session: Session, actor: str, now: datetime) -> list[tuple[int, RunState]]:
+    """Report every run whose lease expired before `now` to the run policy (for the reaper,
+    worker/reaper.py): its worker is gone (killed, partitioned, hung). A stopping run becomes
+    CANCELLED; a running one is retried per its job's retry policy or FAILED, with reason
+    `worker_lost`."""
+    by = Actor.system(actor)
     resolved: list[tuple[int, RunState]] = []
-    with db.unit_of_work("run.transition") as session:
-        expired = session.execute(
-            select(Run, Workspace.slug)
-            .join(Workspace, Workspace.id == Run.workspace_id)
-            .where(
-                Run.state.in_(LEASED_STATES),
-                and_(Run.lease_expires_at.is_not(None), Run.lease_expires_at < moment),
-            )
-            .order_by(Run.id)
-            .limit(100)
-            .with_for_update(skip_locked=True, of=Run)
-        ).all()
-        for run, slug in expired:
-            revoke_attempt_token(session, current_attempt(session, run))
-            expired_at = f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC"
-            lost = policy.LeaseExpired(f"The lease of worker {run.worker_id} expired at {expired_at}.")
-            policy.apply(session, actor, run, lost, workspace=slug, retry=retry_policy(session, run))
-            resolved.append((run.id, run.state))
+    expired = session.execute(
+        select(Run, Workspace.slug)
+        .join(Workspace, Workspace.id == Run.workspace_id)
+        .where(
+            Run.state.in_(LEASED_STATES),
+            and_(Run.lease_expires_at.is_not(None), Run.lease_expires_at < now),
+        )
+        .order_by(Run.id)
+        .limit(100)
+        .with_for_update(skip_locked=True, of=Run)
+    ).all()
+    for run, slug in expired:
+        revoke_attempt_token(session, current_attempt(session, run))
+        expired_at = f"{run.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC"
+        lost = policy.LeaseExpired(f"The lease of worker {run.worker_id} expired at {expired_at}.")
+        policy.apply(session, by, run, lost, workspace=slug, retry=retry_policy(session, run))
+        resolved.append((run.id, run.state))
     return resolved

@@ -17,7 +17,7 @@ from sadeem.engines.registry import engine_for
 from sadeem.heartbeats.models import ServiceKind
 from sadeem.heartbeats.service import Heartbeat, new_service_id
 from sadeem.runs import wakeup
-from sadeem.worker import queue
+from sadeem.worker import queue, reaper
 from sadeem.worker.attempt import AttemptRunner
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,10 @@ class Worker:
             try:
                 if time.monotonic() - last_reap >= self.settings.reaper_interval_seconds:
                     last_reap = time.monotonic()
-                    for run_id, state in queue.reap(self.db, self.worker_id):
+                    reaped = reaper.reap(
+                        self.db, self.worker_id, self.settings.statement_orphan_after_seconds
+                    )
+                    for run_id, state in reaped.runs:
                         log.warning("run %s: lease expired, now %s", run_id, state)
                 self._forward_cancels()
                 claimed = self._claim()
