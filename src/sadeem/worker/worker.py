@@ -1,5 +1,6 @@
 """A worker: claims runs (up to `worker_slots` at once), executes each attempt in its own thread,
-renews its leases, and reaps other workers' expired leases. `sadeem worker` runs one as a
+renews its leases, and runs the orphan reaper (worker/reaper.py: other workers' expired leases,
+statements of dead servers). `sadeem worker` runs one as a
 process; `sadeem up` runs one in-process."""
 
 from __future__ import annotations
