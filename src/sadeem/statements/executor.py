@@ -36,6 +36,7 @@ from sqlalchemy import select, update
 from sadeem.auth.models import ApiToken
 from sadeem.config import Settings
 from sadeem.core.clock import utcnow
+from sadeem.core.redaction import redact_secrets
 from sadeem.db.engine import Database
 from sadeem.engines.base import (
     CatalogAccess,
@@ -261,7 +262,7 @@ class StatementExecutor:
                 )
             return _Outcome(StatementState.CANCELLED, "Cancelled.")
         if ended.result_failed:  # a late engine error while rows are read
-            return _Outcome(StatementState.FAILED, (ended.message or "").replace(job.token, "[redacted]"))
+            return _Outcome(StatementState.FAILED, redact_secrets(ended.message or "", [job.token]))
         if ended.state is not ExecutionState.SUCCEEDED:
             return _Outcome(StatementState.FAILED, ended.message or f"The engine ended {ended.state}.")
         return _Outcome(StatementState.SUCCEEDED, None, ended.result)
