@@ -3,14 +3,20 @@ one), pause and resume, deletion, who may do what, and bad input refused with no
 
 from __future__ import annotations
 
+import re
+import shutil
+import subprocess
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from sadeem.config import Settings
 from sadeem.db.engine import Database
 from sadeem.jobs.models import Job, JobVersion
+from sadeem.jobs.schemas import Notification, NotificationEvent
 from sadeem.runs.models import Run
 from tests.conftest import World, bearer
 from tests.jobs_support import Platform, platform, running_platform  # noqa: F401
@@ -346,3 +352,25 @@ def test_deeply_nested_sql_is_a_400_for_jobs_and_saved_queries(platform: Platfor
         assert_problem(query, 400, "nested too deeply")
     assert row_counts(p) == before
     p.create_job("shallow", {**SQL_TASK, "sql": "SELECT ((1))"})
+
+
+NODE = shutil.which("node")
+
+
+@pytest.mark.parametrize("character", ["\x85", "\ufeff", "\x9f", "\x7f", "\xa0", "\u2028", " ", "\t"])
+def test_a_notification_url_with_whitespace_or_a_control_character_is_refused(character: str) -> None:
+    """Found by the API fuzz: the server and the OpenAPI document's (ECMA) regex disagreed on
+    U+0085 and U+FEFF, so a URL the document allowed was refused; now both refuse them."""
+    with pytest.raises(ValidationError):
+        Notification(url=f"https://hooks.example.com/a{character}b", on=[NotificationEvent.failure])
+    pattern = Notification.model_json_schema()["properties"]["url"]["pattern"]
+    assert re.fullmatch(pattern, f"https://hooks.example.com/a{character}b") is None
+    if NODE:  # the document's own dialect, ECMA, as a generated client (the console) reads it
+        script = "process.stdout.write(String(new RegExp(process.argv[1], 'u').test(process.argv[2])))"
+        url = f"https://hooks.example.com/a{character}b"
+        ecma = subprocess.run([NODE, "-e", script, pattern, url], capture_output=True, text=True, check=True)
+        assert ecma.stdout == "false"
+
+
+def test_a_notification_url_may_hold_non_ascii_letters() -> None:
+    assert Notification(url="https://hooks.example.com/ré", on=[NotificationEvent.success]).url.endswith("ré")

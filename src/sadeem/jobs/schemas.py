@@ -132,7 +132,10 @@ class NotificationEvent(enum.StrEnum):
 
 
 class Notification(RequestModel):
-    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s\x00-\x1f]+$")]
+    # Control characters (C0, DEL, C1) and U+FEFF are named besides `\s` because regex dialects
+    # disagree on them: the server's (Rust's regex) counts U+0085 as whitespace, the ECMA dialect
+    # of the OpenAPI document does not, and only ECMA counts U+FEFF; listed, every client agrees.
+    url: Annotated[str, Field(max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f\ufeff]+$")]
     on: list[NotificationEvent] = Field(min_length=1)
     duration_threshold_seconds: Annotated[int, Field(ge=1), JSON_INTEGER] | None = None
 
