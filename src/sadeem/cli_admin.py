@@ -4,6 +4,7 @@ areas from a terminal, through the API as the token's user (so the same permissi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -44,23 +45,42 @@ def _table(*columns: str) -> Table:
     return Table(*columns, show_edge=False, header_style="bold")
 
 
+def _print_list(
+    url: str | None,
+    token: str | None,
+    path: str,
+    limit: int,
+    columns: tuple[str, ...],
+    row: Callable[[dict[str, Any]], tuple[str, ...]],
+) -> None:
+    """Print up to `limit` items of a paged list as a table, one `row(item)` each."""
+    table = _table(*columns)
+    with connect(url, token) as client:
+        for item in items(client, path, limit):
+            table.add_row(*row(item))
+    out.print(table)
+
+
 # Workspaces -----------------------------------------------------------------------------------
 
 
 @workspaces_app.command("list")
 def workspaces_list(limit: LimitOption = 200, url: UrlOption = None, token: TokenOption = None) -> None:
     """The workspaces you can see (all of them for a platform admin), with your role in each."""
-    table = _table("slug", "name", "status", "your role", "created")
-    with connect(url, token) as client:
-        for workspace in items(client, _path("workspaces"), limit):
-            table.add_row(
-                workspace["slug"],
-                escape(workspace["name"]),
-                workspace["status"],
-                workspace.get("my_role") or "",
-                _when(workspace["created_at"]),
-            )
-    out.print(table)
+    _print_list(
+        url,
+        token,
+        _path("workspaces"),
+        limit,
+        ("slug", "name", "status", "your role", "created"),
+        lambda workspace: (
+            workspace["slug"],
+            escape(workspace["name"]),
+            workspace["status"],
+            workspace.get("my_role") or "",
+            _when(workspace["created_at"]),
+        ),
+    )
 
 
 @workspaces_app.command("create")
@@ -109,16 +129,19 @@ def members_list(
     workspace: WorkspaceOption, limit: LimitOption = 500, url: UrlOption = None, token: TokenOption = None
 ) -> None:
     """A workspace's members and their roles."""
-    table = _table("username", "name", "role", "since")
-    with connect(url, token) as client:
-        for member in items(client, _path("workspaces", workspace, "members"), limit):
-            table.add_row(
-                member["username"],
-                escape(member.get("display_name") or ""),
-                member["role"],
-                _when(member["created_at"]),
-            )
-    out.print(table)
+    _print_list(
+        url,
+        token,
+        _path("workspaces", workspace, "members"),
+        limit,
+        ("username", "name", "role", "since"),
+        lambda member: (
+            member["username"],
+            escape(member.get("display_name") or ""),
+            member["role"],
+            _when(member["created_at"]),
+        ),
+    )
 
 
 @members_app.command("add")
@@ -196,16 +219,19 @@ def connections_list(
     workspace: WorkspaceOption, limit: LimitOption = 500, url: UrlOption = None, token: TokenOption = None
 ) -> None:
     """A workspace's connections: type, secrets set (never their values), last test."""
-    table = _table("name", "type", "secrets set", "last test")
-    with connect(url, token) as client:
-        for connection in items(client, _path("workspaces", workspace, "connections"), limit):
-            table.add_row(
-                connection["name"],
-                connection["type"],
-                ", ".join(connection.get("secrets_set") or []),
-                _test_line(connection.get("last_test")),
-            )
-    out.print(table)
+    _print_list(
+        url,
+        token,
+        _path("workspaces", workspace, "connections"),
+        limit,
+        ("name", "type", "secrets set", "last test"),
+        lambda connection: (
+            connection["name"],
+            connection["type"],
+            ", ".join(connection.get("secrets_set") or []),
+            _test_line(connection.get("last_test")),
+        ),
+    )
 
 
 @connections_app.command("create")
