@@ -7,7 +7,13 @@ SPARK_STAMP := $(VENV)/.installed-spark
 # Debian's Java libraries scripts/build_spark_jars.py relocates into Iceberg's shaded namespace.
 SPARK_DEBS := libjarjar-java libasm-java libhttpclient5-java libhttpcore5-java
 
-.PHONY: venv spark run test lint typecheck format bench clean
+# The console (React app in console/) builds into the Python package, which serves it.
+CONSOLE_DIST := src/sadeem/console_dist/index.html
+CONSOLE_MODULES := console/node_modules/.installed
+CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) \
+	console/index.html console/vite.config.ts console/tsconfig.json console/package.json
+
+.PHONY: venv spark console console-test run test lint typecheck format bench clean
 
 venv: $(STAMP)
 
@@ -27,12 +33,26 @@ $(SPARK_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[spark]'
 	touch $(SPARK_STAMP)
 
+## Build the console when it is missing or older than its sources (npm ci from the committed lock file)
+console: $(CONSOLE_DIST)
+
+$(CONSOLE_MODULES): console/package-lock.json
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CONSOLE_DIST): $(CONSOLE_MODULES) $(CONSOLE_SOURCES)
+	cd console && npm run build --silent
+
+## The console's type check and component tests (Vitest)
+console-test: $(CONSOLE_MODULES)
+	cd console && npx tsc -b && npx vitest run
+
 ## Start Sadeem (API + console) at http://$${SADEEM_HOST:-127.0.0.1}:$${SADEEM_PORT:-8000}
-run: venv
+run: venv console
 	$(BIN)/sadeem up
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when SADEEM_TEST_DATABASE_URL is set)
-test: venv spark lint typecheck
+test: venv spark console lint typecheck console-test
 	$(BIN)/pytest
 
 lint: venv
@@ -57,4 +77,5 @@ bench: venv
 	$(BIN)/python -m bench.engine_isolation
 
 clean:
+	rm -rf console/node_modules src/sadeem/console_dist
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build/spark-jars

@@ -37,8 +37,8 @@ from sadeem.runs.routes import router as runs_router
 from sadeem.statements.executor import StatementExecutor
 from sadeem.statements.routes import admin_router as statements_admin_router
 from sadeem.statements.routes import router as statements_router
+from sadeem.ui.console import router as console_router
 from sadeem.ui.docs import router as docs_router
-from sadeem.ui.routes import router as ui_router
 from sadeem.worker import reaper
 from sadeem.workspaces.provisioning import WorkspaceProvisioner
 from sadeem.workspaces.routes import router as workspaces_router
@@ -58,7 +58,7 @@ ROUTERS = (
     statements_admin_router,
     iceberg_router,
     health_router,
-    ui_router,
+    console_router,
     docs_router,
 )
 register_error_renderer("/iceberg/", render_iceberg_error)

@@ -47,6 +47,17 @@ def register_error_renderer(path_prefix: str, renderer: ErrorRenderer) -> None:
     _renderers[path_prefix] = renderer
 
 
+# The console's pages live at paths no route has (its router runs in the browser): a GET that no
+# route answers may be one of them, and the console decides (sadeem.ui.console).
+PageFallback = Callable[[Request], Response | None]
+_page_fallbacks: list[PageFallback] = []
+
+
+def register_page_fallback(fallback: PageFallback) -> None:
+    if fallback not in _page_fallbacks:
+        _page_fallbacks.append(fallback)
+
+
 def _renderer_for(path: str) -> ErrorRenderer | None:
     return next((r for prefix, r in _renderers.items() if path.startswith(prefix)), None)
 
@@ -169,6 +180,10 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
 
 async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and request.method in ("GET", "HEAD"):
+        for fallback in _page_fallbacks:
+            if (page := fallback(request)) is not None:
+                return page
     code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
     detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     headers = dict(exc.headers or {})

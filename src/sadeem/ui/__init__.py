@@ -1,2 +1,2 @@
-"""The admin console. Until the React console lands this is a small placeholder page that logs in
-and lists your workspaces, using the same API and CSRF protocol the console will use."""
+"""What a browser sees: the console (the React app in `console/`, served by `console.py`) and the
+offline API docs (`docs.py`)."""

@@ -1,4 +1,5 @@
-"""The console placeholder in a real browser (Debian's Chromium driven by Playwright) over a real
+"""The classic page (kept at /classic/ for its worksheet and run views until the console's data areas
+replace them) in a real browser (Debian's Chromium driven by Playwright) over a real
 uvicorn server on loopback: log in, see your workspaces and tables, log out; and the jobs and runs
 of the demo workspace, executed by a real in-process worker."""
 
@@ -56,7 +57,7 @@ def test_console_login_lists_workspaces_and_logs_out(
     make_table(db, settings, ("alpha", "readings"), {"id": [1, 2, 3], "name": ["north", "south", "east"]})
 
     page = browser.new_page(viewport={"width": 1200, "height": 700})
-    page.goto(live_server + "/")
+    page.goto(live_server + "/classic/")
     expect(page.locator("#login-view")).to_be_visible()
 
     page.fill("#username", "ws_editor")
@@ -114,7 +115,7 @@ def test_console_jobs_and_runs_follow_real_runs(browser: Browser, settings: Sett
     ), started
     with live_uvicorn(create_app(demo, db)) as base_url:
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.goto(base_url + "/")
+        page.goto(base_url + "/classic/")
         page.fill("#username", "admin")
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
@@ -253,7 +254,7 @@ def test_console_sql_worksheet(browser: Browser, settings: Settings, db: Databas
         page.on("pageerror", lambda error: errors.append(str(error)))
         tree_answers: list[int] = []
         page.on("response", lambda r: tree_answers.append(r.status) if "/schema-tree" in r.url else None)
-        page.goto(base_url + "/")
+        page.goto(base_url + "/classic/")
         page.fill("#username", "admin")
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
@@ -486,7 +487,7 @@ def test_console_sql_worksheet_for_a_viewer(live_server: str, world: World, brow
     from playwright.sync_api import expect
 
     page = browser.new_page(viewport={"width": 1300, "height": 900})
-    page.goto(live_server + "/")
+    page.goto(live_server + "/classic/")
     page.fill("#username", "ws_viewer")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
