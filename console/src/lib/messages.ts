@@ -56,4 +56,39 @@ export const m = {
     pages: "Pages",
     workspaces: "Workspaces",
   },
+
+  // ---- workspaces (its area's strings) ----
+  workspaces: {
+    title: "Workspaces",
+  },
+
+  // ---- members (its area's strings) ----
+  members: {
+    title: "Members",
+  },
+
+  // ---- users (its area's strings) ----
+  users: {
+    title: "Users",
+  },
+
+  // ---- account (its area's strings) ----
+  account: {
+    title: "Account",
+  },
+
+  // ---- connections (its area's strings) ----
+  connections: {
+    title: "Connections",
+  },
+
+  // ---- audit (its area's strings) ----
+  audit: {
+    title: "Audit log",
+  },
+
+  // ---- health (its area's strings) ----
+  health: {
+    title: "Health",
+  },
 } as const;
