@@ -573,6 +573,7 @@ def test_check_failures_are_redacted_single_lines(monkeypatch: pytest.MonkeyPatc
         )
 
     monkeypatch.setitem(checks.CHECKS, ConnectionType.trino, leaky)
+    monkeypatch.setattr(checks, "probe", lambda *_args: None)  # trino.internal resolves nowhere
     result = checks.run_check(config, 1.0, UNLIMITED)
     assert result.ok is False
     assert result.detail.startswith(
@@ -580,6 +581,9 @@ def test_check_failures_are_redacted_single_lines(monkeypatch: pytest.MonkeyPatc
     )
     assert len(result.detail) == checks.MAX_DETAIL
     assert "\n" not in result.detail
+    (failed,) = result.steps  # outside any step of its own: one step, as redacted
+    assert (failed.kind, failed.ok, failed.detail) == ("check", False, result.detail)
+    assert (failed.host, failed.port) == ("trino.internal", 8080)
 
 
 def test_a_hanging_check_is_abandoned(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -872,3 +876,127 @@ def test_archived_workspace_refuses_changes(client: TestClient, world: World) ->
     assert client.patch(f"{BASE}/pg", json={"description": "x"}, headers=h).status_code == 409
     assert client.post(f"{BASE}/pg/test", headers=h).status_code == 409
     assert client.get(f"{BASE}/pg", headers=h).status_code == 200
+
+
+# --- steps: what a person acts on ----------------------------------------------------------------
+
+
+def _kinds(result: dict[str, Any]) -> list[tuple[str, bool]]:
+    return [(step["kind"], step["ok"]) for step in result["steps"]]
+
+
+def test_a_closed_port_fails_at_the_tcp_step_naming_host_and_port(
+    client: TestClient, world: World, db: Database
+) -> None:
+    port = closed_port()
+    password = "pg-steps-secret-1"
+    create(
+        client,
+        world,
+        "closed",
+        {**VALID["postgres"], "host": "127.0.0.1", "port": port, "password": password},
+    )
+    result = check(client, world, "closed")
+    assert (result["ok"], result["host"], result["port"]) == (False, "127.0.0.1", port)
+    assert _kinds(result) == [("tcp", False)]  # an IP address: no DNS step
+    (tcp,) = result["steps"]
+    assert (tcp["host"], tcp["port"]) == ("127.0.0.1", port)
+    assert tcp["detail"] == f"Could not connect to 127.0.0.1:{port}: Connection refused"
+    assert result["detail"] == tcp["detail"]
+    assert tcp["latency_ms"] >= 0
+    assert password not in str(result)
+    # The connection's page shows the same steps later, without testing again.
+    shown = client.get(f"{BASE}/closed", headers=world.headers("ws_viewer")).json()
+    assert shown["last_test"] == result
+    (event,) = [e for e in audit_events(db) if e.action == "test_connection"]
+    assert event.details["failed_step"] == "tcp"
+
+
+def test_a_name_that_does_not_resolve_fails_at_the_dns_step(client: TestClient, world: World) -> None:
+    result = check_unsaved(client, world, {**VALID["postgres"], "host": "no-such-host.invalid"})
+    assert result["ok"] is False
+    assert _kinds(result) == [("dns", False)]
+    assert result["steps"][0]["detail"].startswith("Could not resolve no-such-host.invalid: ")
+    assert (result["host"], result["port"]) == ("no-such-host.invalid", 5432)
+
+
+def test_a_successful_check_lists_every_step_with_its_latency(
+    client: TestClient, world: World, db: Database
+) -> None:
+    config = {**_local_postgres(), "host": "localhost"}
+    result = check_unsaved(client, world, config)
+    assert result["ok"] is True, result
+    assert _kinds(result) == [("dns", True), ("tcp", True), ("auth", True), ("query", True)]
+    dns, tcp, auth, query = result["steps"]
+    assert dns["detail"].startswith("localhost resolved to ")
+    assert tcp["detail"].startswith(f"localhost:{config['port']} accepted a connection")
+    assert auth["detail"] == f"signed in to database '{config['database']}' as '{config['user']}'"
+    assert query["detail"] == result["detail"]
+    assert all(step["latency_ms"] >= 0 for step in result["steps"])
+    assert sum(step["latency_ms"] for step in result["steps"]) <= result["latency_ms"] + 1
+
+
+def test_s3_steps_against_seaweedfs(client: TestClient, world: World, s3_server: S3Server) -> None:
+    result = check_unsaved(client, world, _s3(s3_server))
+    assert result["ok"] is True, result
+    assert _kinds(result) == [("tcp", True), ("privilege", True)]
+    assert result["steps"][1]["detail"] == (
+        f"HEAD bucket '{s3_server.bucket}' as '{s3_server.access_key_id}' answered"
+    )
+    wrong = check_unsaved(client, world, _s3(s3_server, bucket=None, secret_access_key="not-the-secret-2"))
+    assert _kinds(wrong) == [("tcp", True), ("auth", False)]
+    assert "SignatureDoesNotMatch" in wrong["steps"][1]["detail"]
+    assert "not-the-secret-2" not in str(wrong)
+
+
+def test_tls_is_a_step_of_its_own(client: TestClient, world: World, tmp_path: Path) -> None:
+    tls = make_tls(tmp_path / "tls")
+    token = "k8s-steps-token-1"
+    with serve(kubernetes_api_double(token=token, namespace="spark-jobs"), tls=tls) as api:
+        config = {"type": "spark_k8s", "api_server": api.url, "namespace": "spark-jobs", "token": token}
+        trusted = check_unsaved(client, world, {**config, "ca_cert": tls.ca_pem})
+        assert _kinds(trusted) == [("tcp", True), ("tls", True), ("version", True), ("privilege", True)]
+        assert "certificate verified, valid until" in trusted["steps"][1]["detail"]
+        untrusted = check_unsaved(client, world, config)
+        assert _kinds(untrusted) == [("tcp", True), ("tls", False)]
+        where = api.url.removeprefix("https://")
+        assert untrusted["detail"].startswith(f"TLS handshake with {where} failed: CERTIFICATE_VERIFY_FAILED")
+        unchecked = check_unsaved(client, world, {**config, "verify_tls": False})
+        assert unchecked["ok"] is True
+        assert unchecked["steps"][1]["detail"].endswith("certificate not verified (verify_tls is off)")
+        refused = check_unsaved(client, world, {**config, "ca_cert": tls.ca_pem, "token": "wrong-token-3"})
+        assert _kinds(refused)[-1] == ("privilege", False)
+        assert "wrong-token-3" not in str(refused)
+
+
+def test_an_abandoned_check_names_the_step_that_hung(settings: Settings, db: Database, world: World) -> None:
+    app = create_app(settings.model_copy(update={"connection_test_timeout_seconds": 0.5}), db)
+    with unresponsive_server() as port, TestClient(app) as client:
+        result = check_unsaved(client, world, {"type": "iceberg_rest", "uri": f"http://127.0.0.1:{port}"})
+    assert result["ok"] is False
+    assert _kinds(result) == [("tcp", True), ("query", False)]
+    assert "Timeout" in result["steps"][-1]["detail"]
+
+
+def test_connection_types_describe_each_form(client: TestClient, world: World) -> None:
+    assert client.get("/api/v1/connection-types").status_code == 401
+    response = client.get("/api/v1/connection-types", headers=world.headers("ws_viewer"))
+    assert response.status_code == 200
+    types = {item["type"]: item for item in response.json()}
+    assert sorted(types) == sorted(t.value for t in ConnectionType)
+    s3 = types["s3"]
+    assert s3["description"].startswith("S3-compatible object storage")
+    assert s3["secret_fields"] == ["secret_access_key"]
+    assert "endpoint_url" in s3["endpoint_fields"]
+    properties = s3["config_schema"]["properties"]
+    assert "type" not in properties
+    assert list(properties)[:3] == ["endpoint_url", "region", "bucket"]  # the model's order
+    assert properties["region"]["default"] == "us-east-1"
+    assert properties["secret_access_key"]["writeOnly"] is True
+    assert properties["secret_access_key"]["format"] == "password"
+    trino = types["trino"]
+    assert trino["config_schema"]["required"] == ["host", "user"]
+    assert "schema" in trino["config_schema"]["properties"]  # the alias, as the API takes it
+    assert trino["config_schema"]["properties"]["http_scheme"]["enum"] == ["http", "https"]
+    for item in types.values():
+        assert set(SECRET_FIELDS[item["type"]]) <= set(item["secret_fields"])

@@ -24,6 +24,7 @@ from sadeem.catalog.routes import router as catalog_explorer_router
 from sadeem.config import Settings
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.routes import router as connections_router
+from sadeem.connections.routes import types_router as connection_types_router
 from sadeem.datasets.routes import router as datasets_router
 from sadeem.db.engine import Database
 from sadeem.health.routes import router as health_router
@@ -47,6 +48,7 @@ ROUTERS = (
     auth_router,
     workspaces_router,
     connections_router,
+    connection_types_router,
     catalog_explorer_router,
     datasets_router,
     audit_router,

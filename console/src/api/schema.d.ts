@@ -64,6 +64,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/connection-types": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Connection Types
+         * @description Every connection type with the JSON Schema of its config, so a client can build the form:
+         *     each field's type, default, constraints and description; secret fields are `writeOnly`.
+         */
+        get: operations["connections:listTypes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health/components": {
         parameters: {
             query?: never;
@@ -1618,18 +1639,90 @@ export interface components {
              */
             detail: string;
             /**
+             * Host
+             * @description Where the check connects first, if anywhere.
+             */
+            host?: string | null;
+            /**
              * Latency Ms
              * @description How long the check took.
              */
             latency_ms: number;
             /** Ok */
             ok: boolean;
+            /**
+             * Port
+             * @description The port at `host`.
+             */
+            port?: number | null;
+            /**
+             * Steps
+             * @description The check step by step, in order; on failure the last one is the one that failed.
+             */
+            steps?: components["schemas"]["ConnectionTestStep"][];
+        };
+        /** ConnectionTestStep */
+        ConnectionTestStep: {
+            /**
+             * Detail
+             * @description What the step found, or why it failed (never a secret).
+             */
+            detail: string;
+            /**
+             * Host
+             * @description The host the step reached, when it reached one.
+             */
+            host?: string | null;
+            /**
+             * Kind
+             * @description What the step checked: `dns` (name resolution), `tcp` (reaching the port), `tls` (the handshake and certificate), `auth` (signing in), `version` (what answered), `privilege` (what the credentials may do), `query` (a trivial query), `program` (a local program is there), `check` (a failure outside any named step).
+             * @enum {string}
+             */
+            kind: "dns" | "tcp" | "tls" | "auth" | "version" | "privilege" | "query" | "program" | "check";
+            /**
+             * Latency Ms
+             * @description How long the step took.
+             */
+            latency_ms: number;
+            /** Ok */
+            ok: boolean;
+            /**
+             * Port
+             * @description The port the step reached, when it reached one.
+             */
+            port?: number | null;
         };
         /**
          * ConnectionType
          * @enum {string}
          */
         ConnectionType: "s3" | "iceberg_rest" | "trino" | "spark_local" | "spark_k8s" | "postgres";
+        /** ConnectionTypeOut */
+        ConnectionTypeOut: {
+            /**
+             * Config Schema
+             * @description JSON Schema of the type's config (without `type`). Secret fields carry `writeOnly: true` and `format: password`: never returned, only named in `secrets_set`.
+             */
+            config_schema: {
+                [key: string]: unknown;
+            };
+            /**
+             * Description
+             * @description What the type connects to.
+             */
+            description: string;
+            /**
+             * Endpoint Fields
+             * @description The fields that say where the connection points: changing one drops the stored secrets not given again.
+             */
+            endpoint_fields: string[];
+            /**
+             * Secret Fields
+             * @description The write-only fields, in schema order.
+             */
+            secret_fields: string[];
+            type: components["schemas"]["ConnectionType"];
+        };
         /** ConnectionUpdate */
         ConnectionUpdate: {
             /**
@@ -2333,7 +2426,10 @@ export interface components {
          * @enum {string}
          */
         PlatformRole: "admin" | "user";
-        /** PostgresConfig */
+        /**
+         * PostgresConfig
+         * @description A PostgreSQL database.
+         */
         PostgresConfig: {
             /** Database */
             database: string;
@@ -4249,6 +4345,37 @@ export interface operations {
             /** @description Forbidden */
             403: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "connections:listTypes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTypeOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {

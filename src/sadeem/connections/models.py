@@ -38,3 +38,5 @@ class Connection(Base):
     last_test_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_test_latency_ms: Mapped[float | None] = mapped_column(Float)
     last_test_detail: Mapped[str | None] = mapped_column(String(1000))
+    # Its steps, as the test answered them (see checks.CheckStep); None before steps were recorded.
+    last_test_steps: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

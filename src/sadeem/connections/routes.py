@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Request, status
 from sadeem.api.context import Ctx
 from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
-from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
+from sadeem.auth.permissions import CurrentUser, WorkspaceEditor, WorkspaceViewer
 from sadeem.connections import service
 from sadeem.connections.checks import CheckResult
 from sadeem.connections.egress import EgressPolicy
@@ -18,12 +18,15 @@ from sadeem.connections.schemas import (
     ConnectionOut,
     ConnectionTestRequest,
     ConnectionTestResult,
+    ConnectionTestStep,
+    ConnectionTypeOut,
     ConnectionUpdate,
 )
 from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession, UnitOfWorkRoute
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace}", tags=["connections"], route_class=UnitOfWorkRoute)
+types_router = APIRouter(prefix="/api/v1", tags=["connections"])
 
 ConnectionNameParam = Annotated[str, Path(max_length=63, description="Connection name.")]
 
@@ -31,11 +34,15 @@ ConnectionNameParam = Annotated[str, Path(max_length=63, description="Connection
 def _out(connection: Connection) -> ConnectionOut:
     last_test = None
     if connection.last_test_at is not None:
+        endpoint = service.first_endpoint(connection)
         last_test = ConnectionTestResult(
             ok=bool(connection.last_test_ok),
             latency_ms=connection.last_test_latency_ms or 0.0,
             detail=connection.last_test_detail or "",
             checked_at=connection.last_test_at,
+            host=endpoint.host if endpoint else None,
+            port=endpoint.port if endpoint else None,
+            steps=[ConnectionTestStep.model_validate(step) for step in connection.last_test_steps or []],
         )
     return ConnectionOut(
         name=connection.name,
@@ -51,6 +58,13 @@ def _out(connection: Connection) -> ConnectionOut:
 
 def _result(result: CheckResult) -> ConnectionTestResult:
     return ConnectionTestResult.model_validate(result)
+
+
+@types_router.get("/connection-types", operation_id="connections:listTypes")
+def list_connection_types(principal: CurrentUser) -> list[ConnectionTypeOut]:
+    """Every connection type with the JSON Schema of its config, so a client can build the form:
+    each field's type, default, constraints and description; secret fields are `writeOnly`."""
+    return service.connection_types()
 
 
 def _keyring(request: Request) -> Keyring:

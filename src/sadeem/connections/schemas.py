@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
 from urllib.parse import urlsplit
@@ -35,10 +36,20 @@ def _url_pattern(schemes: str) -> str:
     return rf"^({schemes})://({_HOSTNAME}|\[{_IPV6}\])(:{_PORT})?{_PATH}$"
 
 
-def _url_destination(url: str) -> tuple[str, int]:
+def _url_endpoint(url: str) -> Endpoint:
     parts = urlsplit(url)  # validated by the patterns above: a host is always there
     assert parts.hostname is not None
-    return parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    https = parts.scheme == "https"
+    return Endpoint(parts.hostname, parts.port or (443 if https else 80), tls=https)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a check connects: a host, a port, and whether TLS is spoken there from the start."""
+
+    host: str
+    port: int
+    tls: bool = False
 
 
 def _without_trailing_slash(value: str) -> str:
@@ -150,9 +161,13 @@ class ConnectionConfigBase(RequestModel):
         keys = {name: fields[name].alias or name for name in self.endpoint_fields}
         return [name for name, key in keys.items() if public.get(key) != stored.get(key)]
 
+    def endpoints(self) -> list[Endpoint]:
+        """Where a check connects, in order: vetted, then probed (DNS, TCP, TLS) before it starts."""
+        return []
+
     def destinations(self) -> list[tuple[str, int]]:
         """The (host, port) pairs a check connects to first, vetted before it starts."""
-        return []
+        return [(endpoint.host, endpoint.port) for endpoint in self.endpoints()]
 
 
 class S3Config(ConnectionConfigBase):
@@ -174,9 +189,9 @@ class S3Config(ConnectionConfigBase):
     path_style: StrictBool = Field(default=True, description="Path-style addressing (MinIO, SeaweedFS).")
     verify_tls: StrictBool = True
 
-    def destinations(self) -> list[tuple[str, int]]:
+    def endpoints(self) -> list[Endpoint]:
         # Without an endpoint, boto3 picks AWS's; the resolution it makes is still vetted.
-        return [_url_destination(self.endpoint_url)] if self.endpoint_url else []
+        return [_url_endpoint(self.endpoint_url)] if self.endpoint_url else []
 
 
 class IcebergRestConfig(ConnectionConfigBase):
@@ -196,8 +211,8 @@ class IcebergRestConfig(ConnectionConfigBase):
     scope: Token = "catalog"
     verify_tls: StrictBool = True
 
-    def destinations(self) -> list[tuple[str, int]]:
-        return [_url_destination(url) for url in (self.uri, self.oauth2_server_uri) if url]
+    def endpoints(self) -> list[Endpoint]:
+        return [_url_endpoint(url) for url in (self.uri, self.oauth2_server_uri) if url]
 
 
 class TrinoConfig(ConnectionConfigBase):
@@ -214,8 +229,8 @@ class TrinoConfig(ConnectionConfigBase):
     password: Secret
     verify_tls: StrictBool = True
 
-    def destinations(self) -> list[tuple[str, int]]:
-        return [(self.host, self.port)]
+    def endpoints(self) -> list[Endpoint]:
+        return [Endpoint(self.host, self.port, tls=self.http_scheme == "https")]
 
 
 class SparkLocalConfig(ConnectionConfigBase):
@@ -259,11 +274,13 @@ class SparkK8sConfig(ConnectionConfigBase):
     image: str | None = Field(default=None, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
     verify_tls: StrictBool = True
 
-    def destinations(self) -> list[tuple[str, int]]:
-        return [_url_destination(self.api_server)]
+    def endpoints(self) -> list[Endpoint]:
+        return [_url_endpoint(self.api_server)]
 
 
 class PostgresConfig(ConnectionConfigBase):
+    """A PostgreSQL database."""
+
     # sslmode: below verify-full, another server can pose as this one and ask for the password.
     endpoint_fields = ("host", "port", "sslmode")
     type: Literal["postgres"]
@@ -274,8 +291,9 @@ class PostgresConfig(ConnectionConfigBase):
     password: Secret
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
 
-    def destinations(self) -> list[tuple[str, int]]:
-        return [(self.host, self.port)]
+    def endpoints(self) -> list[Endpoint]:
+        # Not tls=True even with sslmode: PostgreSQL negotiates TLS inside its own protocol.
+        return [Endpoint(self.host, self.port)]
 
 
 ConnectionConfig = Annotated[
@@ -283,6 +301,10 @@ ConnectionConfig = Annotated[
     Field(discriminator="type"),
 ]
 config_adapter: TypeAdapter[ConnectionConfigBase] = TypeAdapter(ConnectionConfig)
+CONFIG_MODELS: dict[ConnectionType, type[ConnectionConfigBase]] = {
+    ConnectionType(get_args(model.model_fields["type"].annotation)[0]): model
+    for model in (S3Config, IcebergRestConfig, TrinoConfig, SparkLocalConfig, SparkK8sConfig, PostgresConfig)
+}
 
 ConnectionName = Annotated[
     str,
@@ -317,11 +339,48 @@ class ConnectionTestRequest(RequestModel):
     config: ConnectionConfig
 
 
+CheckStepKind = Literal["dns", "tcp", "tls", "auth", "version", "privilege", "query", "program", "check"]
+
+
+class ConnectionTestStep(ResponseModel):
+    kind: CheckStepKind = Field(
+        description="What the step checked: `dns` (name resolution), `tcp` (reaching the port), "
+        "`tls` (the handshake and certificate), `auth` (signing in), `version` (what answered), "
+        "`privilege` (what the credentials may do), `query` (a trivial query), `program` (a local "
+        "program is there), `check` (a failure outside any named step)."
+    )
+    ok: bool
+    latency_ms: float = Field(description="How long the step took.")
+    detail: str = Field(description="What the step found, or why it failed (never a secret).")
+    host: str | None = Field(default=None, description="The host the step reached, when it reached one.")
+    port: int | None = Field(default=None, description="The port the step reached, when it reached one.")
+
+
 class ConnectionTestResult(ResponseModel):
     ok: bool
     latency_ms: float = Field(description="How long the check took.")
     detail: str = Field(description="What was checked, or why it failed.")
     checked_at: datetime
+    host: str | None = Field(default=None, description="Where the check connects first, if anywhere.")
+    port: int | None = Field(default=None, description="The port at `host`.")
+    steps: list[ConnectionTestStep] = Field(
+        default_factory=list,
+        description="The check step by step, in order; on failure the last one is the one that failed.",
+    )
+
+
+class ConnectionTypeOut(ResponseModel):
+    type: ConnectionType
+    description: str = Field(description="What the type connects to.")
+    config_schema: dict[str, Any] = Field(
+        description="JSON Schema of the type's config (without `type`). Secret fields carry "
+        "`writeOnly: true` and `format: password`: never returned, only named in `secrets_set`."
+    )
+    secret_fields: list[str] = Field(description="The write-only fields, in schema order.")
+    endpoint_fields: list[str] = Field(
+        description="The fields that say where the connection points: changing one drops the stored "
+        "secrets not given again."
+    )
 
 
 class ConnectionOut(ResponseModel):

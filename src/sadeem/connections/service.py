@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,13 @@ from sadeem.connections import checks
 from sadeem.connections.egress import EgressPolicy
 from sadeem.connections.keyring import Keyring
 from sadeem.connections.models import Connection
-from sadeem.connections.schemas import ConnectionConfigBase, config_adapter
+from sadeem.connections.schemas import (
+    CONFIG_MODELS,
+    ConnectionConfigBase,
+    ConnectionTypeOut,
+    Endpoint,
+    config_adapter,
+)
 from sadeem.core.actor import Actor
 from sadeem.core.errors import Conflict, InvalidInput, NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
@@ -29,6 +36,36 @@ def _audit(session: Session, actor: Actor, workspace: Workspace, name: str | Non
     audit.record(
         session, actor, target_type="connection", target_id=name, workspace=workspace.slug, details=details
     )
+
+
+def connection_types() -> list[ConnectionTypeOut]:
+    out = []
+    for kind, model in CONFIG_MODELS.items():
+        schema = model.model_json_schema(by_alias=True, mode="validation")
+        schema["properties"].pop("type")
+        schema["required"] = [name for name in schema.get("required", []) if name != "type"]
+        for name in model.secret_field_names:
+            schema["properties"][model.model_fields[name].alias or name]["format"] = "password"
+        out.append(
+            ConnectionTypeOut(
+                type=kind,
+                description=" ".join((model.__doc__ or "").split()),
+                config_schema=schema,
+                secret_fields=list(model.secret_field_names),
+                endpoint_fields=[model.model_fields[n].alias or n for n in model.endpoint_fields],
+            )
+        )
+    return out
+
+
+def first_endpoint(connection: Connection) -> Endpoint | None:
+    """Where the connection's check connects first, from its stored (public) settings."""
+    try:
+        config = config_adapter.validate_python({**connection.config, "type": connection.type.value})
+    except ValidationError:
+        return None
+    endpoints = config.endpoints()
+    return endpoints[0] if endpoints else None
 
 
 def list_connections(
@@ -192,7 +229,9 @@ def _run_check(
 
 
 def _result_details(config: ConnectionConfigBase, result: checks.CheckResult) -> dict[str, Any]:
-    return {"type": config.type, "ok": result.ok, "latency_ms": result.latency_ms, "detail": result.detail}
+    failed = next((step.kind for step in result.steps if not step.ok), None)
+    details = {"type": config.type, "ok": result.ok, "latency_ms": result.latency_ms, "detail": result.detail}
+    return details | ({"failed_step": failed} if failed else {})
 
 
 def check_connection(
@@ -216,6 +255,7 @@ def check_connection(
             last_test_at=result.checked_at,
             last_test_latency_ms=result.latency_ms,
             last_test_detail=result.detail,
+            last_test_steps=[dataclasses.asdict(step) for step in result.steps],
             updated_at=Connection.updated_at,  # a test is not an edit
         )
         .returning(Connection.id)
