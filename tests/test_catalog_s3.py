@@ -8,9 +8,6 @@ away and bring it back on the same address; the clients talk to SeaweedFS direct
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,72 +26,13 @@ from sadeem.catalog.storage import MARKER
 from sadeem.config import Settings
 from tests.catalog_support import CatalogServer, catalog_server, duckdb_with_iceberg  # noqa: F401
 from tests.conftest import bearer
-from tests.connection_doubles import S3Server, free_port, seaweedfs, weed_binary
+from tests.connection_doubles import Relay, S3Server, seaweedfs, weed_binary
 
 pytestmark = pytest.mark.integration
 
 S3_KEY_ID = "sadeem-catalog-key"
 S3_SECRET = "weed-catalog-secret-1"
 READINGS = pa.schema([pa.field("id", pa.int64()), pa.field("site", pa.string())])
-
-
-class Relay:
-    """A TCP relay on a fixed loopback port to `target`; `stop()` makes the port refuse
-    connections (as a downed endpoint does), `start()` brings it back on the same port."""
-
-    def __init__(self, target: tuple[str, int]) -> None:
-        self.target = target
-        self.port = free_port()
-        self._listener: socket.socket | None = None
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def stop(self) -> None:
-        with self._lock:
-            sockets, self._sockets = self._sockets, []
-            if self._listener is not None:
-                sockets.append(self._listener)
-                self._listener = None
-        for sock in sockets:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            with self._lock:
-                self._sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                sink.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import { useState } from "react";
 import { api, call, describeError } from "@/api/client";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
+import { Card, CardContent, CardHeader } from "@/components/ui/card";
 import { Field, Input } from "@/components/ui/input";
 import { m } from "@/lib/messages";
 
@@ -58,9 +58,7 @@ function SignIn() {
       <Card className="w-full max-w-sm">
         <CardHeader className="items-center gap-3 text-center">
           <img src="/favicon.svg" alt="" className="size-10" />
-          <CardTitle>
-            <span>{m.signIn.title}</span>
-          </CardTitle>
+          <h1 className="text-lg font-semibold leading-none">{m.signIn.title}</h1>
         </CardHeader>
         <CardContent>
           <form className="grid gap-4" onSubmit={submit} aria-label={m.signIn.title}>

@@ -31,7 +31,7 @@ function NavSection({ title, children }: { title?: string; children: ReactNode }
   return (
     <div className="grid gap-0.5">
       {title ? (
-        <p className="truncate px-2.5 pb-1 pt-3 text-xs font-medium uppercase tracking-wide text-muted-foreground/80">
+        <p className="truncate px-2.5 pb-1 pt-3 text-xs font-medium uppercase tracking-wide text-muted-foreground">
           {title}
         </p>
       ) : null}

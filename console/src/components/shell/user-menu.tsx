@@ -27,11 +27,12 @@ export function UserMenu({ me }: { me: Schemas["UserOut"] }) {
   return (
     <DropdownMenu>
       <DropdownMenuTrigger asChild>
-        <Button variant="ghost" className="gap-2" aria-label={m.shell.userMenu}>
-          <span className="flex size-7 items-center justify-center rounded-full bg-primary/15 text-xs font-semibold text-primary">
+        <Button variant="ghost" className="gap-2">
+          <span className="sr-only">{m.shell.userMenu}: </span>
+          <span aria-hidden className="flex size-7 items-center justify-center rounded-full bg-primary/15 text-xs font-semibold text-primary">
             {me.username.slice(0, 2).toUpperCase()}
           </span>
-          <span className="hidden text-sm md:inline" data-testid="who">
+          <span className="text-sm max-md:sr-only" data-testid="who">
             {me.username}
           </span>
         </Button>

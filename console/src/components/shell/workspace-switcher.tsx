@@ -20,9 +20,10 @@ export function WorkspaceSwitcher({ current }: { current: string | undefined }) 
   return (
     <DropdownMenu>
       <DropdownMenuTrigger asChild>
-        <Button variant="outline" className="min-w-52 justify-between" aria-label={m.shell.switchWorkspace}>
+        <Button variant="outline" className="min-w-52 justify-between">
           <span className="flex items-center gap-2 truncate">
             <LayersIcon aria-hidden />
+            <span className="sr-only">{m.shell.switchWorkspace}: </span>
             {active?.name ?? current ?? m.shell.noWorkspace}
           </span>
           <ChevronsUpDownIcon className="opacity-50" aria-hidden />
