@@ -24,6 +24,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit/events.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Audit Events
+         * @description The whole audit trail as CSV (platform admins). Takes the same filters as the list, newest first, streamed in keyset batches (constant memory, however long the trail). Cells that a spreadsheet would run as a formula (starting with = + - @) get a leading apostrophe. The export itself is audited (filters, rows, bytes).
+         */
+        get: operations["audit:exportEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/events/{seq}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Audit Event
+         * @description One event of the trail, by its sequence number (platform admins).
+         */
+        get: operations["audit:getEvent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/verification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Verify Audit Chain
+         * @description Recompute the hash chain from its first event, as `sadeem audit verify` does (platform
+         *     admins): whether any event was edited, removed or reordered. It reads every event, about
+         *     25,000 a second; a longer chain than the time limit allows is reported `incomplete` with how
+         *     far it got, and `sadeem audit verify` checks it whole.
+         */
+        get: operations["audit:verifyChain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -342,6 +405,46 @@ export interface paths {
          * @description The workspace's audit trail, newest first (workspace admins).
          */
         get: operations["audit:listWorkspaceEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/audit/events.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Workspace Audit Events
+         * @description The workspace's audit trail as CSV (workspace admins). Takes the same filters as the list, newest first, streamed in keyset batches (constant memory, however long the trail). Cells that a spreadsheet would run as a formula (starting with = + - @) get a leading apostrophe. The export itself is audited (filters, rows, bytes).
+         */
+        get: operations["audit:exportWorkspaceEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/audit/events/{seq}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Workspace Audit Event
+         * @description One of the workspace's events, by its sequence number (workspace admins).
+         */
+        get: operations["audit:getWorkspaceEvent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1528,6 +1631,44 @@ export interface components {
             items: components["schemas"]["AuditEventOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
+        };
+        /** ChainVerificationOut */
+        ChainVerificationOut: {
+            /**
+             * Chain Length
+             * @description Events in the chain when the check began.
+             */
+            chain_length: number | null;
+            /**
+             * Checked At
+             * Format: date-time
+             */
+            checked_at: string;
+            /** Duration Ms */
+            duration_ms: number;
+            /**
+             * Events Checked
+             * @description Events verified, from the first one on, before the check ended.
+             */
+            events_checked: number;
+            /**
+             * First Broken Seq
+             * @description The first event that does not match its chain.
+             */
+            first_broken_seq: number | null;
+            /**
+             * Problem
+             * @description What is wrong with that event.
+             */
+            problem: string | null;
+            /**
+             * Status
+             * @description `ok`: every event matches its hash and links to the one before; `broken`: one does not (see `first_broken_seq` and `problem`); `incomplete`: no break in the events checked, but the time limit ran out before the end of the chain.
+             * @enum {string}
+             */
+            status: "ok" | "broken" | "incomplete";
+            /** Time Limit Seconds */
+            time_limit_seconds: number;
         };
         /** Component */
         Component: {
@@ -4181,6 +4322,7 @@ export interface operations {
     "audit:listEvents": {
         parameters: {
             query?: {
+                /** @description Only this workspace's events. */
                 workspace?: string | null;
                 actor?: string | null;
                 action?: string | null;
@@ -4218,6 +4360,180 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "audit:exportEvents": {
+        parameters: {
+            query?: {
+                /** @description Only this workspace's events. */
+                workspace?: string | null;
+                actor?: string | null;
+                action?: string | null;
+                outcome?: ("success" | "failure" | "denied") | null;
+                target_type?: string | null;
+                target_id?: string | null;
+                /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given). */
+                since?: string | null;
+                /** @description Exclusive upper bound (ISO 8601; UTC when no offset is given). */
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV with a header row; columns: seq, occurred_at, actor, auth_method, token_id, action, target_type, target_id, workspace, outcome, status_code, client_addr, request_id, details, prev_hash, hash. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "audit:getEvent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's position in the hash chain. */
+                seq: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "audit:verifyChain": {
+        parameters: {
+            query?: {
+                /** @description Stop after this many seconds (`status` is then `incomplete`). */
+                time_limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChainVerificationOut"];
                 };
             };
             /** @description Unauthorized */
@@ -5552,6 +5868,140 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "audit:exportWorkspaceEvents": {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                action?: string | null;
+                outcome?: ("success" | "failure" | "denied") | null;
+                target_type?: string | null;
+                target_id?: string | null;
+                /** @description Inclusive lower bound (ISO 8601; UTC when no offset is given). */
+                since?: string | null;
+                /** @description Exclusive upper bound (ISO 8601; UTC when no offset is given). */
+                until?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description Workspace slug. */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV with a header row; columns: seq, occurred_at, actor, auth_method, token_id, action, target_type, target_id, workspace, outcome, status_code, client_addr, request_id, details, prev_hash, hash. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "audit:getWorkspaceEvent": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event's position in the hash chain. */
+                seq: number;
+                /** @description Workspace slug. */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditEventOut"];
                 };
             };
             /** @description Unauthorized */

@@ -9,9 +9,12 @@ commit together or not at all), while the head row stays locked only for the end
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +26,11 @@ from sqlalchemy.orm import Session, SessionTransaction
 from sadeem.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
 from sadeem.core.actor import Actor
 from sadeem.core.clock import utcnow
+from sadeem.core.errors import NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.core.redaction import redact
 from sadeem.db import unit_of_work
+from sadeem.db.engine import Database
 
 _HASHED_FIELDS = (
     "seq",
@@ -196,10 +201,7 @@ def _as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def query(
-    session: Session, filters: AuditFilters, page: PageRequest
-) -> tuple[Sequence[AuditEvent], str | None]:
-    """Newest first."""
+def _filtered(filters: AuditFilters) -> Select[Any]:
     stmt: Select[Any] = select(AuditEvent)
     for name in ("actor", "action", "workspace", "outcome", "target_type", "target_id"):
         value = getattr(filters, name)
@@ -209,7 +211,111 @@ def query(
         stmt = stmt.where(AuditEvent.occurred_at >= _as_utc(filters.since))
     if filters.until is not None:
         stmt = stmt.where(AuditEvent.occurred_at < _as_utc(filters.until))
-    return keyset_page(session, stmt, AuditEvent.seq, page, descending=True)
+    return stmt
+
+
+def query(
+    session: Session, filters: AuditFilters, page: PageRequest
+) -> tuple[Sequence[AuditEvent], str | None]:
+    """Newest first."""
+    return keyset_page(session, _filtered(filters), AuditEvent.seq, page, descending=True)
+
+
+def get_event(session: Session, seq: int, workspace: str | None = None) -> AuditEvent:
+    """One event by its sequence number (within `workspace` when given)."""
+    event = session.get(AuditEvent, seq)
+    if event is None or (workspace is not None and event.workspace != workspace):
+        where = f" in workspace {workspace!r}" if workspace is not None else ""
+        raise NotFound(f"There is no audit event {seq}{where}.")
+    return event
+
+
+# --- CSV export --------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor",
+    "auth_method",
+    "token_id",
+    "action",
+    "target_type",
+    "target_id",
+    "workspace",
+    "outcome",
+    "status_code",
+    "client_addr",
+    "request_id",
+    "details",
+    "prev_hash",
+    "hash",
+)
+EXPORT_BATCH = 1000
+# A spreadsheet takes a cell starting with one of these for a formula (CSV injection; OWASP).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: Any) -> Any:
+    """`value` as a CSV cell no spreadsheet runs as a formula: text starting with = + - @ (or a
+    tab or carriage return) gets a leading apostrophe. Numbers and empty cells are left alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_row(event: AuditEvent) -> list[Any]:
+    cells: list[Any] = []
+    for name in CSV_COLUMNS:
+        value = getattr(event, name)
+        if name == "occurred_at":
+            value = value.isoformat()
+        elif name == "details":
+            value = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+        cells.append(csv_safe(value))
+    return cells
+
+
+@dataclass
+class ExportProgress:
+    rows: int = 0
+    bytes: int = 0
+    complete: bool = False
+
+
+def export_csv(
+    db: Database, filters: AuditFilters, progress: ExportProgress, batch: int = EXPORT_BATCH
+) -> Iterator[bytes]:
+    """The events matching `filters`, newest first, as CSV with a header row: one chunk per batch
+    of `batch` events, each read by keyset in a short read transaction of its own, so memory
+    stays constant and no transaction is held while the client reads. Events appended while the
+    export runs are newer than its first batch, so they are not in it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def take() -> bytes:
+        data = buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        progress.bytes += len(data)
+        return data
+
+    writer.writerow(CSV_COLUMNS)
+    yield take()
+    stmt = _filtered(filters).order_by(AuditEvent.seq.desc()).limit(batch)
+    last: int | None = None
+    while True:
+        with db.reads() as session:
+            rows = session.scalars(stmt if last is None else stmt.where(AuditEvent.seq < last)).all()
+            for event in rows:
+                writer.writerow(_csv_row(event))
+        if not rows:
+            break
+        progress.rows += len(rows)
+        last = rows[-1].seq
+        yield take()
+        if len(rows) < batch:
+            break
+    progress.complete = True
 
 
 @dataclass(frozen=True)
@@ -218,6 +324,8 @@ class ChainReport:
     events_checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    complete: bool = True  # False: the time limit ran out first (ok then means "no break so far")
+    chain_length: int | None = None  # the chain head's sequence number when the check began
 
 
 def _events_in_order(session: Session, last_seq: int, batch: int = 1000) -> Iterator[AuditEvent]:
@@ -236,28 +344,46 @@ def _events_in_order(session: Session, last_seq: int, batch: int = 1000) -> Iter
         session.expunge_all()
 
 
-def verify_chain(session: Session) -> ChainReport:
+def verify_chain(
+    session: Session,
+    time_limit: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> ChainReport:
     """Recompute every hash in order; report the first event that does not match its chain.
 
     The chain head is read first and only the events up to it are checked: an event commits
     together with its head update, so all of them are visible, while events appended during the
-    check (each statement may see newer rows on PostgreSQL) are left for the next one."""
+    check (each statement may see newer rows on PostgreSQL) are left for the next one.
+
+    With `time_limit` (seconds), the check stops when it runs out (every 1,000 events it looks)
+    and says so (`complete=False`): a chain of millions of events takes minutes to verify."""
     head = session.execute(
         select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
     ).one_or_none()
     if head is None:
         return ChainReport(False, 0, 1, "the chain head is missing")
+    deadline = None if time_limit is None else clock() + time_limit
+    length = head.last_seq
     prev_hash, expected_seq, checked = GENESIS_HASH, 1, 0
     for event in _events_in_order(session, head.last_seq):
         if event.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq, f"event {expected_seq} is missing")
+            return ChainReport(False, checked, expected_seq, f"event {expected_seq} is missing", True, length)
         if event.prev_hash != prev_hash:
-            return ChainReport(False, checked, event.seq, "previous-hash link is broken")
+            return ChainReport(False, checked, event.seq, "previous-hash link is broken", True, length)
         if event_hash(event) != event.hash:
-            return ChainReport(False, checked, event.seq, "content does not match its hash (edited)")
+            return ChainReport(
+                False, checked, event.seq, "content does not match its hash (edited)", True, length
+            )
         prev_hash, expected_seq, checked = event.hash, expected_seq + 1, checked + 1
+        if deadline is not None and checked % 1000 == 0 and checked < length and clock() >= deadline:
+            return ChainReport(True, checked, complete=False, chain_length=length)
     if checked != head.last_seq or prev_hash != head.last_hash:
         return ChainReport(
-            False, checked, checked + 1, "chain head does not match the last event (truncated)"
+            False,
+            checked,
+            checked + 1,
+            "chain head does not match the last event (truncated)",
+            True,
+            length,
         )
-    return ChainReport(True, checked)
+    return ChainReport(True, checked, chain_length=length)
