@@ -484,8 +484,51 @@ def test_last_platform_admin_cannot_be_demoted_or_disabled(client: TestClient, w
     demoted = client.patch("/api/v1/users/root", json={"role": "user"}, headers=root)
     assert demoted.status_code == 200, demoted.text
     assert client.get("/api/v1/users", headers=root).status_code == 403  # root is no admin now
-    last = client.patch("/api/v1/users/ws_admin", json={"disabled": True}, headers=world.headers("ws_admin"))
+    last = client.patch("/api/v1/users/ws_admin", json={"role": "user"}, headers=world.headers("ws_admin"))
     assert last.status_code == 409
+    assert "last active platform admin" in last.json()["detail"]
+
+
+def test_an_admin_cannot_disable_themselves(client: TestClient, world: World) -> None:
+    root = world.headers("root")
+    assert client.patch("/api/v1/users/ws_admin", json={"role": "admin"}, headers=root).status_code == 200
+    # Not the last admin, and still refused: a disabled account cannot undo its own disabling.
+    refused = client.patch("/api/v1/users/root", json={"disabled": True}, headers=root)
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["detail"] == "You cannot disable your own account; another platform admin can."
+    assert client.get("/api/v1/users/root", headers=root).json()["disabled"] is False
+    assert client.patch("/api/v1/users/root", json={"disabled": False}, headers=root).status_code == 200
+    other = client.patch("/api/v1/users/root", json={"disabled": True}, headers=world.headers("ws_admin"))
+    assert other.status_code == 200, other.text
+    assert client.get("/api/v1/me", headers=root).status_code == 401
+
+
+def test_users_list_searches_username_display_name_and_email(client: TestClient, world: World) -> None:
+    root = world.headers("root")
+    for username, display_name, email in (
+        ("grace.h", "Grace Hopper", "grace@navy.example"),
+        ("alan", "Alan Turing", "alan@bletchley.example"),
+        ("under_score", "", None),
+    ):
+        body = {"username": username, "password": NEW_PASSWORD, "display_name": display_name, "email": email}
+        assert client.post("/api/v1/users", json=body, headers=root).status_code == 201
+
+    def found(q: str, **params: str | int) -> list[str]:
+        response = client.get("/api/v1/users", params={"q": q, **params}, headers=root)
+        assert response.status_code == 200, response.text
+        return [u["username"] for u in response.json()["items"]]
+
+    assert found("GRACE") == ["grace.h"]  # username, any case
+    assert found("turing") == ["alan"]  # display name
+    assert found("bletchley") == ["alan"]  # email
+    assert found("_") == ["ws_admin", "ws_editor", "ws_viewer", "under_score"]  # '_' matches itself
+    assert found("%") == []
+    assert found("nobody") == []
+    first = client.get("/api/v1/users", params={"q": "ws_", "limit": 2}, headers=root).json()
+    assert [u["username"] for u in first["items"]] == ["ws_admin", "ws_editor"]
+    assert found("ws_", limit=2, cursor=first["next_cursor"]) == ["ws_viewer"]
+    assert client.get("/api/v1/users", params={"q": "x" * 101}, headers=root).status_code == 422
 
 
 def test_users_api_create_list_get(client: TestClient, world: World) -> None:

@@ -300,7 +300,8 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Change a user's display name, email, platform role or disabled flag.
+         * @description Change a user's display name, email, platform role or disabled flag. Disabling ends the
+         *     user's sessions; nobody can disable themselves, nor demote or disable the last active admin.
          */
         patch: operations["users:update"];
         trace?: never;
@@ -5081,6 +5082,8 @@ export interface operations {
     "users:list": {
         parameters: {
             query?: {
+                /** @description Part of the username, display name or email. */
+                q?: string | null;
                 /** @description Page size. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */

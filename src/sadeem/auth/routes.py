@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 
 from sadeem.api.context import Ctx
 from sadeem.api.pagination import PageParams
@@ -121,8 +123,15 @@ def revoke_my_token(token_id: str, principal: CurrentUser, db: DbSession, ctx: C
 
 
 @router.get("/users", operation_id="users:list", tags=["users"])
-def list_users(_: PlatformAdmin, db: DbSession, page: PageParams) -> Page[UserOut]:
-    rows, cursor = service.list_users(db, page)
+def list_users(
+    _: PlatformAdmin,
+    db: DbSession,
+    page: PageParams,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Part of the username, display name or email.")
+    ] = None,
+) -> Page[UserOut]:
+    rows, cursor = service.list_users(db, page, q)
     return Page(items=[UserOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
@@ -153,7 +162,8 @@ def get_user(username: str, _: PlatformAdmin, db: DbSession) -> UserOut:
 
 @router.patch("/users/{username}", operation_id="users:update", tags=["users"], responses=errors(409))
 def update_user(username: str, body: UserUpdate, _: PlatformAdmin, db: DbSession, ctx: Ctx) -> UserOut:
-    """Change a user's display name, email, platform role or disabled flag."""
+    """Change a user's display name, email, platform role or disabled flag. Disabling ends the
+    user's sessions; nobody can disable themselves, nor demote or disable the last active admin."""
     user = service.get_user(db, username)
     changes = service.UserChanges(**body.model_dump(exclude_unset=True))
     return UserOut.model_validate(service.update_user(db, ctx.actor, user, changes))

@@ -34,6 +34,7 @@ from sadeem.core.errors import (
 )
 from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.db import unit_of_work
+from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 
 TOKEN_PREFIX = "sdm"  # noqa: S105 (a label, not a secret)
@@ -90,8 +91,14 @@ def create_user(
     return user
 
 
-def list_users(session: Session, page: PageRequest) -> tuple[Sequence[User], str | None]:
-    return keyset_page(session, select(User), User.id, page)
+def list_users(
+    session: Session, page: PageRequest, text: str | None = None
+) -> tuple[Sequence[User], str | None]:
+    """Users in creation order; with `text`, those whose username, display name or email has it."""
+    stmt = select(User)
+    if text:
+        stmt = stmt.where(contains_text(text, User.username, User.display_name, User.email))
+    return keyset_page(session, stmt, User.id, page)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,8 @@ class UserChanges:
 
 
 def update_user(session: Session, actor: Actor, user: User, changes: UserChanges) -> User:
+    if changes.disabled and actor.user_id is not None and actor.user_id == user.id:
+        raise Conflict("You cannot disable your own account; another platform admin can.")
     demoting = changes.role is not None and changes.role is not PlatformRole.admin
     if demoting or changes.disabled:
         ensure_not_last_admin(session, user)
