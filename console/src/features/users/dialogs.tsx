@@ -1,0 +1,363 @@
+/** The writes of the Users page, each in its own dialog: create, role, password, disable/enable. */
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useNavigate } from "@tanstack/react-router";
+import { useState } from "react";
+import { toast } from "sonner";
+
+import { ApiError, api, call, describeError, type Schemas } from "@/api/client";
+import { meQuery } from "@/api/queries";
+import { Alert } from "@/components/ui/alert";
+import { Button } from "@/components/ui/button";
+import {
+  Dialog,
+  DialogClose,
+  DialogContent,
+  DialogDescription,
+  DialogFooter,
+  DialogHeader,
+  DialogTitle,
+} from "@/components/ui/dialog";
+import { Field, Input, NativeSelect } from "@/components/ui/input";
+import { PASSWORD_MAX, PASSWORD_MIN } from "@/features/account/passwords";
+import { NewPasswordInput } from "@/features/users/password-input";
+import { m } from "@/lib/messages";
+
+type User = Schemas["UserOut"];
+type Role = Schemas["PlatformRole"];
+type FieldErrors = Record<string, string | undefined>;
+
+const USERNAME = /^[a-z0-9][a-z0-9._-]*$/;
+
+function passwordError(password: string): string | undefined {
+  if (password.length < PASSWORD_MIN) return m.account.tooShort(PASSWORD_MIN);
+  if (password.length > PASSWORD_MAX) return m.account.tooLong(PASSWORD_MAX);
+  return undefined;
+}
+
+/** The server's refusal, in its own words, unless it is about a field shown next to that field. */
+function Refusal({ error, fields }: { error: unknown; fields?: FieldErrors }) {
+  if (!error) return null;
+  if (fields && Object.values(fields).some(Boolean)) return null;
+  return (
+    <Alert variant="destructive" data-testid="refusal">
+      {describeError(error)}
+    </Alert>
+  );
+}
+
+function useInvalidateUsers() {
+  const queryClient = useQueryClient();
+  return () => queryClient.invalidateQueries({ queryKey: ["users"] });
+}
+
+export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (open: boolean) => void }) {
+  const invalidate = useInvalidateUsers();
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const create = useMutation({
+    mutationFn: (body: Schemas["UserCreate"]) => call(api.POST("/api/v1/users", { body })),
+    onSuccess: (user) => {
+      toast.success(m.users.createdToast(user.username));
+      void invalidate();
+      close();
+    },
+    onError: (error) => {
+      if (error instanceof ApiError) setErrors(error.fieldErrors);
+    },
+  });
+
+  function close() {
+    setErrors({});
+    create.reset();
+    onOpenChange(false);
+  }
+
+  function submit(event: React.FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget);
+    const username = String(form.get("username") ?? "").trim();
+    const password = String(form.get("password") ?? "");
+    const email = String(form.get("email") ?? "").trim();
+    const found: FieldErrors = {
+      username: username.length >= 2 && username.length <= 64 && USERNAME.test(username) ? undefined : m.users.usernameHint,
+      password: passwordError(password),
+    };
+    setErrors(found);
+    create.reset();
+    if (Object.values(found).some(Boolean)) return;
+    create.mutate({
+      username,
+      password,
+      role: String(form.get("role")) as Role,
+      display_name: String(form.get("display_name") ?? "").trim(),
+      email: email || null,
+    });
+  }
+
+  return (
+    <Dialog open={open} onOpenChange={(next) => (next ? onOpenChange(true) : close())}>
+      <DialogContent>
+        <form className="grid gap-4" onSubmit={submit} noValidate aria-labelledby="create-user-title">
+          <DialogHeader>
+            <DialogTitle id="create-user-title">{m.users.createTitle}</DialogTitle>
+            <DialogDescription>{m.users.createDescription}</DialogDescription>
+          </DialogHeader>
+          <Refusal error={create.error} fields={errors} />
+          <Field label={m.users.username} htmlFor="new-username" hint={m.users.usernameHint} error={errors.username}>
+            <Input
+              id="new-username"
+              name="username"
+              autoComplete="off"
+              maxLength={64}
+              className="font-mono"
+              aria-invalid={errors.username ? true : undefined}
+            />
+          </Field>
+          <div className="grid gap-4 sm:grid-cols-2">
+            <Field label={m.users.displayName} htmlFor="new-display-name" hint={m.users.displayNameHint} error={errors.display_name}>
+              <Input id="new-display-name" name="display_name" autoComplete="off" maxLength={200} />
+            </Field>
+            <Field label={m.users.email} htmlFor="new-email" hint={m.users.emailHint} error={errors.email}>
+              <Input
+                id="new-email"
+                name="email"
+                type="email"
+                autoComplete="off"
+                maxLength={254}
+                aria-invalid={errors.email ? true : undefined}
+              />
+            </Field>
+          </div>
+          <RoleField id="new-role" defaultValue="user" />
+          <Field
+            label={m.users.initialPassword}
+            htmlFor="new-password"
+            hint={m.users.passwordHint(PASSWORD_MIN, PASSWORD_MAX)}
+            error={errors.password}
+          >
+            <NewPasswordInput id="new-password" name="password" invalid={Boolean(errors.password)} />
+          </Field>
+          <DialogFooter>
+            <DialogClose asChild>
+              <Button type="button" variant="outline">
+                {m.common.cancel}
+              </Button>
+            </DialogClose>
+            <Button type="submit" disabled={create.isPending}>
+              {create.isPending ? m.users.creating : m.users.create}
+            </Button>
+          </DialogFooter>
+        </form>
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+function RoleField({ id, defaultValue }: { id: string; defaultValue: Role }) {
+  const [role, setRole] = useState<Role>(defaultValue);
+  return (
+    <Field label={m.users.role} htmlFor={id} hint={m.users.roleHints[role]}>
+      <NativeSelect id={id} name="role" value={role} onChange={(event) => setRole(event.target.value as Role)}>
+        <option value="user">{m.users.roles.user}</option>
+        <option value="admin">{m.users.roles.admin}</option>
+      </NativeSelect>
+    </Field>
+  );
+}
+
+/** After changing one's own platform role or password: the shell and this page follow. */
+function useAfterSelfChange() {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  return {
+    roleChanged: () => queryClient.invalidateQueries({ queryKey: meQuery.queryKey }),
+    signedOut: async () => {
+      queryClient.clear();
+      await navigate({ to: "/login", search: { redirect: "/users" }, replace: true });
+    },
+  };
+}
+
+export function RoleDialog({ user, me, onClose }: { user: User | null; me: User; onClose: () => void }) {
+  const invalidate = useInvalidateUsers();
+  const after = useAfterSelfChange();
+  const self = user?.username === me.username;
+  const save = useMutation({
+    mutationFn: ({ target, role }: { target: User; role: Role }) =>
+      call(api.PATCH("/api/v1/users/{username}", { params: { path: { username: target.username } }, body: { role } })),
+    onSuccess: async (updated) => {
+      toast.success(m.users.roleSaved(updated.username, m.users.roles[updated.role] ?? updated.role));
+      void invalidate();
+      if (self) await after.roleChanged();
+      onClose();
+    },
+  });
+  return (
+    <Dialog
+      open={user !== null}
+      onOpenChange={(open) => {
+        if (!open) {
+          save.reset();
+          onClose();
+        }
+      }}
+    >
+      <DialogContent>
+        {user ? (
+          <form
+            className="grid gap-4"
+            onSubmit={(event) => {
+              event.preventDefault();
+              const role = String(new FormData(event.currentTarget).get("role")) as Role;
+              save.mutate({ target: user, role });
+            }}
+          >
+            <DialogHeader>
+              <DialogTitle>{m.users.roleTitle(user.username)}</DialogTitle>
+              <DialogDescription>{m.users.roleDescription}</DialogDescription>
+            </DialogHeader>
+            <Refusal error={save.error} />
+            <RoleField id="edit-role" defaultValue={user.role} />
+            {self && user.role === "admin" ? <Alert>{m.users.roleSelfWarning}</Alert> : null}
+            <DialogFooter>
+              <DialogClose asChild>
+                <Button type="button" variant="outline">
+                  {m.common.cancel}
+                </Button>
+              </DialogClose>
+              <Button type="submit" disabled={save.isPending}>
+                {save.isPending ? m.users.saving : m.common.save}
+              </Button>
+            </DialogFooter>
+          </form>
+        ) : null}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+export function ResetPasswordDialog({ user, me, onClose }: { user: User | null; me: User; onClose: () => void }) {
+  const after = useAfterSelfChange();
+  const [error, setError] = useState<string | undefined>();
+  const self = user?.username === me.username;
+  const reset = useMutation({
+    mutationFn: ({ target, password }: { target: User; password: string }) =>
+      call(
+        api.POST("/api/v1/users/{username}/password", {
+          params: { path: { username: target.username } },
+          body: { password },
+        }),
+      ),
+    onSuccess: async (_, { target }) => {
+      toast.success(m.users.resetDone(target.username));
+      if (self) return after.signedOut();
+      close();
+    },
+    onError: (failure) => {
+      if (failure instanceof ApiError) setError(failure.fieldErrors.password);
+    },
+  });
+  function close() {
+    setError(undefined);
+    reset.reset();
+    onClose();
+  }
+  return (
+    <Dialog open={user !== null} onOpenChange={(open) => (open ? undefined : close())}>
+      <DialogContent>
+        {user ? (
+          <form
+            className="grid gap-4"
+            noValidate
+            onSubmit={(event) => {
+              event.preventDefault();
+              const password = String(new FormData(event.currentTarget).get("password") ?? "");
+              const problem = passwordError(password);
+              setError(problem);
+              reset.reset();
+              if (!problem) reset.mutate({ target: user, password });
+            }}
+          >
+            <DialogHeader>
+              <DialogTitle>{m.users.resetTitle(user.username)}</DialogTitle>
+              <DialogDescription>{m.users.resetDescription}</DialogDescription>
+            </DialogHeader>
+            <Refusal error={reset.error} fields={{ password: error }} />
+            {self ? <Alert>{m.users.resetSelfWarning}</Alert> : null}
+            <Field
+              label={m.users.newPassword}
+              htmlFor="reset-password"
+              hint={m.users.passwordHint(PASSWORD_MIN, PASSWORD_MAX)}
+              error={error}
+            >
+              <NewPasswordInput id="reset-password" name="password" invalid={Boolean(error)} />
+            </Field>
+            <DialogFooter>
+              <DialogClose asChild>
+                <Button type="button" variant="outline">
+                  {m.common.cancel}
+                </Button>
+              </DialogClose>
+              <Button type="submit" disabled={reset.isPending}>
+                {reset.isPending ? m.users.resetting : m.users.reset}
+              </Button>
+            </DialogFooter>
+          </form>
+        ) : null}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
+export function DisableDialog({ user, onClose }: { user: User | null; onClose: () => void }) {
+  const invalidate = useInvalidateUsers();
+  const toggle = useMutation({
+    mutationFn: (target: User) =>
+      call(
+        api.PATCH("/api/v1/users/{username}", {
+          params: { path: { username: target.username } },
+          body: { disabled: !target.disabled },
+        }),
+      ),
+    onSuccess: (updated) => {
+      toast.success(updated.disabled ? m.users.disabledDone(updated.username) : m.users.enabledDone(updated.username));
+      void invalidate();
+      onClose();
+    },
+  });
+  const disabling = user ? !user.disabled : true;
+  return (
+    <Dialog
+      open={user !== null}
+      onOpenChange={(open) => {
+        if (!open) {
+          toggle.reset();
+          onClose();
+        }
+      }}
+    >
+      <DialogContent role="alertdialog">
+        {user ? (
+          <>
+            <DialogHeader>
+              <DialogTitle>{disabling ? m.users.disableTitle(user.username) : m.users.enableTitle(user.username)}</DialogTitle>
+              <DialogDescription>{disabling ? m.users.disableDescription : m.users.enableDescription}</DialogDescription>
+            </DialogHeader>
+            <Refusal error={toggle.error} />
+            <DialogFooter>
+              <DialogClose asChild>
+                <Button variant="outline">{m.common.cancel}</Button>
+              </DialogClose>
+              <Button
+                variant={disabling ? "destructive" : "default"}
+                disabled={toggle.isPending}
+                onClick={() => toggle.mutate(user)}
+              >
+                {toggle.isPending ? m.users.working : disabling ? m.users.disableConfirm : m.users.enableConfirm}
+              </Button>
+            </DialogFooter>
+          </>
+        ) : null}
+      </DialogContent>
+    </Dialog>
+  );
+}

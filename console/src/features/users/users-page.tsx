@@ -1,0 +1,237 @@
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useNavigate } from "@tanstack/react-router";
+import {
+  BanIcon,
+  CircleCheckIcon,
+  KeyRoundIcon,
+  LockIcon,
+  MoreHorizontalIcon,
+  SearchIcon,
+  ShieldIcon,
+  UserPlusIcon,
+  XIcon,
+} from "lucide-react";
+import { useEffect, useState } from "react";
+
+import type { Schemas } from "@/api/client";
+import { meQuery } from "@/api/queries";
+import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import {
+  DropdownMenu,
+  DropdownMenuContent,
+  DropdownMenuItem,
+  DropdownMenuLabel,
+  DropdownMenuSeparator,
+  DropdownMenuTrigger,
+} from "@/components/ui/dropdown-menu";
+import { Input } from "@/components/ui/input";
+import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
+import { CreateUserDialog, DisableDialog, ResetPasswordDialog, RoleDialog } from "@/features/users/dialogs";
+import { usersQuery } from "@/features/users/queries";
+import { m } from "@/lib/messages";
+import { formatDateTime } from "@/lib/utils";
+
+type User = Schemas["UserOut"];
+
+export function UsersPage({ q, me: first }: { q: string | undefined; me: User }) {
+  const { data: me = first } = useQuery(meQuery);
+  if (me.role !== "admin") {
+    return (
+      <>
+        <PageHeader title={m.users.title} />
+        <div
+          role="status"
+          className="flex flex-col items-center gap-2 rounded-lg border border-dashed p-10 text-center"
+          data-testid="admins-only"
+        >
+          <LockIcon className="size-6 text-muted-foreground" aria-hidden />
+          <p className="font-medium">{m.users.adminsOnlyTitle}</p>
+          <p className="max-w-prose text-sm text-muted-foreground">{m.users.adminsOnlyBody}</p>
+        </div>
+      </>
+    );
+  }
+  return <UsersList q={q} me={me} />;
+}
+
+function SearchBox({ q }: { q: string | undefined }) {
+  const navigate = useNavigate({ from: "/users" });
+  const [text, setText] = useState(q ?? "");
+  // The URL is the truth (back/forward, deep links); typing writes it a moment after the last key.
+  useEffect(() => setText(q ?? ""), [q]);
+  useEffect(() => {
+    const next = text.trim() || undefined;
+    if (next === (q || undefined)) return;
+    const timer = setTimeout(() => void navigate({ search: { q: next }, replace: true }), 250);
+    return () => clearTimeout(timer);
+  }, [text, q, navigate]);
+  return (
+    <div role="search" className="relative w-80 max-w-full">
+      <SearchIcon className="pointer-events-none absolute start-2.5 top-2.5 size-4 text-muted-foreground" aria-hidden />
+      <Input
+        type="search"
+        aria-label={m.users.search}
+        placeholder={m.users.searchPlaceholder}
+        value={text}
+        maxLength={100}
+        onChange={(event) => setText(event.target.value)}
+        className="ps-8"
+      />
+    </div>
+  );
+}
+
+function UsersList({ q, me }: { q: string | undefined; me: User }) {
+  const users = useInfiniteQuery(usersQuery(q));
+  const navigate = useNavigate({ from: "/users" });
+  const [creating, setCreating] = useState(false);
+  const [roleOf, setRoleOf] = useState<User | null>(null);
+  const [resetOf, setResetOf] = useState<User | null>(null);
+  const [toggleOf, setToggleOf] = useState<User | null>(null);
+  const items = users.data?.pages.flatMap((page) => page.items) ?? [];
+
+  return (
+    <>
+      <PageHeader
+        title={m.users.title}
+        description={m.users.description}
+        actions={
+          <Button onClick={() => setCreating(true)}>
+            <UserPlusIcon aria-hidden /> {m.users.create}
+          </Button>
+        }
+      />
+      <div className="mb-4 flex flex-wrap items-center justify-between gap-3">
+        <SearchBox q={q} />
+        {users.isSuccess && items.length > 0 ? (
+          <p className="text-sm text-muted-foreground" aria-live="polite">
+            {m.users.shown(items.length)}
+          </p>
+        ) : null}
+      </div>
+      {users.isPending ? (
+        <LoadingRows rows={6} />
+      ) : users.isError ? (
+        <ErrorState error={users.error} onRetry={() => void users.refetch()} />
+      ) : items.length === 0 ? (
+        q ? (
+          <EmptyState
+            title={m.users.emptySearch(q)}
+            description={m.users.emptySearchHint}
+            action={
+              <Button variant="outline" onClick={() => void navigate({ search: {} })}>
+                <XIcon aria-hidden /> {m.users.clearSearch}
+              </Button>
+            }
+          />
+        ) : (
+          <EmptyState title={m.users.empty} />
+        )
+      ) : (
+        <Table aria-label={m.users.title}>
+          <TableHeader>
+            <TableRow>
+              <TableHead>{m.users.user}</TableHead>
+              <TableHead>{m.users.email}</TableHead>
+              <TableHead>{m.users.role}</TableHead>
+              <TableHead>{m.users.provider}</TableHead>
+              <TableHead>{m.users.status}</TableHead>
+              <TableHead>{m.users.created}</TableHead>
+              <TableHead className="w-12">
+                <span className="sr-only">{m.users.actions}</span>
+              </TableHead>
+            </TableRow>
+          </TableHeader>
+          <TableBody>
+            {items.map((user) => {
+              const self = user.username === me.username;
+              return (
+                <TableRow key={user.username} data-testid={`user-${user.username}`}>
+                  <TableCell>
+                    <div className="flex flex-col">
+                      <span className="font-medium">
+                        {user.display_name || user.username}
+                        {self ? <span className="ms-1.5 text-xs font-normal text-muted-foreground">({m.users.you})</span> : null}
+                      </span>
+                      {user.display_name ? (
+                        <span className="font-mono text-xs text-muted-foreground">{user.username}</span>
+                      ) : null}
+                    </div>
+                  </TableCell>
+                  <TableCell className="max-w-56 truncate text-muted-foreground">{user.email || "—"}</TableCell>
+                  <TableCell>
+                    {user.role === "admin" ? (
+                      <Badge>
+                        <ShieldIcon className="size-3" aria-hidden /> {m.users.roles.admin}
+                      </Badge>
+                    ) : (
+                      <Badge variant="secondary">{m.users.roles.user}</Badge>
+                    )}
+                  </TableCell>
+                  <TableCell className="text-muted-foreground">
+                    {m.users.providers[user.identity_provider] ?? user.identity_provider}
+                  </TableCell>
+                  <TableCell>
+                    {user.disabled ? (
+                      <Badge variant="destructive">{m.users.disabled}</Badge>
+                    ) : (
+                      <Badge variant="success">{m.users.active}</Badge>
+                    )}
+                  </TableCell>
+                  <TableCell className="whitespace-nowrap text-muted-foreground">{formatDateTime(user.created_at)}</TableCell>
+                  <TableCell className="text-end">
+                    <DropdownMenu>
+                      <DropdownMenuTrigger asChild>
+                        <Button variant="ghost" size="icon" aria-label={m.users.actionsFor(user.username)}>
+                          <MoreHorizontalIcon aria-hidden />
+                        </Button>
+                      </DropdownMenuTrigger>
+                      <DropdownMenuContent align="end">
+                        <DropdownMenuLabel>{user.username}</DropdownMenuLabel>
+                        <DropdownMenuItem onSelect={() => setRoleOf(user)}>
+                          <ShieldIcon aria-hidden /> {m.users.changeRole}
+                        </DropdownMenuItem>
+                        {user.identity_provider === "local" ? (
+                          <DropdownMenuItem onSelect={() => setResetOf(user)}>
+                            <KeyRoundIcon aria-hidden /> {m.users.resetPassword}
+                          </DropdownMenuItem>
+                        ) : null}
+                        <DropdownMenuSeparator />
+                        {user.disabled ? (
+                          <DropdownMenuItem onSelect={() => setToggleOf(user)}>
+                            <CircleCheckIcon aria-hidden /> {m.users.enable}
+                          </DropdownMenuItem>
+                        ) : self ? (
+                          <DropdownMenuItem disabled>
+                            <BanIcon aria-hidden /> {m.users.cannotDisableSelf}
+                          </DropdownMenuItem>
+                        ) : (
+                          <DropdownMenuItem className="text-destructive" onSelect={() => setToggleOf(user)}>
+                            <BanIcon aria-hidden /> {m.users.disable}
+                          </DropdownMenuItem>
+                        )}
+                      </DropdownMenuContent>
+                    </DropdownMenu>
+                  </TableCell>
+                </TableRow>
+              );
+            })}
+          </TableBody>
+        </Table>
+      )}
+      {users.hasNextPage ? (
+        <div className="mt-4 flex justify-center">
+          <Button variant="outline" onClick={() => void users.fetchNextPage()} disabled={users.isFetchingNextPage}>
+            {m.common.loadMore}
+          </Button>
+        </div>
+      ) : null}
+      <CreateUserDialog open={creating} onOpenChange={setCreating} />
+      <RoleDialog user={roleOf} me={me} onClose={() => setRoleOf(null)} />
+      <ResetPasswordDialog user={resetOf} me={me} onClose={() => setResetOf(null)} />
+      <DisableDialog user={toggleOf} onClose={() => setToggleOf(null)} />
+    </>
+  );
+}
