@@ -96,9 +96,9 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
   return (
     <Dialog open={open} onOpenChange={(next) => (next ? onOpenChange(true) : close())}>
       <DialogContent>
-        <form className="grid gap-4" onSubmit={submit} noValidate aria-labelledby="create-user-title">
+        <form className="grid gap-4" onSubmit={submit} noValidate>
           <DialogHeader>
-            <DialogTitle id="create-user-title">{m.users.createTitle}</DialogTitle>
+            <DialogTitle>{m.users.createTitle}</DialogTitle>
             <DialogDescription>{m.users.createDescription}</DialogDescription>
           </DialogHeader>
           <Refusal error={create.error} fields={errors} />
