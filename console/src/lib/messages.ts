@@ -230,7 +230,6 @@ export const m = {
     createdUse: "Send it in the Authorization header: Bearer <token>.",
     tokenValue: "New token",
     copyToken: "Copy token",
-    copiedToken: "Token copied to the clipboard.",
     copyFailed: "Could not copy: select the token and copy it by hand.",
     done: "I have copied it",
   },

@@ -93,7 +93,7 @@ test("a new token is shown once, can be copied, joins the list and can be revoke
   expect(within(shown).getByTestId("new-token")).toHaveValue(SECRET);
   await user.click(within(shown).getByRole("button", { name: "Copy token" }));
   expect(await navigator.clipboard.readText()).toBe(SECRET);
-  expect(within(shown).getByRole("button", { name: "Copy token" })).toHaveTextContent("Copied");
+  expect(within(shown).getByRole("button", { name: "Copied" })).toBeInTheDocument();
 
   await user.click(within(shown).getByRole("button", { name: "I have copied it" }));
   await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());

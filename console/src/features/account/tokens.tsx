@@ -18,7 +18,7 @@ import {
   DialogHeader,
   DialogTitle,
 } from "@/components/ui/dialog";
-import { Field, Input, NativeSelect } from "@/components/ui/input";
+import { Field, Input, NativeSelect, Textarea } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { copyText } from "@/features/account/clipboard";
 import { m } from "@/lib/messages";
@@ -301,7 +301,6 @@ function CreatedToken({ created, onDone }: { created: Schemas["TokenCreated"]; o
   async function copy() {
     if (await copyText(created.token)) {
       setCopied(true);
-      toast.success(m.account.copiedToken);
     } else {
       toast.error(m.account.copyFailed);
     }
@@ -319,18 +318,20 @@ function CreatedToken({ created, onDone }: { created: Schemas["TokenCreated"]; o
         <span>{m.account.createdWarning}</span>
       </Alert>
       <Field label={m.account.tokenValue} htmlFor="new-token" hint={m.account.createdUse}>
-        <div className="flex gap-2">
-          <Input
+        <div className="flex items-start gap-2">
+          <Textarea
             id="new-token"
             readOnly
+            rows={2}
             value={created.token}
-            className="font-mono text-xs"
+            spellCheck={false}
+            className="min-h-0 resize-none break-all font-mono text-xs"
             onFocus={(event) => event.currentTarget.select()}
             data-testid="new-token"
           />
-          <Button type="button" variant="outline" onClick={() => void copy()} aria-label={m.account.copyToken}>
+          <Button type="button" variant="outline" onClick={() => void copy()}>
             {copied ? <CheckIcon aria-hidden /> : <CopyIcon aria-hidden />}
-            {copied ? m.common.copied : m.common.copy}
+            {copied ? m.common.copied : m.account.copyToken}
           </Button>
         </div>
       </Field>

@@ -35,6 +35,8 @@ import { formatDateTime } from "@/lib/utils";
 
 type User = Schemas["UserOut"];
 
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
 export function UsersPage({ q, me: first }: { q: string | undefined; me: User }) {
   const { data: me = first } = useQuery(meQuery);
   if (me.role !== "admin") {
@@ -161,7 +163,7 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
                     </div>
                   </TableCell>
                   <TableCell className="max-w-56 truncate text-muted-foreground">{user.email || "—"}</TableCell>
-                  <TableCell>
+                  <TableCell className="whitespace-nowrap">
                     {user.role === "admin" ? (
                       <Badge>
                         <ShieldIcon className="size-3" aria-hidden /> {m.users.roles.admin}
@@ -170,7 +172,7 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
                       <Badge variant="secondary">{m.users.roles.user}</Badge>
                     )}
                   </TableCell>
-                  <TableCell className="text-muted-foreground">
+                  <TableCell className="whitespace-nowrap text-muted-foreground">
                     {m.users.providers[user.identity_provider] ?? user.identity_provider}
                   </TableCell>
                   <TableCell>
@@ -180,7 +182,11 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
                       <Badge variant="success">{m.users.active}</Badge>
                     )}
                   </TableCell>
-                  <TableCell className="whitespace-nowrap text-muted-foreground">{formatDateTime(user.created_at)}</TableCell>
+                  <TableCell className="whitespace-nowrap text-muted-foreground">
+                    <time dateTime={user.created_at} title={formatDateTime(user.created_at)}>
+                      {dateOnly.format(new Date(user.created_at))}
+                    </time>
+                  </TableCell>
                   <TableCell className="text-end">
                     <DropdownMenu>
                       <DropdownMenuTrigger asChild>
