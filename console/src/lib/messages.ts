@@ -107,6 +107,7 @@ export const m = {
     displayName: "Display name",
     displayNameHint: "Optional. Shown in menus and lists.",
     emailHint: "Optional.",
+    emailInvalid: "Enter an email address such as name@example.org.",
     initialPassword: "Initial password",
     passwordHint: (min: number, max: number) =>
       `${min} to ${max} characters. Pass it on privately; they can change it under Account.`,
@@ -121,7 +122,8 @@ export const m = {
     roleTitle: (username: string) => `Platform role of ${username}`,
     roleDescription: "The platform role is separate from the role each workspace gives its members.",
     roleSelfWarning: "You are changing your own role: without platform admin you lose this page at once.",
-    roleSaved: (username: string, role: string) => `${username} is now ${role}.`,
+    roleSaved: (username: string, role: string) =>
+      role === "admin" ? `${username} is now a platform admin.` : `${username} is no longer a platform admin.`,
     saving: "Saving…",
     // reset password
     resetPassword: "Reset password…",

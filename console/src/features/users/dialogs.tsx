@@ -27,6 +27,8 @@ type Role = Schemas["PlatformRole"];
 type FieldErrors = Record<string, string | undefined>;
 
 const USERNAME = /^[a-z0-9][a-z0-9._-]*$/;
+// The server's rule (sadeem.auth.schemas.Email): something, '@', something, no spaces.
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
 function passwordError(password: string): string | undefined {
   if (password.length < PASSWORD_MIN) return m.account.tooShort(PASSWORD_MIN);
@@ -61,7 +63,16 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
       close();
     },
     onError: (error) => {
-      if (error instanceof ApiError) setErrors(error.fieldErrors);
+      // The server's field messages name regular expressions; say the same in words.
+      if (error instanceof ApiError) {
+        const fields = error.fieldErrors;
+        setErrors({
+          username: fields.username && m.users.usernameHint,
+          display_name: fields.display_name,
+          email: fields.email && m.users.emailInvalid,
+          password: fields.password && m.users.passwordHint(PASSWORD_MIN, PASSWORD_MAX),
+        });
+      }
     },
   });
 
@@ -79,6 +90,7 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
     const email = String(form.get("email") ?? "").trim();
     const found: FieldErrors = {
       username: username.length >= 2 && username.length <= 64 && USERNAME.test(username) ? undefined : m.users.usernameHint,
+      email: email && !EMAIL.test(email) ? m.users.emailInvalid : undefined,
       password: passwordError(password),
     };
     setErrors(found);
@@ -112,9 +124,15 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
               aria-invalid={errors.username ? true : undefined}
             />
           </Field>
-          <div className="grid gap-4 sm:grid-cols-2">
+          <div className="grid items-start gap-4 sm:grid-cols-2">
             <Field label={m.users.displayName} htmlFor="new-display-name" hint={m.users.displayNameHint} error={errors.display_name}>
-              <Input id="new-display-name" name="display_name" autoComplete="off" maxLength={200} />
+              <Input
+                id="new-display-name"
+                name="display_name"
+                autoComplete="off"
+                maxLength={200}
+                aria-invalid={errors.display_name ? true : undefined}
+              />
             </Field>
             <Field label={m.users.email} htmlFor="new-email" hint={m.users.emailHint} error={errors.email}>
               <Input
@@ -185,7 +203,7 @@ export function RoleDialog({ user, me, onClose }: { user: User | null; me: User;
     mutationFn: ({ target, role }: { target: User; role: Role }) =>
       call(api.PATCH("/api/v1/users/{username}", { params: { path: { username: target.username } }, body: { role } })),
     onSuccess: async (updated) => {
-      toast.success(m.users.roleSaved(updated.username, m.users.roles[updated.role] ?? updated.role));
+      toast.success(m.users.roleSaved(updated.username, updated.role));
       void invalidate();
       if (self) await after.roleChanged();
       onClose();

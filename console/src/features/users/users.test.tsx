@@ -130,6 +130,10 @@ test("an admin creates a user; a taken username is refused in plain words", asyn
   await user.clear(within(dialog).getByLabelText("Username"));
   await user.type(within(dialog).getByLabelText("Username"), "edsger");
   await user.type(within(dialog).getByLabelText("Display name"), "Edsger Dijkstra");
+  await user.type(within(dialog).getByLabelText("Email"), "not an email");
+  await user.click(within(dialog).getByRole("button", { name: "Create user" }));
+  expect(within(dialog).getByText("Enter an email address such as name@example.org.")).toBeInTheDocument();
+  await user.clear(within(dialog).getByLabelText("Email"));
   await user.type(within(dialog).getByLabelText("Email"), "ewd@example.org");
   await user.selectOptions(within(dialog).getByLabelText("Platform role"), "Platform admin");
   expect(within(dialog).getByText(/Manages users and every workspace/)).toBeInTheDocument();
@@ -165,6 +169,7 @@ test("an admin changes a role; demoting the last admin is refused with the serve
   await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
   expect(store.calls.at(-1)).toEqual({ method: "PATCH", path: "/users/grace.h", body: { role: "admin" } });
   expect(await within(screen.getByTestId("user-grace.h")).findByText("Platform admin")).toBeInTheDocument();
+  expect(await screen.findByText("grace.h is now a platform admin.")).toBeInTheDocument();
 
   // Back to user, so admin is the last admin again; then admin tries to demote themselves.
   store.users[1]!.role = "user";
@@ -260,4 +265,19 @@ test("someone who is not a platform admin is told the page is for platform admin
   const nav = screen.getByRole("navigation", { name: "Main navigation" });
   expect(within(nav).queryByRole("link", { name: "Users" })).not.toBeInTheDocument();
   expect(asked).toBe(false);
+});
+
+test("an admin who gives up their own platform role sees the page close and the nav follow", async () => {
+  const user = userEvent.setup();
+  signedIn();
+  const store = usersApi([{ ...admin }, { ...grace, role: "admin" }]);
+  server.use(http.get("*/api/v1/me", () => HttpResponse.json(store.users[0])));
+  renderApp("/users");
+  await openAction(user, "admin", "Change role…");
+  const dialog = await screen.findByRole("dialog", { name: "Platform role of admin" });
+  await user.selectOptions(within(dialog).getByLabelText("Platform role"), "User");
+  await user.click(within(dialog).getByRole("button", { name: "Save" }));
+  expect(await screen.findByTestId("admins-only")).toBeInTheDocument();
+  const nav = screen.getByRole("navigation", { name: "Main navigation" });
+  await waitFor(() => expect(within(nav).queryByRole("link", { name: "Users" })).not.toBeInTheDocument());
 });
