@@ -192,7 +192,10 @@ def test_deleting_a_workspace_with_data_needs_purge(
         assert refused.status_code == 409, refused.text
         problem = refused.json()
         assert "2 table(s) in namespace alpha" in problem["detail"]
-        assert any("data file(s) under s3://" in b for b in problem["blockers"])
+        assert {b["kind"] for b in problem["blockers"]} == {"tables", "files"}
+        tables = next(b for b in problem["blockers"] if b["kind"] == "tables")
+        assert tables["count"] == 2 and tables["names"] == ["alpha.one", "alpha.two"]
+        assert any("data file(s) under s3://" in b["detail"] for b in problem["blockers"])
         assert api.get("/workspaces/alpha").status_code == 200
         assert len(_keys(s3, bucket, "wh/alpha/")) > 2
 

@@ -175,7 +175,10 @@ def test_a_workspace_with_jobs_is_deleted_only_with_purge(platform: Platform) ->
     p.submit("kept")
     workspace = f"{p.base_url}/api/v1/workspaces/alpha"
     refused = httpx.delete(workspace, headers=bearer(p.world.tokens["ws_admin"]))
-    assert refused.status_code == 409 and "1 jobs" in refused.json()["detail"], refused.text
+    assert refused.status_code == 409 and "1 job(s)" in refused.json()["detail"], refused.text
+    assert refused.json()["blockers"] == [
+        {"kind": "jobs", "count": 1, "detail": "1 job(s) and their runs", "names": ["kept"]}
+    ]
     assert row_counts(p) == {"jobs": 1, "job_versions": 1, "runs": 1}
     purged = httpx.delete(workspace, params={"purge": "true"}, headers=bearer(p.world.tokens["ws_admin"]))
     assert purged.status_code == 204, purged.text

@@ -89,3 +89,70 @@ def test_failed_provisioning_is_reported_and_can_be_run_again(
     repeated = client.post("/api/v1/workspaces/gamma/provision", headers=world.headers("root"))
     assert repeated.json()["ok"] is True  # idempotent
     assert repeated.json()["steps"][1]["detail"].endswith("directory exists")
+
+
+def test_the_list_filters_on_part_of_the_slug_or_the_name(client: TestClient, world: World) -> None:
+    root = world.headers("root")
+    assert client.post("/api/v1/workspaces", json={"slug": "sales_eu", "name": "Ventes Europe"}, headers=root)
+    assert client.post("/api/v1/workspaces", json={"slug": "hr", "name": "People 100%"}, headers=root)
+
+    def slugs(q: str, who: str = "root") -> list[str]:
+        response = client.get("/api/v1/workspaces", params={"q": q}, headers=world.headers(who))
+        assert response.status_code == 200, response.text
+        return sorted(w["slug"] for w in response.json()["items"])
+
+    assert slugs("SALES") == ["sales_eu"]
+    assert slugs("europe") == ["sales_eu"]
+    assert slugs("%") == ["hr"]  # a literal percent sign, not a wildcard
+    assert slugs("_") == ["sales_eu"]
+    assert slugs("a") == ["alpha", "beta", "sales_eu"]
+    assert slugs("a", who="ws_viewer") == ["alpha"]  # still only the caller's own workspaces
+    paged = client.get("/api/v1/workspaces", params={"q": "a", "limit": 2}, headers=root).json()
+    rest = client.get(
+        "/api/v1/workspaces", params={"q": "a", "limit": 2, "cursor": paged["next_cursor"]}, headers=root
+    ).json()
+    assert [w["slug"] for w in paged["items"] + rest["items"]] == ["alpha", "beta", "sales_eu"]
+
+
+def test_deletion_blockers_are_listed_and_carried_by_the_refusal(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    admin = world.headers("ws_admin")
+    empty = client.get("/api/v1/workspaces/alpha/deletion-blockers", headers=admin)
+    assert empty.status_code == 200, empty.text
+    assert empty.json() == {"blockers": []}
+    viewer = client.get("/api/v1/workspaces/alpha/deletion-blockers", headers=world.headers("ws_editor"))
+    assert viewer.status_code == 403
+
+    location = client.get("/api/v1/workspaces/alpha", headers=admin).json()["storage_location"]
+    directory = local_path(location)
+    assert directory is not None
+    (directory / "left_behind.parquet").write_bytes(b"PAR1")
+    listed = client.get("/api/v1/workspaces/alpha/deletion-blockers", headers=admin).json()
+    assert listed == {
+        "blockers": [{"kind": "files", "count": 1, "detail": f"1 data file(s) under {location}", "names": []}]
+    }
+    refused = client.delete("/api/v1/workspaces/alpha", headers=admin)
+    assert refused.status_code == 409
+    assert refused.json()["blockers"] == listed["blockers"]
+    assert f"1 data file(s) under {location}" in refused.json()["detail"]
+
+    purged = client.delete("/api/v1/workspaces/alpha", params={"purge": "true"}, headers=admin)
+    assert purged.status_code == 204, purged.text
+    assert not directory.exists()
+
+
+def test_me_says_whether_i_may_create_workspaces(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    def may_create(who: str) -> bool:
+        response = client.get("/api/v1/me", headers=world.headers(who))
+        assert response.status_code == 200, response.text
+        return bool(response.json()["can_create_workspaces"])
+
+    assert may_create("root") and may_create("ws_viewer")  # users_can_create_workspaces is on by default
+    app = client.app
+    app.state.settings = settings.model_copy(update={"users_can_create_workspaces": False})  # type: ignore[attr-defined]
+    assert may_create("root") and not may_create("ws_viewer")
+    refused = client.post("/api/v1/workspaces", json={"slug": "mine"}, headers=world.headers("ws_viewer"))
+    assert refused.status_code == 403  # the answer /me gives is the rule creation applies

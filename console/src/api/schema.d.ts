@@ -365,7 +365,8 @@ export interface paths {
         post?: never;
         /**
          * Delete Workspace
-         * @description Delete the workspace. Refused (409) while it owns data or jobs, unless `purge=true`.
+         * @description Delete the workspace. Refused (409) while it owns data or jobs, unless `purge=true`; the
+         *     refusal's problem lists them as `blockers` (see `GET …/deletion-blockers`).
          */
         delete: operations["workspaces:delete"];
         options?: never;
@@ -715,6 +716,27 @@ export interface paths {
          * @description Change the owner (a member), the description or the tags (the whole list).
          */
         patch: operations["datasets:update"];
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/deletion-blockers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deletion Blockers
+         * @description What the workspace still owns (tables, data files, jobs): deleting it while anything is
+         *     listed needs `purge=true`, which deletes all of it.
+         */
+        get: operations["workspaces:listDeletionBlockers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/workspaces/{workspace}/ingest/{namespace}/{table}": {
@@ -2044,6 +2066,38 @@ export interface components {
             /** Tags */
             tags?: string[] | null;
         };
+        /** DeletionBlockerOut */
+        DeletionBlockerOut: {
+            /**
+             * Count
+             * @description How many, when they can be counted.
+             */
+            count: number | null;
+            /**
+             * Detail
+             * @description The same in plain words.
+             * @example 3 table(s) in namespace sales
+             */
+            detail: string;
+            /**
+             * Kind
+             * @description What the workspace still owns: `tables`, `files`, `jobs`, or `storage` when its storage could not be checked (unknown counts as not empty).
+             */
+            kind: string;
+            /**
+             * Names
+             * @description The first few of them by name, when they have one.
+             */
+            names: string[];
+        };
+        /** DeletionBlockersOut */
+        DeletionBlockersOut: {
+            /**
+             * Blockers
+             * @description What deleting the workspace would destroy; empty: it can be deleted without `purge`. A refused deletion (409) carries the same list as its problem's `blockers`.
+             */
+            blockers: components["schemas"]["DeletionBlockerOut"][];
+        };
         /** ExplainOut */
         ExplainOut: {
             /** Engine */
@@ -2416,6 +2470,33 @@ export interface components {
              */
             expires_at: string;
             user: components["schemas"]["UserOut"];
+        };
+        /**
+         * MeOut
+         * @description The signed-in user, with what the console needs to know about their rights.
+         */
+        MeOut: {
+            /**
+             * Can Create Workspaces
+             * @description Whether you may create workspaces: platform admins always; other users when the server allows it (setting `users_can_create_workspaces`).
+             */
+            can_create_workspaces: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Disabled */
+            disabled: boolean;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string | null;
+            /** Identity Provider */
+            identity_provider: string;
+            role: components["schemas"]["PlatformRole"];
+            /** Username */
+            username: string;
         };
         /** MemberAdd */
         MemberAdd: {
@@ -4756,7 +4837,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["UserOut"];
+                    "application/json": components["schemas"]["MeOut"];
                 };
             };
             /** @description Unauthorized */
@@ -5431,6 +5512,8 @@ export interface operations {
     "workspaces:list": {
         parameters: {
             query?: {
+                /** @description Part of the workspace's slug or name. */
+                q?: string | null;
                 /** @description Page size. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */
@@ -7452,6 +7535,67 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workspaces:listDeletionBlockers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace slug. */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeletionBlockersOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,6 +12,7 @@ from sadeem.auth.permissions import CSRF_COOKIE, SESSION_COOKIE, CurrentUser, Pl
 from sadeem.auth.schemas import (
     LoginRequest,
     LoginResponse,
+    MeOut,
     PasswordChange,
     PasswordReset,
     TokenCreate,
@@ -81,8 +82,11 @@ def logout(principal: CurrentUser, request: Request, response: Response, db: DbS
 
 
 @router.get("/me", operation_id="auth:getMe", tags=["auth"])
-def get_me(principal: CurrentUser, db: DbSession) -> UserOut:
-    return UserOut.model_validate(service.get_user(db, principal.username))
+def get_me(principal: CurrentUser, request: Request, db: DbSession) -> MeOut:
+    user = UserOut.model_validate(service.get_user(db, principal.username))
+    # The same rule as `POST /api/v1/workspaces` applies.
+    may_create = principal.is_platform_admin or _settings(request).users_can_create_workspaces
+    return MeOut(**user.model_dump(), can_create_workspaces=may_create)
 
 
 @router.post(

@@ -43,6 +43,15 @@ class UserOut(ResponseModel):
     created_at: datetime
 
 
+class MeOut(UserOut):
+    """The signed-in user, with what the console needs to know about their rights."""
+
+    can_create_workspaces: bool = Field(
+        description="Whether you may create workspaces: platform admins always; other users when the "
+        "server allows it (setting `users_can_create_workspaces`)."
+    )
+
+
 class LoginResponse(ResponseModel):
     user: UserOut
     csrf_token: str = Field(description="Send as the X-CSRF-Token header on state-changing requests.")

@@ -14,7 +14,14 @@ from sadeem.catalog.store import CATALOG_NAME
 from sadeem.config import Settings
 from sadeem.core.redaction import redact_secrets
 from sadeem.workspaces.models import Workspace
-from sadeem.workspaces.provisioning import Placement, ProvisioningReport, ProvisioningStep, domain_blockers
+from sadeem.workspaces.provisioning import (
+    NAMED_BLOCKERS,
+    DeletionBlocker,
+    Placement,
+    ProvisioningReport,
+    ProvisioningStep,
+    domain_blockers,
+)
 
 log = logging.getLogger("sadeem.provisioning")
 
@@ -61,25 +68,45 @@ class CatalogProvisioner:
         message = redact_secrets(message, [secret.get_secret_value()] if secret else [])[:300]
         return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
-    def blockers(self, session: Session, workspace: Workspace) -> list[str]:
+    def blockers(self, session: Session, workspace: Workspace) -> list[DeletionBlocker]:
         found = domain_blockers(session, workspace)
-        tables = session.scalar(
-            select(func.count())
-            .select_from(IcebergTables)
-            .where(
-                IcebergTables.catalog_name == CATALOG_NAME,
-                _owned(IcebergTables.table_namespace, workspace.namespace),
-            )
+        owned = (
+            IcebergTables.catalog_name == CATALOG_NAME,
+            _owned(IcebergTables.table_namespace, workspace.namespace),
         )
+        tables = session.scalar(select(func.count()).select_from(IcebergTables).where(*owned))
         if tables:
-            found.append(f"{tables} table(s) in namespace {workspace.namespace}")
+            names = session.execute(
+                select(IcebergTables.table_namespace, IcebergTables.table_name)
+                .where(*owned)
+                .order_by(IcebergTables.table_namespace, IcebergTables.table_name)
+                .limit(NAMED_BLOCKERS)
+            ).all()
+            found.append(
+                DeletionBlocker(
+                    "tables",
+                    tables,
+                    f"{tables} table(s) in namespace {workspace.namespace}",
+                    tuple(f"{namespace}.{name}" for namespace, name in names),
+                )
+            )
         try:
             files = storage.count_files(self.settings, workspace.storage_location)
         except Exception as e:  # unknown is not empty: refuse rather than lose data
-            found.append(f"storage {workspace.storage_location} could not be checked ({type(e).__name__})")
+            found.append(
+                DeletionBlocker(
+                    "storage",
+                    None,
+                    f"storage {workspace.storage_location} could not be checked ({type(e).__name__})",
+                )
+            )
         else:
             if files:
-                found.append(f"{files} data file(s) under {workspace.storage_location}")
+                found.append(
+                    DeletionBlocker(
+                        "files", files, f"{files} data file(s) under {workspace.storage_location}"
+                    )
+                )
         return found
 
     def deprovision(self, session: Session, workspace: Workspace, purge: bool) -> None:

@@ -36,7 +36,7 @@ from sadeem.jobs import parameters, slots
 from sadeem.jobs.models import Job, JobVersion
 from sadeem.jobs.schemas import JobDefinition, NotificationEvent, SparkTaskSpec, SqlTaskSpec
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole
-from sadeem.workspaces.provisioning import register_blocker
+from sadeem.workspaces.provisioning import NAMED_BLOCKERS, DeletionBlocker, register_blocker
 
 _SPARK_CONF_KEY = re.compile(r"spark\.[A-Za-z0-9._-]+")
 
@@ -459,7 +459,12 @@ def diff(before: JobVersion, after: JobVersion) -> VersionDiff:
 
 
 @register_blocker
-def _jobs_blocker(session: Session, workspace: Workspace) -> list[str]:
+def _jobs_blocker(session: Session, workspace: Workspace) -> list[DeletionBlocker]:
     """A workspace with jobs is deleted only with purge (which deletes the jobs and their runs)."""
     count = session.scalar(select(func.count()).select_from(Job).where(Job.workspace_id == workspace.id))
-    return [f"{count} jobs"] if count else []
+    if not count:
+        return []
+    names = session.scalars(
+        select(Job.name).where(Job.workspace_id == workspace.id).order_by(Job.name).limit(NAMED_BLOCKERS)
+    ).all()
+    return [DeletionBlocker("jobs", count, f"{count} job(s) and their runs", tuple(names))]

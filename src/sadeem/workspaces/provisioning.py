@@ -22,18 +22,31 @@ from sqlalchemy.orm import Session
 
 from sadeem.workspaces.models import Workspace
 
-Blocker = Callable[[Session, Workspace], list[str]]
+
+@dataclass(frozen=True)
+class DeletionBlocker:
+    """Something a workspace still owns, which its deletion would destroy (so it needs purge)."""
+
+    kind: str  # what it is: "tables", "files", "jobs", "storage" (could not be checked) ...
+    count: int | None  # how many, when it can be counted
+    detail: str  # in plain words, e.g. "3 jobs"
+    names: tuple[str, ...] = ()  # some of them by name (at most NAMED_BLOCKERS), when they have one
+
+
+NAMED_BLOCKERS = 10
+
+Blocker = Callable[[Session, Workspace], list[DeletionBlocker]]
 _blockers: list[Blocker] = []
 
 
 def register_blocker(blocker: Blocker) -> Blocker:
-    """Let a domain say what it still owns in a workspace (e.g. '3 jobs')."""
+    """Let a domain say what it still owns in a workspace (e.g. 3 jobs)."""
     _blockers.append(blocker)
     return blocker
 
 
-def domain_blockers(session: Session, workspace: Workspace) -> list[str]:
-    return [reason for blocker in _blockers for reason in blocker(session, workspace)]
+def domain_blockers(session: Session, workspace: Workspace) -> list[DeletionBlocker]:
+    return [found for blocker in _blockers for found in blocker(session, workspace)]
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ class WorkspaceProvisioner(Protocol):
 
     def provision(self, session: Session, workspace: Workspace) -> ProvisioningReport: ...
 
-    def blockers(self, session: Session, workspace: Workspace) -> list[str]: ...
+    def blockers(self, session: Session, workspace: Workspace) -> list[DeletionBlocker]: ...
 
     def deprovision(self, session: Session, workspace: Workspace, purge: bool) -> None: ...
 

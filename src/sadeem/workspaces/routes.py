@@ -16,6 +16,8 @@ from sadeem.workspaces import service
 from sadeem.workspaces.models import WorkspaceRole, WorkspaceStatus
 from sadeem.workspaces.provisioning import ProvisioningReport, WorkspaceProvisioner
 from sadeem.workspaces.schemas import (
+    DeletionBlockerOut,
+    DeletionBlockersOut,
     MemberAdd,
     MemberOut,
     MemberUpdate,
@@ -56,9 +58,16 @@ def _provisioner(request: Request) -> WorkspaceProvisioner:
 
 
 @router.get("", operation_id="workspaces:list")
-def list_workspaces(principal: CurrentUser, db: DbSession, page: PageParams) -> Page[WorkspaceOut]:
+def list_workspaces(
+    principal: CurrentUser,
+    db: DbSession,
+    page: PageParams,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Part of the workspace's slug or name.")
+    ] = None,
+) -> Page[WorkspaceOut]:
     """Your workspaces (every workspace, for platform admins)."""
-    views, cursor = service.list_workspaces(db, principal, page)
+    views, cursor = service.list_workspaces(db, principal, page, q)
     return Page(items=[_out(v) for v in views], next_cursor=cursor)
 
 
@@ -111,6 +120,14 @@ def unarchive_workspace(access: WorkspaceAdmin, db: DbSession, ctx: Ctx) -> Work
     return _out(service.WorkspaceView(workspace, access.role))
 
 
+@router.get("/{workspace}/deletion-blockers", operation_id="workspaces:listDeletionBlockers")
+def list_deletion_blockers(access: WorkspaceAdmin, request: Request, db: DbSession) -> DeletionBlockersOut:
+    """What the workspace still owns (tables, data files, jobs): deleting it while anything is
+    listed needs `purge=true`, which deletes all of it."""
+    blockers = service.deletion_blockers(_provisioner(request), db, access.workspace)
+    return DeletionBlockersOut(blockers=[DeletionBlockerOut(**service.blocker_details(b)) for b in blockers])
+
+
 @router.delete(
     "/{workspace}",
     operation_id="workspaces:delete",
@@ -124,7 +141,8 @@ def delete_workspace(
     ctx: Ctx,
     purge: Annotated[bool, Query(description="Also delete the data the workspace owns.")] = False,
 ) -> None:
-    """Delete the workspace. Refused (409) while it owns data or jobs, unless `purge=true`."""
+    """Delete the workspace. Refused (409) while it owns data or jobs, unless `purge=true`; the
+    refusal's problem lists them as `blockers` (see `GET …/deletion-blockers`)."""
     service.delete_workspace(db, ctx.actor, _provisioner(request), access.workspace, purge)
 
 

@@ -61,6 +61,23 @@ class WorkspaceCreated(WorkspaceOut):
     provisioning: ProvisioningOut
 
 
+class DeletionBlockerOut(ResponseModel):
+    kind: str = Field(
+        description="What the workspace still owns: `tables`, `files`, `jobs`, or `storage` when its "
+        "storage could not be checked (unknown counts as not empty)."
+    )
+    count: int | None = Field(description="How many, when they can be counted.")
+    detail: str = Field(description="The same in plain words.", examples=["3 table(s) in namespace sales"])
+    names: list[str] = Field(description="The first few of them by name, when they have one.")
+
+
+class DeletionBlockersOut(ResponseModel):
+    blockers: list[DeletionBlockerOut] = Field(
+        description="What deleting the workspace would destroy; empty: it can be deleted without "
+        "`purge`. A refused deletion (409) carries the same list as its problem's `blockers`."
+    )
+
+
 class MemberAdd(RequestModel):
     username: Username
     role: WorkspaceRole

@@ -16,9 +16,10 @@ from sadeem.core.actor import Actor
 from sadeem.core.errors import Conflict, NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.db import unit_of_work
+from sadeem.db.search import contains_text
 from sadeem.db.unique import add_unique
 from sadeem.workspaces.models import Membership, Workspace, WorkspaceRole, WorkspaceStatus
-from sadeem.workspaces.provisioning import ProvisioningReport, WorkspaceProvisioner
+from sadeem.workspaces.provisioning import DeletionBlocker, ProvisioningReport, WorkspaceProvisioner
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,13 @@ def _audit(session: Session, actor: Actor, workspace: Workspace, **details: Any)
 
 
 def list_workspaces(
-    session: Session, principal: Principal, page: PageRequest
+    session: Session, principal: Principal, page: PageRequest, text: str | None = None
 ) -> tuple[list[WorkspaceView], str | None]:
-    """Platform admins see every workspace; everybody else the ones they are a member of."""
+    """Platform admins see every workspace; everybody else the ones they are a member of (only
+    those whose slug or name contains `text`, when given)."""
     stmt = select(Workspace)
+    if text:
+        stmt = stmt.where(contains_text(text, Workspace.slug, Workspace.name))
     if not principal.is_platform_admin:
         stmt = stmt.join(Membership, Membership.workspace_id == Workspace.id).where(
             Membership.user_id == principal.user_id
@@ -133,6 +137,23 @@ def set_status(session: Session, actor: Actor, workspace: Workspace, status: Wor
     return workspace
 
 
+def deletion_blockers(
+    provisioner: WorkspaceProvisioner, session: Session, workspace: Workspace
+) -> list[DeletionBlocker]:
+    """What deleting the workspace now would destroy: empty means it can go without purge."""
+    return provisioner.blockers(session, workspace)
+
+
+def blocker_details(blocker: DeletionBlocker) -> dict[str, Any]:
+    """A blocker as the `blockers` member of the refusal's problem (the same shape as the API's)."""
+    return {
+        "kind": blocker.kind,
+        "count": blocker.count,
+        "detail": blocker.detail,
+        "names": list(blocker.names),
+    }
+
+
 def delete_workspace(
     session: Session,
     actor: Actor,
@@ -144,11 +165,11 @@ def delete_workspace(
     blockers = provisioner.blockers(session, workspace)
     if blockers and not purge:
         raise Conflict(
-            f"Workspace '{workspace.slug}' still owns: {'; '.join(blockers)}. "
+            f"Workspace '{workspace.slug}' still owns: {'; '.join(b.detail for b in blockers)}. "
             "Remove them, or delete with purge=true to delete its data as well.",
-            blockers=blockers,
+            blockers=[blocker_details(b) for b in blockers],
         )
-    _audit(session, actor, workspace, purge=purge, blockers=blockers)
+    _audit(session, actor, workspace, purge=purge, blockers=[b.detail for b in blockers])
     provisioner.deprovision(session, workspace, purge)
     session.delete(workspace)
     # Files cannot be rolled back: they go only once the deletion is committed.
