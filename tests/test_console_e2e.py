@@ -187,12 +187,12 @@ def sign_in(context: BrowserContext, username: str = "admin", password: str = AD
 
 
 def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+    return f"{prefix}_{uuid.uuid4().hex[:6]}"
 
 
 def make_workspace(api: httpx.Client, slug: str | None = None) -> str:
     slug = slug or unique("ws")
-    created = api.post("/api/v1/workspaces", json={"slug": slug, "name": slug.replace("-", " ").title()})
+    created = api.post("/api/v1/workspaces", json={"slug": slug, "name": slug.replace("_", " ").title()})
     assert created.status_code in (200, 201, 202), created.text
     return slug
 
@@ -340,6 +340,135 @@ def test_dark_mode_toggles_and_is_remembered(stack: Stack, context: BrowserConte
     expect(html).to_have_class(re.compile(r"\bdark\b"))
     page.get_by_role("button", name="Toggle dark mode").click()
     expect(html).not_to_have_class(re.compile(r"\bdark\b"))
+
+
+# --- account: personal access tokens -------------------------------------------------------------
+
+
+def test_create_and_revoke_a_personal_access_token(stack: Stack, context: BrowserContext, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(context)
+    page.goto("/account")
+    expect(heading(page, "Account")).to_be_visible()
+    name = unique("nightly_export")
+    tokens = page.get_by_role("region", name="Personal access tokens")
+    tokens.get_by_role("button", name="Create token").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_role("button", name=re.compile("^Create")).click()
+    # Shown once, in full: it works against the API.
+    shown = page.get_by_role("dialog").get_by_label("New token")
+    expect(shown).to_have_value(re.compile(r"\S{20,}"))
+    secret = shown.input_value()
+    as_token = {"Authorization": f"Bearer {secret}"}
+    assert httpx.get(stack.base + "/api/v1/me", headers=as_token).json()["username"] == "admin"
+    page.get_by_role("button", name="I have copied it").click()
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    row = tokens.get_by_role("row").filter(has_text=name)
+    expect(row).to_contain_text("Active")
+    assert secret not in page.content()  # never again
+
+    row.get_by_role("button", name=f"Revoke token {name}").click()
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_contain_text(name)
+    confirm.get_by_role("button", name="Revoke token").click()
+    expect(row).to_contain_text("Revoked")
+    expect(row.get_by_role("button", name=f"Revoke token {name}")).to_have_count(0)
+    assert httpx.get(stack.base + "/api/v1/me", headers=as_token).status_code == 401
+
+
+# --- workspaces and members ----------------------------------------------------------------------
+
+
+def test_create_a_workspace(stack: Stack, context: BrowserContext, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(context)
+    page.goto("/workspaces")
+    expect(heading(page, "Workspaces")).to_be_visible()
+    slug = unique("sales")
+    page.get_by_role("button", name=re.compile(r"(New|Create) workspace", re.IGNORECASE)).first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label(re.compile(r"^Name", re.IGNORECASE)).fill(slug.replace("_", " ").title())
+    slug_field = dialog.get_by_label(re.compile(r"slug|identifier|address", re.IGNORECASE))
+    if slug_field.count():
+        slug_field.first.fill(slug)
+    dialog.get_by_role("button", name=re.compile(r"^Create", re.IGNORECASE)).click()
+    # Provisioned (its storage made ready) and listed, or opened.
+    expect(page.get_by_text(re.compile(r"ready|provisioned|active", re.IGNORECASE)).first).to_be_visible(
+        timeout=30_000
+    )
+    page.goto("/workspaces")
+    expect(
+        page.get_by_role("link", name=re.compile(slug.replace("_", " "), re.IGNORECASE)).first
+    ).to_be_visible()
+
+
+def test_add_a_member(stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page) -> None:
+    from playwright.sync_api import expect
+
+    slug = make_workspace(admin_api)
+    username = unique("otto")
+    created = admin_api.post("/api/v1/users", json={"username": username, "password": VIEWER_PASSWORD})
+    assert created.status_code in (200, 201), created.text
+    sign_in(context)
+    page.goto(f"/workspaces/{slug}/members")
+    expect(heading(page, re.compile("Members"))).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"Add member", re.IGNORECASE)).first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label(re.compile(r"User", re.IGNORECASE)).first.fill(username)
+    role = dialog.get_by_label(re.compile(r"Role", re.IGNORECASE)).first
+    if role.evaluate("(e) => e.tagName") == "SELECT":
+        role.select_option("viewer")
+    else:
+        role.click()
+        page.get_by_role("option", name=re.compile("viewer", re.IGNORECASE)).click()
+    dialog.get_by_role("button", name=re.compile(r"^Add", re.IGNORECASE)).click()
+    expect(dialog).to_be_hidden()
+    row = page.get_by_role("row").filter(has_text=username)
+    expect(row).to_contain_text(re.compile("viewer", re.IGNORECASE))
+    members = admin_api.get(f"/api/v1/workspaces/{slug}/members").json()
+    assert {"username": username, "role": "viewer"}.items() <= next(
+        m for m in members["items"] if m["username"] == username
+    ).items()
+
+
+def test_a_viewer_sees_no_write_buttons_and_refusals_are_explained(
+    stack: Stack, workspace: str, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/login")
+    page.get_by_label("Username").fill(VIEWER)
+    page.get_by_label("Password").fill(VIEWER_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(heading(page, "Workspaces")).to_be_visible()
+    expect(
+        page.get_by_role("button", name=re.compile(r"(New|Create) workspace", re.IGNORECASE))
+    ).to_have_count(0)
+    page.goto(f"/workspaces/{workspace}/members")
+    expect(heading(page, re.compile("Members"))).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text=VIEWER).first).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"Add member", re.IGNORECASE))).to_have_count(0)
+    expect(page.get_by_role("button", name=re.compile(r"Remove", re.IGNORECASE))).to_have_count(0)
+    page.goto(f"/workspaces/{workspace}/connections")
+    expect(heading(page, re.compile("Connections"))).to_be_visible()
+    expect(
+        page.get_by_role("button", name=re.compile(r"(New|Add|Create) connection", re.IGNORECASE))
+    ).to_have_count(0)
+    # The platform's admin pages, by deep link: closed, and said so.
+    page.goto("/users")
+    expect(page.get_by_text("Only platform admins manage users")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("Create user", re.IGNORECASE))).to_have_count(0)
+    # A write the page does not offer, sent anyway with the page's session: the server's refusal.
+    csrf = next(c["value"] for c in context.cookies() if c["name"] == "sadeem_csrf")
+    refused = page.request.post(
+        f"/api/v1/workspaces/{workspace}/members",
+        data={"username": "admin", "role": "admin"},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert refused.status == 403 and "viewer" in refused.json()["detail"], refused.text()
 
 
 # --- accessibility and screenshots ----------------------------------------------------------------
