@@ -18,8 +18,10 @@ import { Route as AppUsersRouteImport } from './routes/_app/users'
 import { Route as AppSystemHealthRouteImport } from './routes/_app/system/health'
 import { Route as AppWorkspacesIndexRouteImport } from './routes/_app/workspaces/index'
 import { Route as AppWorkspacesWorkspaceIndexRouteImport } from './routes/_app/workspaces/$workspace/index'
-import { Route as AppWorkspacesWorkspaceConnectionsRouteImport } from './routes/_app/workspaces/$workspace/connections'
 import { Route as AppWorkspacesWorkspaceMembersRouteImport } from './routes/_app/workspaces/$workspace/members'
+import { Route as AppWorkspacesWorkspaceConnectionsIndexRouteImport } from './routes/_app/workspaces/$workspace/connections/index'
+import { Route as AppWorkspacesWorkspaceConnectionsNameRouteImport } from './routes/_app/workspaces/$workspace/connections/$name'
+import { Route as AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport } from './routes/_app/workspaces/$workspace/connections/[-]/new'
 
 const IndexRoute = IndexRouteImport.update({
   id: '/',
@@ -66,16 +68,28 @@ const AppWorkspacesWorkspaceIndexRoute =
     path: '/workspaces/$workspace/',
     getParentRoute: () => AppRoute,
   } as any)
-const AppWorkspacesWorkspaceConnectionsRoute =
-  AppWorkspacesWorkspaceConnectionsRouteImport.update({
-    id: '/workspaces/$workspace/connections',
-    path: '/workspaces/$workspace/connections',
-    getParentRoute: () => AppRoute,
-  } as any)
 const AppWorkspacesWorkspaceMembersRoute =
   AppWorkspacesWorkspaceMembersRouteImport.update({
     id: '/workspaces/$workspace/members',
     path: '/workspaces/$workspace/members',
+    getParentRoute: () => AppRoute,
+  } as any)
+const AppWorkspacesWorkspaceConnectionsIndexRoute =
+  AppWorkspacesWorkspaceConnectionsIndexRouteImport.update({
+    id: '/workspaces/$workspace/connections/',
+    path: '/workspaces/$workspace/connections/',
+    getParentRoute: () => AppRoute,
+  } as any)
+const AppWorkspacesWorkspaceConnectionsNameRoute =
+  AppWorkspacesWorkspaceConnectionsNameRouteImport.update({
+    id: '/workspaces/$workspace/connections/$name',
+    path: '/workspaces/$workspace/connections/$name',
+    getParentRoute: () => AppRoute,
+  } as any)
+const AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute =
+  AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport.update({
+    id: '/workspaces/$workspace/connections/-/new',
+    path: '/workspaces/$workspace/connections/-/new',
     getParentRoute: () => AppRoute,
   } as any)
 
@@ -87,9 +101,11 @@ export interface FileRoutesByFullPath {
   '/users': typeof AppUsersRoute
   '/system/health': typeof AppSystemHealthRoute
   '/workspaces/': typeof AppWorkspacesIndexRoute
-  '/workspaces/$workspace/connections': typeof AppWorkspacesWorkspaceConnectionsRoute
   '/workspaces/$workspace/members': typeof AppWorkspacesWorkspaceMembersRoute
   '/workspaces/$workspace/': typeof AppWorkspacesWorkspaceIndexRoute
+  '/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
+  '/workspaces/$workspace/connections/': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
+  '/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
@@ -99,9 +115,11 @@ export interface FileRoutesByTo {
   '/users': typeof AppUsersRoute
   '/system/health': typeof AppSystemHealthRoute
   '/workspaces': typeof AppWorkspacesIndexRoute
-  '/workspaces/$workspace/connections': typeof AppWorkspacesWorkspaceConnectionsRoute
   '/workspaces/$workspace/members': typeof AppWorkspacesWorkspaceMembersRoute
   '/workspaces/$workspace': typeof AppWorkspacesWorkspaceIndexRoute
+  '/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
+  '/workspaces/$workspace/connections': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
+  '/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -113,9 +131,11 @@ export interface FileRoutesById {
   '/_app/users': typeof AppUsersRoute
   '/_app/system/health': typeof AppSystemHealthRoute
   '/_app/workspaces/': typeof AppWorkspacesIndexRoute
-  '/_app/workspaces/$workspace/connections': typeof AppWorkspacesWorkspaceConnectionsRoute
   '/_app/workspaces/$workspace/members': typeof AppWorkspacesWorkspaceMembersRoute
   '/_app/workspaces/$workspace/': typeof AppWorkspacesWorkspaceIndexRoute
+  '/_app/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
+  '/_app/workspaces/$workspace/connections/': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
+  '/_app/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -127,9 +147,11 @@ export interface FileRouteTypes {
     | '/users'
     | '/system/health'
     | '/workspaces/'
-    | '/workspaces/$workspace/connections'
     | '/workspaces/$workspace/members'
     | '/workspaces/$workspace/'
+    | '/workspaces/$workspace/connections/$name'
+    | '/workspaces/$workspace/connections/'
+    | '/workspaces/$workspace/connections/-/new'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/'
@@ -139,9 +161,11 @@ export interface FileRouteTypes {
     | '/users'
     | '/system/health'
     | '/workspaces'
-    | '/workspaces/$workspace/connections'
     | '/workspaces/$workspace/members'
     | '/workspaces/$workspace'
+    | '/workspaces/$workspace/connections/$name'
+    | '/workspaces/$workspace/connections'
+    | '/workspaces/$workspace/connections/-/new'
   id:
     | '__root__'
     | '/'
@@ -152,9 +176,11 @@ export interface FileRouteTypes {
     | '/_app/users'
     | '/_app/system/health'
     | '/_app/workspaces/'
-    | '/_app/workspaces/$workspace/connections'
     | '/_app/workspaces/$workspace/members'
     | '/_app/workspaces/$workspace/'
+    | '/_app/workspaces/$workspace/connections/$name'
+    | '/_app/workspaces/$workspace/connections/'
+    | '/_app/workspaces/$workspace/connections/-/new'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -228,18 +254,32 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppWorkspacesWorkspaceIndexRouteImport
       parentRoute: typeof AppRoute
     }
-    '/_app/workspaces/$workspace/connections': {
-      id: '/_app/workspaces/$workspace/connections'
-      path: '/workspaces/$workspace/connections'
-      fullPath: '/workspaces/$workspace/connections'
-      preLoaderRoute: typeof AppWorkspacesWorkspaceConnectionsRouteImport
-      parentRoute: typeof AppRoute
-    }
     '/_app/workspaces/$workspace/members': {
       id: '/_app/workspaces/$workspace/members'
       path: '/workspaces/$workspace/members'
       fullPath: '/workspaces/$workspace/members'
       preLoaderRoute: typeof AppWorkspacesWorkspaceMembersRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/workspaces/$workspace/connections/': {
+      id: '/_app/workspaces/$workspace/connections/'
+      path: '/workspaces/$workspace/connections'
+      fullPath: '/workspaces/$workspace/connections/'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceConnectionsIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/workspaces/$workspace/connections/$name': {
+      id: '/_app/workspaces/$workspace/connections/$name'
+      path: '/workspaces/$workspace/connections/$name'
+      fullPath: '/workspaces/$workspace/connections/$name'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceConnectionsNameRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/workspaces/$workspace/connections/-/new': {
+      id: '/_app/workspaces/$workspace/connections/-/new'
+      path: '/workspaces/$workspace/connections/-/new'
+      fullPath: '/workspaces/$workspace/connections/-/new'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport
       parentRoute: typeof AppRoute
     }
   }
@@ -251,9 +291,11 @@ interface AppRouteChildren {
   AppUsersRoute: typeof AppUsersRoute
   AppSystemHealthRoute: typeof AppSystemHealthRoute
   AppWorkspacesIndexRoute: typeof AppWorkspacesIndexRoute
-  AppWorkspacesWorkspaceConnectionsRoute: typeof AppWorkspacesWorkspaceConnectionsRoute
   AppWorkspacesWorkspaceMembersRoute: typeof AppWorkspacesWorkspaceMembersRoute
   AppWorkspacesWorkspaceIndexRoute: typeof AppWorkspacesWorkspaceIndexRoute
+  AppWorkspacesWorkspaceConnectionsNameRoute: typeof AppWorkspacesWorkspaceConnectionsNameRoute
+  AppWorkspacesWorkspaceConnectionsIndexRoute: typeof AppWorkspacesWorkspaceConnectionsIndexRoute
+  AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute: typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
 }
 
 const AppRouteChildren: AppRouteChildren = {
@@ -262,10 +304,14 @@ const AppRouteChildren: AppRouteChildren = {
   AppUsersRoute: AppUsersRoute,
   AppSystemHealthRoute: AppSystemHealthRoute,
   AppWorkspacesIndexRoute: AppWorkspacesIndexRoute,
-  AppWorkspacesWorkspaceConnectionsRoute:
-    AppWorkspacesWorkspaceConnectionsRoute,
   AppWorkspacesWorkspaceMembersRoute: AppWorkspacesWorkspaceMembersRoute,
   AppWorkspacesWorkspaceIndexRoute: AppWorkspacesWorkspaceIndexRoute,
+  AppWorkspacesWorkspaceConnectionsNameRoute:
+    AppWorkspacesWorkspaceConnectionsNameRoute,
+  AppWorkspacesWorkspaceConnectionsIndexRoute:
+    AppWorkspacesWorkspaceConnectionsIndexRoute,
+  AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute:
+    AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute,
 }
 
 const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren)

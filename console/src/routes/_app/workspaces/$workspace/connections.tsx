@@ -1,7 +1,0 @@
-import { createFileRoute } from "@tanstack/react-router";
-
-import { PageHeader } from "@/components/page";
-
-export const Route = createFileRoute("/_app/workspaces/$workspace/connections")({
-  component: () => <PageHeader title="Connections" />,
-});
