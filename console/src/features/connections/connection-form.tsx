@@ -33,6 +33,23 @@ export function fieldLabel(field: { name: string; title: string }): string {
   return t.fields[field.name] ?? field.title;
 }
 
+/** Text from the server's schema, with its `code` spans shown as code. */
+export function Described({ text }: { text: string }) {
+  return (
+    <>
+      {text.split(/`([^`]+)`/).map((part, index) =>
+        index % 2 ? (
+          <code key={index} className="rounded bg-muted px-1 font-mono text-[0.85em]">
+            {part}
+          </code>
+        ) : (
+          part
+        ),
+      )}
+    </>
+  );
+}
+
 function SecretInput({
   id,
   field,
@@ -53,7 +70,7 @@ function SecretInput({
     return (
       <div className="flex flex-wrap items-center gap-2" id={id} data-testid={`secret-${field.name}`}>
         <Badge variant={state.mode === "keep" ? "success" : "warning"}>
-          <KeyRoundIcon aria-hidden />
+          <KeyRoundIcon className="size-3.5" aria-hidden />
           {state.mode === "keep" ? t.secretSet : t.secretWillClear}
         </Badge>
         <Button
@@ -119,10 +136,12 @@ function ConfigField({
   onChange: (value: FormValue) => void;
 }) {
   const id = `field-${field.name}`;
-  const label = fieldLabel(field) + (field.required || field.kind === "boolean" ? "" : ` (${t.optional})`);
+  // "(optional)" only where leaving the field empty means "none": a default fills the others.
+  const optional = !field.required && field.kind !== "boolean" && (field.defaultValue == null || field.kind === "map");
+  const label = fieldLabel(field) + (optional ? ` (${t.optional})` : "");
   const described = error ? `${id}-error` : undefined;
-  const hintParts = [field.kind === "map" ? t.mapHint : field.description].filter(Boolean);
-  const hint = field.kind === "secret" ? t.secret : hintParts.join(" ");
+  const hintText = field.kind === "secret" ? t.secret : field.kind === "map" ? `${t.mapHint} ${field.description ?? ""}` : field.description;
+  const hint = hintText ? <Described text={hintText} /> : undefined;
   if (field.kind === "boolean") {
     return (
       <div className="grid gap-1">
@@ -136,7 +155,11 @@ function ConfigField({
           />
           {fieldLabel(field)}
         </label>
-        {field.description ? <p className="ps-6 text-xs text-muted-foreground">{field.description}</p> : null}
+        {field.description ? (
+          <p className="ps-6 text-xs text-muted-foreground">
+            <Described text={field.description} />
+          </p>
+        ) : null}
       </div>
     );
   }
@@ -219,6 +242,10 @@ export function ConnectionForm({ workspace, info, connection }: Props) {
   const [errors, setErrors] = React.useState<Record<string, string>>({});
   const [formError, setFormError] = React.useState<string | null>(null);
   const [result, setResult] = React.useState<TestResult | null>(null);
+  const resultRef = React.useRef<HTMLDivElement>(null);
+  React.useEffect(() => {
+    if (result) resultRef.current?.scrollIntoView?.({ behavior: "smooth", block: "nearest" });
+  }, [result]);
   const typeLabel = t.types[info.type] ?? info.type;
   const editing = connection !== undefined;
 
@@ -322,7 +349,9 @@ export function ConnectionForm({ workspace, info, connection }: Props) {
       <Card>
         <CardHeader>
           <CardTitle>{editing ? t.settings : t.settingsOf(typeLabel)}</CardTitle>
-          <CardDescription>{info.description}</CardDescription>
+          <CardDescription>
+            <Described text={info.description} />
+          </CardDescription>
         </CardHeader>
         <CardContent className="grid max-w-2xl gap-5">
           {!editing ? (
@@ -382,7 +411,7 @@ export function ConnectionForm({ workspace, info, connection }: Props) {
         ) : null}
       </div>
 
-      {result ? <TestResultView result={result} title={t.testTitle} /> : null}
+      <div ref={resultRef}>{result ? <TestResultView result={result} title={t.testTitle} /> : null}</div>
     </form>
   );
 }

@@ -111,7 +111,7 @@ function ReadOnlySettings({ connection }: { connection: Connection }) {
                 {field.kind === "secret" ? (
                   connection.secrets_set.includes(field.name) ? (
                     <Badge variant="success">
-                      <KeyRoundIcon aria-hidden />
+                      <KeyRoundIcon className="size-3.5" aria-hidden />
                       {t.secretSet}
                     </Badge>
                   ) : (

@@ -8,7 +8,7 @@ import { ErrorState, LoadingRows, PageHeader } from "@/components/page";
 import { m } from "@/lib/messages";
 
 import { connectionTypesQuery, useCanWrite } from "./api";
-import { ConnectionForm } from "./connection-form";
+import { ConnectionForm, Described } from "./connection-form";
 import { TYPE_ORDER } from "./connections-list";
 
 const t = m.connections;
@@ -49,7 +49,9 @@ export function NewConnection({ workspace, type }: { workspace: string; type?: s
           >
             <span className="min-w-0 flex-1">
               <span className="block font-medium">{t.types[item.type] ?? item.type}</span>
-              <span className="mt-1 block text-sm text-muted-foreground">{item.description}</span>
+              <span className="mt-1 block text-sm text-muted-foreground">
+                <Described text={item.description} />
+              </span>
             </span>
             <ChevronRightIcon className="mt-0.5 size-4 text-muted-foreground group-hover:text-foreground rtl:rotate-180" aria-hidden />
           </Link>
