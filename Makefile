@@ -67,7 +67,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv
+bench: venv console
 	$(BIN)/python -m bench.list_endpoint
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.ingest_csv
@@ -75,6 +75,7 @@ bench: venv
 	$(BIN)/python -m bench.statements
 	$(BIN)/python -m bench.schema_tree
 	$(BIN)/python -m bench.engine_isolation
+	$(BIN)/python -m bench.console
 
 clean:
 	rm -rf console/node_modules src/sadeem/console_dist
