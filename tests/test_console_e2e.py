@@ -378,6 +378,71 @@ def test_create_and_revoke_a_personal_access_token(stack: Stack, context: Browse
     assert httpx.get(stack.base + "/api/v1/me", headers=as_token).status_code == 401
 
 
+# --- account (password) and users -------------------------------------------------------------
+
+
+def test_password_change_signs_out_and_the_new_password_signs_in(
+    stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    username, first, second = unique("pat"), "first long passphrase", "second long passphrase"
+    created = admin_api.post("/api/v1/users", json={"username": username, "password": first})
+    assert created.status_code == 201, created.text
+    sign_in(context, username, first)
+    page.goto("/account#password")
+    card = page.get_by_role("region", name="Change password")
+    card.get_by_label("Current password").fill("not the password at all")
+    card.get_by_label("New password", exact=True).fill(second)
+    card.get_by_label("New password again").fill(second)
+    card.get_by_role("button", name="Change password").click()
+    expect(card.get_by_text("The current password is not correct.")).to_be_visible()
+    card.get_by_label("Current password").fill(first)
+    card.get_by_role("button", name="Change password").click()
+    expect(page).to_have_url(re.compile(r"/login\?redirect=%2Faccount"))
+    expect(page.get_by_text("Password changed.")).to_be_visible()
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(second)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/account$"))
+    expect(heading(page, "Account")).to_be_visible()
+
+
+def test_admin_creates_searches_and_disables_a_user(
+    stack: Stack, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(context)
+    page.goto("/users")
+    username = unique("dora")
+    page.get_by_role("button", name="Create user").click()
+    dialog = page.get_by_role("dialog", name="Create a user")
+    dialog.get_by_label("Username").fill(username)
+    dialog.get_by_label("Display name").fill("Dora Disabled")
+    dialog.get_by_label("Initial password").fill("dora's first passphrase")
+    dialog.get_by_role("button", name="Create user").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    page.get_by_role("searchbox", name="Search users").fill(username)
+    expect(page).to_have_url(re.compile(rf"/users\?q={username}"))
+    rows = page.get_by_role("table", name="Users").get_by_role("row")
+    expect(rows).to_have_count(2)  # the header and Dora
+    page.get_by_role("button", name=f"Actions for {username}").click()
+    page.get_by_role("menuitem", name="Disable…").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Disable user").click()
+    expect(rows.filter(has_text=username)).to_contain_text("Disabled")
+    answer = httpx.post(
+        stack.base + "/api/v1/auth/login",
+        json={"username": username, "password": "dora's first passphrase"},
+        timeout=30,
+    )
+    assert answer.status_code == 401
+    # Nobody can disable themselves: the menu says so instead of offering it.
+    page.get_by_role("searchbox", name="Search users").fill("admin")
+    page.get_by_role("button", name="Actions for admin").click()
+    expect(page.get_by_role("menuitem", name="You cannot disable your own account.")).to_be_disabled()
+
+
 # --- workspaces and members ----------------------------------------------------------------------
 
 
