@@ -1000,3 +1000,33 @@ def test_connection_types_describe_each_form(client: TestClient, world: World) -
     assert trino["config_schema"]["properties"]["http_scheme"]["enum"] == ["http", "https"]
     for item in types.values():
         assert set(SECRET_FIELDS[item["type"]]) <= set(item["secret_fields"])
+
+
+def test_a_connection_names_the_jobs_that_use_it(client: TestClient, world: World) -> None:
+    create(client, world, "warehouse", VALID["trino"])
+    create(client, world, "spare", {**VALID["trino"], "host": "spare.internal"})
+    for job in ("nightly", "adhoc"):
+        response = client.post(
+            "/api/v1/workspaces/alpha/jobs",
+            json={
+                "name": job,
+                "task": {"type": "sql", "engine": "trino", "connection": "warehouse", "sql": "SELECT 1"},
+            },
+            headers=world.headers("ws_editor"),
+        )
+        assert response.status_code == 201, response.text
+    moved = client.put(
+        "/api/v1/workspaces/alpha/jobs/adhoc",
+        json={"task": {"type": "sql", "engine": "trino", "connection": "spare", "sql": "SELECT 1"}},
+        headers=world.headers("ws_editor"),
+    )
+    assert moved.status_code == 200, moved.text
+    shown = client.get(f"{BASE}/warehouse", headers=world.headers("ws_viewer")).json()
+    assert shown["used_by"] == [{"kind": "job", "name": "nightly"}]  # the current version counts
+    listed = {
+        c["name"]: c["used_by"] for c in client.get(BASE, headers=world.headers("ws_viewer")).json()["items"]
+    }
+    assert listed == {
+        "warehouse": [{"kind": "job", "name": "nightly"}],
+        "spare": [{"kind": "job", "name": "adhoc"}],
+    }

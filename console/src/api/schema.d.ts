@@ -1777,6 +1777,11 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Used By
+             * @description The workspace's jobs whose current version names this connection: they fail while it is missing or broken.
+             */
+            used_by?: components["schemas"]["ConnectionUse"][];
         };
         /** ConnectionPage */
         ConnectionPage: {
@@ -1896,6 +1901,17 @@ export interface components {
             config?: (components["schemas"]["S3Config"] | components["schemas"]["IcebergRestConfig"] | components["schemas"]["TrinoConfig"] | components["schemas"]["SparkLocalConfig"] | components["schemas"]["SparkK8sConfig"] | components["schemas"]["PostgresConfig"]) | null;
             /** Description */
             description?: string | null;
+        };
+        /** ConnectionUse */
+        ConnectionUse: {
+            /**
+             * Kind
+             * @description What uses the connection.
+             * @constant
+             */
+            kind: "job";
+            /** Name */
+            name: string;
         };
         /** DataFile */
         DataFile: {

@@ -21,9 +21,12 @@ from sadeem.connections.schemas import (
     ConnectionTestStep,
     ConnectionTypeOut,
     ConnectionUpdate,
+    ConnectionUse,
 )
 from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession, UnitOfWorkRoute
+from sadeem.jobs import service as jobs
+from sadeem.workspaces.models import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace}", tags=["connections"], route_class=UnitOfWorkRoute)
 types_router = APIRouter(prefix="/api/v1", tags=["connections"])
@@ -31,7 +34,14 @@ types_router = APIRouter(prefix="/api/v1", tags=["connections"])
 ConnectionNameParam = Annotated[str, Path(max_length=63, description="Connection name.")]
 
 
-def _out(connection: Connection) -> ConnectionOut:
+def _uses(db: DbSession, workspace: Workspace) -> dict[str, list[ConnectionUse]]:
+    return {
+        name: [ConnectionUse(kind="job", name=job) for job in names]
+        for name, names in jobs.jobs_by_connection(db, workspace).items()
+    }
+
+
+def _out(connection: Connection, used_by: dict[str, list[ConnectionUse]] | None = None) -> ConnectionOut:
     last_test = None
     if connection.last_test_at is not None:
         endpoint = service.first_endpoint(connection)
@@ -53,6 +63,7 @@ def _out(connection: Connection) -> ConnectionOut:
         created_at=connection.created_at,
         updated_at=connection.updated_at,
         last_test=last_test,
+        used_by=(used_by or {}).get(connection.name, []),
     )
 
 
@@ -84,7 +95,8 @@ def _egress(request: Request) -> EgressPolicy:
 @router.get("/connections", operation_id="connections:list")
 def list_connections(access: WorkspaceViewer, db: DbSession, page: PageParams) -> Page[ConnectionOut]:
     rows, cursor = service.list_connections(db, access.workspace, page)
-    return Page(items=[_out(c) for c in rows], next_cursor=cursor)
+    uses = _uses(db, access.workspace)
+    return Page(items=[_out(c, uses) for c in rows], next_cursor=cursor)
 
 
 @router.post(
@@ -118,7 +130,7 @@ def test_unsaved_connection(
 
 @router.get("/connections/{name}", operation_id="connections:get")
 def get_connection(name: ConnectionNameParam, access: WorkspaceViewer, db: DbSession) -> ConnectionOut:
-    return _out(service.get_connection(db, access.workspace, name))
+    return _out(service.get_connection(db, access.workspace, name), _uses(db, access.workspace))
 
 
 @router.patch("/connections/{name}", operation_id="connections:update", responses=errors(503))
@@ -137,7 +149,7 @@ def update_connection(
     updated = service.update_connection(
         db, ctx.actor, _keyring(request), access.workspace, connection, body.description, body.config
     )
-    return _out(updated)
+    return _out(updated, _uses(db, access.workspace))
 
 
 @router.delete(

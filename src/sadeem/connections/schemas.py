@@ -383,6 +383,11 @@ class ConnectionTypeOut(ResponseModel):
     )
 
 
+class ConnectionUse(ResponseModel):
+    kind: Literal["job"] = Field(description="What uses the connection.")
+    name: str
+
+
 class ConnectionOut(ResponseModel):
     name: str
     type: ConnectionType
@@ -392,3 +397,8 @@ class ConnectionOut(ResponseModel):
     created_at: datetime
     updated_at: datetime
     last_test: ConnectionTestResult | None = None
+    used_by: list[ConnectionUse] = Field(
+        default_factory=list,
+        description="The workspace's jobs whose current version names this connection: they fail "
+        "while it is missing or broken.",
+    )

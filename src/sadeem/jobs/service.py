@@ -188,6 +188,23 @@ def list_jobs(
     return _views(session, rows), cursor
 
 
+def jobs_by_connection(session: Session, workspace: Workspace) -> dict[str, list[str]]:
+    """The workspace's jobs whose current version names each connection, by connection name."""
+    rows = session.execute(
+        select(Job.name, JobVersion.definition)
+        .join(JobVersion, (JobVersion.job_id == Job.id) & (JobVersion.version == Job.current_version))
+        .where(Job.workspace_id == workspace.id)
+        .order_by(Job.name)
+    ).all()
+    users: dict[str, list[str]] = {}
+    for job, definition in rows:
+        task = definition.get("task") if isinstance(definition, dict) else None
+        connection = task.get("connection") if isinstance(task, dict) else None
+        if isinstance(connection, str):
+            users.setdefault(connection, []).append(job)
+    return users
+
+
 def get_job(session: Session, workspace: Workspace, name: str, *, for_update: bool = False) -> Job:
     stmt = select(Job).where(Job.workspace_id == workspace.id, Job.name == name)
     found = session.scalar(stmt.with_for_update() if for_update else stmt)

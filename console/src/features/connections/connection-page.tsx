@@ -33,7 +33,7 @@ import { TestResultView } from "./test-result";
 
 const t = m.connections;
 
-function DeleteButton({ workspace, name }: { workspace: string; name: string }) {
+function DeleteButton({ workspace, name, usedBy }: { workspace: string; name: string; usedBy: string[] }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const [open, setOpen] = React.useState(false);
@@ -65,6 +65,11 @@ function DeleteButton({ workspace, name }: { workspace: string; name: string }) 
           <DialogTitle>{t.deleteTitle(name)}</DialogTitle>
           <DialogDescription>{t.deleteBody}</DialogDescription>
         </DialogHeader>
+        {usedBy.length > 0 ? (
+          <Alert className="border-warning/40 bg-warning/5" data-testid="delete-used-by">
+            {t.deleteUsed(usedBy.join(", "))}
+          </Alert>
+        ) : null}
         {remove.isError ? (
           <Alert variant="destructive" data-testid="delete-error">
             {describeError(remove.error)}
@@ -168,6 +173,7 @@ export function ConnectionPage({ workspace, name }: { workspace: string; name: s
   const connection = query.data;
   const info = types.data?.find((item) => item.type === connection.type);
   const result = test.data ?? connection.last_test ?? null;
+  const usedBy = (connection.used_by ?? []).map((use) => use.name);
   return (
     <>
       <BackLink workspace={workspace} />
@@ -178,6 +184,7 @@ export function ConnectionPage({ workspace, name }: { workspace: string; name: s
             <Badge variant="secondary">{t.types[connection.type] ?? connection.type}</Badge>
             <span className="font-mono text-xs">{endpointSummary(connection)}</span>
             {connection.description ? <span>· {connection.description}</span> : null}
+            {usedBy.length > 0 ? <span data-testid="used-by">· {t.usedByJobs(usedBy.join(", "))}</span> : null}
           </span>
         }
         actions={
@@ -187,7 +194,7 @@ export function ConnectionPage({ workspace, name }: { workspace: string; name: s
                 <PlugZapIcon aria-hidden />
                 {test.isPending ? t.testing : t.testSaved}
               </Button>
-              <DeleteButton workspace={workspace} name={connection.name} />
+              <DeleteButton workspace={workspace} name={connection.name} usedBy={usedBy} />
             </>
           ) : null
         }

@@ -43,6 +43,18 @@ export function endpointSummary(connection: Pick<Connection, "type" | "config">)
   }
 }
 
+/** The jobs that use a connection, the first two by name. */
+export function UsedBy({ names }: { names: string[] }) {
+  if (names.length === 0) return <span className="text-muted-foreground">{t.unused}</span>;
+  const shown = names.slice(0, 2).join(", ");
+  return (
+    <span title={names.join(", ")}>
+      {shown}
+      {names.length > 2 ? <span className="text-muted-foreground"> {t.moreJobs(names.length - 2)}</span> : null}
+    </span>
+  );
+}
+
 export type ListSearch = { q?: string; type?: string };
 
 export function ConnectionsList({ workspace, search }: { workspace: string; search: ListSearch }) {
@@ -116,6 +128,7 @@ export function ConnectionsList({ workspace, search }: { workspace: string; sear
               <TableHead>{t.columns.name}</TableHead>
               <TableHead>{t.columns.type}</TableHead>
               <TableHead>{t.columns.endpoint}</TableHead>
+              <TableHead>{t.columns.usedBy}</TableHead>
               <TableHead>{t.columns.lastTest}</TableHead>
             </TableRow>
           </TableHeader>
@@ -136,6 +149,9 @@ export function ConnectionsList({ workspace, search }: { workspace: string; sear
                 <TableCell className="max-w-96 truncate font-mono text-xs" title={endpointSummary(item)}>
                   {endpointSummary(item)}
                 </TableCell>
+                <TableCell className="text-sm">
+                  <UsedBy names={(item.used_by ?? []).map((use) => use.name)} />
+                </TableCell>
                 <TableCell>
                   <LastTestBadge result={item.last_test} />
                 </TableCell>
@@ -143,7 +159,7 @@ export function ConnectionsList({ workspace, search }: { workspace: string; sear
             ))}
             {shown.length === 0 ? (
               <TableRow>
-                <TableCell colSpan={4} className="py-6 text-center text-sm text-muted-foreground">
+                <TableCell colSpan={5} className="py-6 text-center text-sm text-muted-foreground">
                   {t.noMatch}
                 </TableCell>
               </TableRow>

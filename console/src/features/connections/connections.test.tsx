@@ -44,6 +44,11 @@ const s3: Connection = {
   created_at: "2026-12-01T10:00:00Z",
   updated_at: "2026-12-01T10:00:00Z",
   last_test: null,
+  used_by: [
+    { kind: "job", name: "nightly_load" },
+    { kind: "job", name: "hourly_sync" },
+    { kind: "job", name: "backfill" },
+  ],
 };
 const pg: Connection = {
   name: "sales-db",
@@ -53,6 +58,7 @@ const pg: Connection = {
   secrets_set: [],
   created_at: "2026-12-01T10:00:00Z",
   updated_at: "2026-12-01T10:00:00Z",
+  used_by: [],
   last_test: {
     ok: false,
     latency_ms: 3.2,
@@ -108,10 +114,13 @@ test("the list shows each connection's type, endpoint and last test", async () =
   expect(within(row).getByText("S3 storage")).toBeInTheDocument();
   expect(within(row).getByText("http://weed.internal:8333 · lake")).toBeInTheDocument();
   expect(within(row).getByText("Not tested")).toBeInTheDocument();
+  expect(within(row).getByText("nightly_load, hourly_sync")).toBeInTheDocument();
+  expect(within(row).getByText("+1 more")).toBeInTheDocument();
   const other = screen.getByRole("link", { name: "sales-db" }).closest("tr")!;
   expect(within(other).getByText("db.internal:5432/sales")).toBeInTheDocument();
   expect(within(other).getByText("Failed")).toBeInTheDocument();
   expect(within(other).getByText("tested 5 minutes ago")).toBeInTheDocument();
+  expect(within(other).getByText("no job")).toBeInTheDocument();
   expect(screen.getByRole("link", { name: "New connection" })).toBeInTheDocument();
 });
 
@@ -314,6 +323,7 @@ test("delete asks first, and a refusal says why", async () => {
   const { router } = renderApp("/workspaces/lake/connections/warehouse");
   await userEvent.click(await screen.findByRole("button", { name: "Delete" }, firstRender));
   const dialog = await screen.findByRole("dialog", { name: "Delete connection warehouse?" });
+  expect(within(dialog).getByTestId("delete-used-by")).toHaveTextContent("nightly_load, hourly_sync, backfill");
   await userEvent.click(within(dialog).getByRole("button", { name: "Delete connection" }));
   expect(await within(dialog).findByTestId("delete-error")).toHaveTextContent("archived");
   refuse = false;
