@@ -1,7 +1,17 @@
 import { createFileRoute } from "@tanstack/react-router";
 
-import { PageHeader } from "@/components/page";
+import { WorkspaceList } from "@/features/workspaces/workspace-list";
+
+type Search = { q?: string };
 
 export const Route = createFileRoute("/_app/workspaces/")({
-  component: () => <PageHeader title="Workspaces" />,
+  validateSearch: (search: Record<string, unknown>): Search => ({
+    q: typeof search.q === "string" && search.q.trim() ? search.q.trim().slice(0, 100) : undefined,
+  }),
+  component: WorkspacesPage,
 });
+
+function WorkspacesPage() {
+  const { q } = Route.useSearch();
+  return <WorkspaceList q={q ?? ""} />;
+}

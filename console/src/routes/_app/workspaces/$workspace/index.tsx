@@ -1,7 +1,12 @@
 import { createFileRoute } from "@tanstack/react-router";
 
-import { PageHeader } from "@/components/page";
+import { WorkspaceSettings } from "@/features/workspaces/workspace-settings";
 
 export const Route = createFileRoute("/_app/workspaces/$workspace/")({
-  component: () => <PageHeader title="Workspace" />,
+  component: SettingsPage,
 });
+
+function SettingsPage() {
+  const { workspace } = Route.useParams();
+  return <WorkspaceSettings slug={workspace} />;
+}

@@ -1,7 +1,12 @@
 import { createFileRoute } from "@tanstack/react-router";
 
-import { PageHeader } from "@/components/page";
+import { MembersPage } from "@/features/members/members-page";
 
 export const Route = createFileRoute("/_app/workspaces/$workspace/members")({
-  component: () => <PageHeader title="Members" />,
+  component: Members,
 });
+
+function Members() {
+  const { workspace } = Route.useParams();
+  return <MembersPage slug={workspace} />;
+}
