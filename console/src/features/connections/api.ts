@@ -42,9 +42,15 @@ export const connectionTypesQuery = queryOptions({
   staleTime: Infinity,
 });
 
-/** Whether the signed-in user may change this workspace's connections (editors and admins). */
-export function useCanWrite(workspace: string): boolean {
-  const { data } = useQuery(myWorkspacesQuery);
+/** Whether the signed-in user may change this workspace's connections (editors and admins);
+ * undefined while that is not known yet. */
+export function useWriteAccess(workspace: string): boolean | undefined {
+  const { data, isPending } = useQuery(myWorkspacesQuery);
+  if (isPending) return undefined;
   const role = data?.items.find((item) => item.slug === workspace)?.my_role;
   return role === "editor" || role === "admin";
+}
+
+export function useCanWrite(workspace: string): boolean {
+  return useWriteAccess(workspace) === true;
 }

@@ -165,6 +165,13 @@ test("a viewer sees connections but no button that changes them", async () => {
   expect(screen.queryByRole("textbox")).not.toBeInTheDocument();
 });
 
+test("a viewer who opens the new-connection page is told who may create one", async () => {
+  setup("viewer");
+  renderApp("/workspaces/lake/connections/-/new?type=s3");
+  expect(await screen.findByText(/editors and admins change them/, undefined, firstRender)).toBeInTheDocument();
+  expect(screen.queryByRole("button", { name: "Create connection" })).not.toBeInTheDocument();
+});
+
 test("create an S3 connection with the generated form, testing it first", async () => {
   setup("editor", []);
   let tested: unknown;

@@ -4,10 +4,10 @@ import { Link } from "@tanstack/react-router";
 import { ArrowLeftIcon, ChevronRightIcon } from "lucide-react";
 import type * as React from "react";
 
-import { ErrorState, LoadingRows, PageHeader } from "@/components/page";
+import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
 import { m } from "@/lib/messages";
 
-import { connectionTypesQuery, useCanWrite } from "./api";
+import { connectionTypesQuery, useWriteAccess } from "./api";
 import { ConnectionForm, Described } from "./connection-form";
 import { TYPE_ORDER } from "./connections-list";
 
@@ -28,13 +28,14 @@ export function BackLink({ workspace }: { workspace: string }) {
 
 export function NewConnection({ workspace, type }: { workspace: string; type?: string }) {
   const types = useQuery(connectionTypesQuery);
-  const canWrite = useCanWrite(workspace);
+  const access = useWriteAccess(workspace);
   const info = types.data?.find((item) => item.type === type);
   const ordered = [...(types.data ?? [])].sort(
     (a, b) => TYPE_ORDER.indexOf(a.type as never) - TYPE_ORDER.indexOf(b.type as never),
   );
   let body: React.ReactNode;
-  if (types.isPending) body = <LoadingRows rows={6} />;
+  if (types.isPending || access === undefined) body = <LoadingRows rows={6} />;
+  else if (!access) body = <EmptyState title={t.readOnly} />;
   else if (types.isError) body = <ErrorState error={types.error} onRetry={() => void types.refetch()} />;
   else if (!info)
     body = (
@@ -64,7 +65,7 @@ export function NewConnection({ workspace, type }: { workspace: string; type?: s
       <BackLink workspace={workspace} />
       <PageHeader
         title={info ? `${t.newConnection}: ${t.types[info.type] ?? info.type}` : t.newConnection}
-        description={info ? undefined : canWrite ? t.chooseTypeHint : t.readOnly}
+        description={info || !access ? undefined : t.chooseTypeHint}
       />
       {body}
     </>
