@@ -111,6 +111,7 @@ def test_connections_keep_secrets_out_of_sight(server: str, world: World) -> Non
     code, output = sadeem(server, world, "ws_editor", "connections", "test", "lake", "-w", "alpha")
     assert code == 1, output
     assert "failed" in output and f"127.0.0.1:{port}" in output, output
+    assert f"✗ tcp 127.0.0.1:{port}" in output, output  # the step that failed, where
     code, output = sadeem(server, world, "ws_viewer", "connections", "list", "-w", "alpha")
     assert "failed in" in output, output
 

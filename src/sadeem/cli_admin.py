@@ -273,6 +273,12 @@ def connections_test(
     with connect(url, token) as client:
         result = call(client, "POST", _path("workspaces", workspace, "connections", name, "test"))
     out.print(f"{name}: {_test_line(result)}")
+    for step in result.get("steps") or []:
+        mark = "[green]✓[/green]" if step["ok"] else "[red]✗[/red]"
+        where = f" {step['host']}:{step['port']}" if step.get("host") and step.get("port") else ""
+        out.print(
+            f"  {mark} {step['kind']}{escape(where)} ({step['latency_ms']:.1f} ms): {escape(step['detail'])}"
+        )
     if not result["ok"]:
         raise typer.Exit(code=1)
 
