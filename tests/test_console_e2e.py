@@ -447,27 +447,30 @@ def test_admin_creates_searches_and_disables_a_user(
 
 
 def test_create_a_workspace(stack: Stack, context: BrowserContext, page: Page) -> None:
+    """Create a workspace: its provisioning steps (namespace, storage on SeaweedFS) run live in the
+    dialog, then it opens and is listed."""
     from playwright.sync_api import expect
 
     sign_in(context)
     page.goto("/workspaces")
     expect(heading(page, "Workspaces")).to_be_visible()
     slug = unique("sales")
-    page.get_by_role("button", name=re.compile(r"(New|Create) workspace", re.IGNORECASE)).first.click()
+    page.get_by_role("button", name="Create workspace").first.click()
     dialog = page.get_by_role("dialog")
-    dialog.get_by_label(re.compile(r"^Name", re.IGNORECASE)).fill(slug.replace("_", " ").title())
-    slug_field = dialog.get_by_label(re.compile(r"slug|identifier|address", re.IGNORECASE))
-    if slug_field.count():
-        slug_field.first.fill(slug)
-    dialog.get_by_role("button", name=re.compile(r"^Create", re.IGNORECASE)).click()
-    # Provisioned (its storage made ready) and listed, or opened.
-    expect(page.get_by_text(re.compile(r"ready|provisioned|active", re.IGNORECASE)).first).to_be_visible(
-        timeout=30_000
-    )
-    page.goto("/workspaces")
-    expect(
-        page.get_by_role("link", name=re.compile(slug.replace("_", " "), re.IGNORECASE)).first
-    ).to_be_visible()
+    dialog.get_by_label("Slug").fill(slug)
+    dialog.get_by_label("Display name").fill("Sales analytics")
+    dialog.get_by_role("button", name="Create workspace").click()
+    expect(dialog).to_contain_text("The workspace is ready.", timeout=30_000)
+    expect(dialog).to_contain_text("Iceberg namespace")
+    expect(dialog).to_contain_text("Storage location")
+    expect(dialog).not_to_contain_text("Failed")
+    dialog.get_by_role("link", name="Open workspace").or_(
+        dialog.get_by_role("button", name="Open workspace")
+    ).click()
+    expect(page).to_have_url(re.compile(rf"/workspaces/{slug}$"))
+    expect(heading(page, re.compile("Sales analytics"))).to_be_visible()
+    page.get_by_role("navigation").get_by_role("link", name="Workspaces").click()
+    expect(page.get_by_role("row").filter(has_text=slug)).to_contain_text("Sales analytics")
 
 
 def test_add_a_member(stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page) -> None:
