@@ -504,6 +504,21 @@ def test_an_admin_cannot_disable_themselves(client: TestClient, world: World) ->
     assert client.get("/api/v1/me", headers=root).status_code == 401
 
 
+def test_users_details_change_and_a_null_email_removes_it(client: TestClient, world: World) -> None:
+    root = world.headers("root")
+    url = "/api/v1/users/ws_viewer"
+    both = {"display_name": "Vera Viewer", "email": "vera@example.org"}
+    set_both = client.patch(url, json=both, headers=root)
+    assert set_both.status_code == 200, set_both.text
+    assert (set_both.json()["display_name"], set_both.json()["email"]) == ("Vera Viewer", "vera@example.org")
+    unrelated = client.patch(url, json={"display_name": "Vera V."}, headers=root).json()
+    assert unrelated["email"] == "vera@example.org"  # not sent: unchanged
+    cleared = client.patch(url, json={"email": None}, headers=root)
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["display_name"], cleared.json()["email"]) == ("Vera V.", None)
+    assert client.patch(url, json={"email": ""}, headers=root).status_code == 422
+
+
 def test_users_list_searches_username_display_name_and_email(client: TestClient, world: World) -> None:
     root = world.headers("root")
     for username, display_name, email in (

@@ -300,8 +300,9 @@ export interface paths {
         head?: never;
         /**
          * Update User
-         * @description Change a user's display name, email, platform role or disabled flag. Disabling ends the
-         *     user's sessions; nobody can disable themselves, nor demote or disable the last active admin.
+         * @description Change a user's display name, email (null removes it), platform role or disabled flag.
+         *     Disabling ends the user's sessions; nobody can disable themselves, nor demote or disable the
+         *     last active admin.
          */
         patch: operations["users:update"];
         trace?: never;

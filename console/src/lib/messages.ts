@@ -248,6 +248,12 @@ export const m = {
     hidePassword: "Hide password",
     creating: "Creating…",
     createdToast: (username: string) => `User ${username} created.`,
+    // details
+    editDetails: "Edit details…",
+    detailsTitle: (username: string) => `Details of ${username}`,
+    detailsDescription: "The username cannot change; the display name and email can.",
+    detailsSaved: (username: string) => `Details of ${username} saved.`,
+    emailClearHint: "Optional; leave empty to remove it.",
     // role
     changeRole: "Change role…",
     roleTitle: (username: string) => `Platform role of ${username}`,

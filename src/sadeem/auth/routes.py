@@ -166,10 +166,12 @@ def get_user(username: str, _: PlatformAdmin, db: DbSession) -> UserOut:
 
 @router.patch("/users/{username}", operation_id="users:update", tags=["users"], responses=errors(409))
 def update_user(username: str, body: UserUpdate, _: PlatformAdmin, db: DbSession, ctx: Ctx) -> UserOut:
-    """Change a user's display name, email, platform role or disabled flag. Disabling ends the
-    user's sessions; nobody can disable themselves, nor demote or disable the last active admin."""
+    """Change a user's display name, email (null removes it), platform role or disabled flag.
+    Disabling ends the user's sessions; nobody can disable themselves, nor demote or disable the
+    last active admin."""
     user = service.get_user(db, username)
-    changes = service.UserChanges(**body.model_dump(exclude_unset=True))
+    sent = body.model_dump(exclude_unset=True)
+    changes = service.UserChanges(**sent, clear_email="email" in sent and sent["email"] is None)
     return UserOut.model_validate(service.update_user(db, ctx.actor, user, changes))
 
 

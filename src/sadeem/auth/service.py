@@ -107,6 +107,8 @@ class UserChanges:
     email: str | None = None
     role: PlatformRole | None = None
     disabled: bool | None = None
+    # None above means "unchanged"; this removes the email.
+    clear_email: bool = False
 
 
 def update_user(session: Session, actor: Actor, user: User, changes: UserChanges) -> User:
@@ -115,7 +117,11 @@ def update_user(session: Session, actor: Actor, user: User, changes: UserChanges
     demoting = changes.role is not None and changes.role is not PlatformRole.admin
     if demoting or changes.disabled:
         ensure_not_last_admin(session, user)
-    applied = {k: v for k, v in vars(changes).items() if v is not None}
+    applied: dict[str, object] = {
+        k: v for k, v in vars(changes).items() if v is not None and k != "clear_email"
+    }
+    if changes.clear_email and changes.email is None:
+        applied["email"] = None
     for name, value in applied.items():
         setattr(user, name, value)
     if changes.disabled:

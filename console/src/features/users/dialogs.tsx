@@ -170,6 +170,96 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
   );
 }
 
+export function DetailsDialog({ user, onClose }: { user: User | null; onClose: () => void }) {
+  const invalidate = useInvalidateUsers();
+  const queryClient = useQueryClient();
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const save = useMutation({
+    mutationFn: ({ target, body }: { target: User; body: Schemas["UserUpdate"] }) =>
+      call(api.PATCH("/api/v1/users/{username}", { params: { path: { username: target.username } }, body })),
+    onSuccess: (updated) => {
+      toast.success(m.users.detailsSaved(updated.username));
+      void invalidate();
+      // One's own display name shows in the shell.
+      void queryClient.invalidateQueries({ queryKey: meQuery.queryKey });
+      close();
+    },
+    onError: (error) => {
+      if (error instanceof ApiError) {
+        const fields = error.fieldErrors;
+        setErrors({ display_name: fields.display_name, email: fields.email && m.users.emailInvalid });
+      }
+    },
+  });
+  function close() {
+    setErrors({});
+    save.reset();
+    onClose();
+  }
+  return (
+    <Dialog open={user !== null} onOpenChange={(open) => (open ? undefined : close())}>
+      <DialogContent>
+        {user ? (
+          <form
+            className="grid gap-4"
+            noValidate
+            onSubmit={(event) => {
+              event.preventDefault();
+              const form = new FormData(event.currentTarget);
+              const email = String(form.get("email") ?? "").trim();
+              const found = { email: email && !EMAIL.test(email) ? m.users.emailInvalid : undefined };
+              setErrors(found);
+              save.reset();
+              if (found.email) return;
+              save.mutate({
+                target: user,
+                body: { display_name: String(form.get("display_name") ?? "").trim(), email: email || null },
+              });
+            }}
+          >
+            <DialogHeader>
+              <DialogTitle>{m.users.detailsTitle(user.username)}</DialogTitle>
+              <DialogDescription>{m.users.detailsDescription}</DialogDescription>
+            </DialogHeader>
+            <Refusal error={save.error} fields={errors} />
+            <Field label={m.users.displayName} htmlFor="edit-display-name" error={errors.display_name}>
+              <Input
+                id="edit-display-name"
+                name="display_name"
+                autoComplete="off"
+                maxLength={200}
+                defaultValue={user.display_name}
+                aria-invalid={errors.display_name ? true : undefined}
+              />
+            </Field>
+            <Field label={m.users.email} htmlFor="edit-email" hint={m.users.emailClearHint} error={errors.email}>
+              <Input
+                id="edit-email"
+                name="email"
+                type="email"
+                autoComplete="off"
+                maxLength={254}
+                defaultValue={user.email ?? ""}
+                aria-invalid={errors.email ? true : undefined}
+              />
+            </Field>
+            <DialogFooter>
+              <DialogClose asChild>
+                <Button type="button" variant="outline">
+                  {m.common.cancel}
+                </Button>
+              </DialogClose>
+              <Button type="submit" disabled={save.isPending}>
+                {save.isPending ? m.users.saving : m.common.save}
+              </Button>
+            </DialogFooter>
+          </form>
+        ) : null}
+      </DialogContent>
+    </Dialog>
+  );
+}
+
 function RoleField({ id, defaultValue }: { id: string; defaultValue: Role }) {
   const [role, setRole] = useState<Role>(defaultValue);
   return (

@@ -6,6 +6,7 @@ import {
   KeyRoundIcon,
   LockIcon,
   MoreHorizontalIcon,
+  PencilIcon,
   SearchIcon,
   ShieldIcon,
   UserPlusIcon,
@@ -28,7 +29,13 @@ import {
 } from "@/components/ui/dropdown-menu";
 import { Input } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { CreateUserDialog, DisableDialog, ResetPasswordDialog, RoleDialog } from "@/features/users/dialogs";
+import {
+  CreateUserDialog,
+  DetailsDialog,
+  DisableDialog,
+  ResetPasswordDialog,
+  RoleDialog,
+} from "@/features/users/dialogs";
 import { usersQuery } from "@/features/users/queries";
 import { m } from "@/lib/messages";
 import { formatDateTime } from "@/lib/utils";
@@ -89,6 +96,7 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
   const users = useInfiniteQuery(usersQuery(q));
   const navigate = useNavigate({ from: "/users" });
   const [creating, setCreating] = useState(false);
+  const [detailsOf, setDetailsOf] = useState<User | null>(null);
   const [roleOf, setRoleOf] = useState<User | null>(null);
   const [resetOf, setResetOf] = useState<User | null>(null);
   const [toggleOf, setToggleOf] = useState<User | null>(null);
@@ -196,6 +204,9 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
                       </DropdownMenuTrigger>
                       <DropdownMenuContent align="end">
                         <DropdownMenuLabel>{user.username}</DropdownMenuLabel>
+                        <DropdownMenuItem onSelect={() => setDetailsOf(user)}>
+                          <PencilIcon aria-hidden /> {m.users.editDetails}
+                        </DropdownMenuItem>
                         <DropdownMenuItem onSelect={() => setRoleOf(user)}>
                           <ShieldIcon aria-hidden /> {m.users.changeRole}
                         </DropdownMenuItem>
@@ -235,6 +246,7 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
         </div>
       ) : null}
       <CreateUserDialog open={creating} onOpenChange={setCreating} />
+      <DetailsDialog user={detailsOf} onClose={() => setDetailsOf(null)} />
       <RoleDialog user={roleOf} me={me} onClose={() => setRoleOf(null)} />
       <ResetPasswordDialog user={resetOf} me={me} onClose={() => setResetOf(null)} />
       <DisableDialog user={toggleOf} onClose={() => setToggleOf(null)} />

@@ -57,7 +57,7 @@ function usersApi(initial: User[]) {
       if (user.role === "admin" && (body.disabled || body.role === "user") && admins.length <= 1) {
         return problem(409, "conflict", "Conflict", "This is the last active platform admin; promote another admin first.");
       }
-      Object.assign(user, Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined && v !== null)));
+      Object.assign(user, Object.fromEntries(Object.entries(body).filter(([k, v]) => v !== undefined && (v !== null || k === "email"))));
       return HttpResponse.json(user);
     }),
     http.post("*/api/v1/users/:username/password", async ({ params, request }) => {
@@ -280,4 +280,27 @@ test("an admin who gives up their own platform role sees the page close and the 
   expect(await screen.findByTestId("admins-only")).toBeInTheDocument();
   const nav = screen.getByRole("navigation", { name: "Main navigation" });
   await waitFor(() => expect(within(nav).queryByRole("link", { name: "Users" })).not.toBeInTheDocument());
+});
+
+test("an admin edits a user's display name and removes their email", async () => {
+  const user = userEvent.setup();
+  signedIn();
+  const store = usersApi([admin, { ...grace }]);
+  renderApp("/users");
+  await openAction(user, "grace.h", "Edit details…");
+  const dialog = await screen.findByRole("dialog", { name: "Details of grace.h" });
+  expect(within(dialog).getByLabelText("Email")).toHaveValue("grace@navy.example");
+  await user.clear(within(dialog).getByLabelText("Display name"));
+  await user.type(within(dialog).getByLabelText("Display name"), "Rear Admiral Hopper");
+  await user.clear(within(dialog).getByLabelText("Email"));
+  await user.click(within(dialog).getByRole("button", { name: "Save" }));
+  await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+  expect(store.calls.at(-1)).toEqual({
+    method: "PATCH",
+    path: "/users/grace.h",
+    body: { display_name: "Rear Admiral Hopper", email: null },
+  });
+  const row = screen.getByTestId("user-grace.h");
+  expect(await within(row).findByText("Rear Admiral Hopper")).toBeInTheDocument();
+  expect(within(row).queryByText("grace@navy.example")).not.toBeInTheDocument();
 });
