@@ -1,10 +1,14 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { http, HttpResponse } from "msw";
+import { vi } from "vitest";
 
 import type { Schemas } from "@/api/client";
 import { renderApp } from "@/test/render";
 import { admin, problem, server, signedIn } from "@/test/server";
+
+// Whole flows through the real app: generous under a loaded machine (the suite shares two cores).
+vi.setConfig({ testTimeout: 20_000 });
 
 // jsdom lays nothing out; the router scrolls #password and #tokens into view.
 beforeAll(() => {
@@ -67,7 +71,7 @@ test("the account page shows who you are", async () => {
 });
 
 test("a new token is shown once, can be copied, joins the list and can be revoked", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   Object.defineProperty(window, "isSecureContext", { value: true, configurable: true });
   signedIn();
   const store = tokenApi([token("aaaaaaaaaaaaaaaa", "old laptop", { revoked_at: "2026-12-02T10:00:00Z" })]);
@@ -115,7 +119,7 @@ test("a new token is shown once, can be copied, joins the list and can be revoke
 });
 
 test("a custom expiry date is sent as days from today; a refused creation says why", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   tokenApi();
   const bodies: unknown[] = [];
@@ -142,7 +146,7 @@ test("a custom expiry date is sent as days from today; a refused creation says w
 });
 
 test("changing the password signs out everywhere and goes to sign-in", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   tokenApi();
   let changed: unknown = null;
@@ -178,7 +182,7 @@ test("changing the password signs out everywhere and goes to sign-in", async () 
 });
 
 test("a refused password change shows the server's reason and keeps you signed in", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   tokenApi();
   server.use(

@@ -1,10 +1,14 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { http, HttpResponse } from "msw";
+import { vi } from "vitest";
 
 import type { Schemas } from "@/api/client";
 import { renderApp } from "@/test/render";
 import { admin, problem, server, signedIn } from "@/test/server";
+
+// Whole flows through the real app: generous under a loaded machine (the suite shares two cores).
+vi.setConfig({ testTimeout: 20_000 });
 
 type User = Schemas["UserOut"];
 
@@ -72,7 +76,7 @@ const grace = person("grace.h", { display_name: "Grace Hopper", email: "grace@na
 const alan = person("alan", { display_name: "Alan Turing" });
 
 test("a platform admin sees the users, searches them, and the search is in the URL", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   usersApi([admin, grace, alan]);
   const { router } = renderApp("/users");
@@ -105,7 +109,7 @@ test("a deep link with a search opens with it", async () => {
 });
 
 test("an admin creates a user; a taken username is refused in plain words", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   const store = usersApi([admin, grace]);
   renderApp("/users");
@@ -158,7 +162,7 @@ async function openAction(user: ReturnType<typeof userEvent.setup>, username: st
 }
 
 test("an admin changes a role; demoting the last admin is refused with the server's reason", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   const store = usersApi([admin, grace]);
   renderApp("/users");
@@ -184,7 +188,7 @@ test("an admin changes a role; demoting the last admin is refused with the serve
 });
 
 test("an admin resets a password and is told what happens to the user's sessions", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   const store = usersApi([admin, grace]);
   renderApp("/users");
@@ -207,7 +211,7 @@ test("an admin resets a password and is told what happens to the user's sessions
 });
 
 test("an admin disables and enables a user after confirming, and cannot disable themselves", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   const store = usersApi([admin, grace]);
   renderApp("/users");
@@ -235,7 +239,7 @@ test("an admin disables and enables a user after confirming, and cannot disable 
 });
 
 test("a refused disable shows the server's reason in the dialog", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   usersApi([admin, grace]);
   server.use(
@@ -268,7 +272,7 @@ test("someone who is not a platform admin is told the page is for platform admin
 });
 
 test("an admin who gives up their own platform role sees the page close and the nav follow", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   const store = usersApi([{ ...admin }, { ...grace, role: "admin" }]);
   server.use(http.get("*/api/v1/me", () => HttpResponse.json(store.users[0])));
@@ -283,7 +287,7 @@ test("an admin who gives up their own platform role sees the page close and the 
 });
 
 test("an admin edits a user's display name and removes their email", async () => {
-  const user = userEvent.setup();
+  const user = userEvent.setup({ delay: null });
   signedIn();
   const store = usersApi([admin, { ...grace }]);
   renderApp("/users");
