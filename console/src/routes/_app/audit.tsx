@@ -1,7 +1,14 @@
 import { createFileRoute } from "@tanstack/react-router";
 
-import { PageHeader } from "@/components/page";
+import { AuditPage } from "@/features/audit/audit-page";
+import { validateAuditSearch } from "@/features/audit/queries";
 
 export const Route = createFileRoute("/_app/audit")({
-  component: () => <PageHeader title="Audit log" />,
+  validateSearch: validateAuditSearch,
+  component: Audit,
 });
+
+function Audit() {
+  const { me } = Route.useRouteContext();
+  return <AuditPage me={me} search={Route.useSearch()} />;
+}

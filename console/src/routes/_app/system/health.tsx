@@ -1,7 +1,12 @@
 import { createFileRoute } from "@tanstack/react-router";
 
-import { PageHeader } from "@/components/page";
+import { HealthPage } from "@/features/health/health-page";
 
 export const Route = createFileRoute("/_app/system/health")({
-  component: () => <PageHeader title="Health" />,
+  component: Health,
 });
+
+function Health() {
+  const { me } = Route.useRouteContext();
+  return <HealthPage me={me} />;
+}
