@@ -1,6 +1,7 @@
 /** The pieces every page shares: its header and its loading, empty and error states. */
 import { AlertTriangleIcon, InboxIcon } from "lucide-react";
 import type * as React from "react";
+import { useEffect } from "react";
 
 import { describeError } from "@/api/client";
 import { Button } from "@/components/ui/button";
@@ -11,11 +12,19 @@ export function PageHeader({
   title,
   description,
   actions,
+  documentTitle,
 }: {
   title: React.ReactNode;
   description?: React.ReactNode;
   actions?: React.ReactNode;
+  /** The browser tab's title, when `title` is not plain text. */
+  documentTitle?: string;
 }) {
+  // The tab and the history list name the page, not just the product.
+  const tabTitle = documentTitle ?? (typeof title === "string" ? title : undefined);
+  useEffect(() => {
+    if (tabTitle) document.title = `${tabTitle} · ${m.product}`;
+  }, [tabTitle]);
   return (
     <div className="mb-6 flex flex-wrap items-start justify-between gap-4">
       <div className="min-w-0">

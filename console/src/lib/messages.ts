@@ -39,7 +39,7 @@ export const m = {
     apiDocs: "API docs",
     classic: "Worksheet & runs (classic)",
     switchWorkspace: "Switch workspace",
-    noWorkspace: "No workspace",
+    noWorkspace: "Choose a workspace",
     search: "Search or jump to…",
     searchShortcut: "Ctrl K",
     theme: "Toggle dark mode",

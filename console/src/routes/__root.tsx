@@ -6,6 +6,7 @@ import { Toaster } from "sonner";
 import { SESSION_EXPIRED } from "@/api/client";
 import { EmptyState, ErrorState } from "@/components/page";
 import { m } from "@/lib/messages";
+import { useTheme } from "@/lib/theme";
 
 export const Route = createRootRouteWithContext<{ queryClient: QueryClient }>()({
   component: Root,
@@ -23,6 +24,7 @@ export const Route = createRootRouteWithContext<{ queryClient: QueryClient }>()(
 
 function Root() {
   const router = useRouter();
+  const theme = useTheme();
   // A 401 on any signed-in call: back to sign-in, then back here.
   useEffect(() => {
     const expired = () => {
@@ -37,7 +39,7 @@ function Root() {
   return (
     <>
       <Outlet />
-      <Toaster richColors closeButton position="bottom-right" />
+      <Toaster richColors closeButton position="bottom-right" theme={theme} />
     </>
   );
 }

@@ -1,23 +1,18 @@
 import { MoonIcon, SunIcon } from "lucide-react";
-import { useState } from "react";
 
 import { Button } from "@/components/ui/button";
 import { m } from "@/lib/messages";
-import { preferredTheme, saveTheme, type Theme } from "@/lib/theme";
+import { saveTheme, useTheme } from "@/lib/theme";
 
 export function ThemeToggle() {
-  const [theme, setTheme] = useState<Theme>(preferredTheme);
-  const next: Theme = theme === "dark" ? "light" : "dark";
+  const theme = useTheme();
   return (
     <Button
       variant="ghost"
       size="icon"
       aria-label={m.shell.theme}
       aria-pressed={theme === "dark"}
-      onClick={() => {
-        saveTheme(next);
-        setTheme(next);
-      }}
+      onClick={() => saveTheme(theme === "dark" ? "light" : "dark")}
     >
       {theme === "dark" ? <SunIcon aria-hidden /> : <MoonIcon aria-hidden />}
     </Button>
