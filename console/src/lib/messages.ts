@@ -659,6 +659,7 @@ export const m = {
       connections: "Connections",
     } as Record<string, string>,
     noConnections: "No workspace has a connection yet.",
+    openConnection: "Open the connection (test it there)",
     version: "Version",
     latency: "Check took",
     checked: "Checked",

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 
 import { Button } from "@/components/ui/button";
 import { Input, Label, NativeSelect } from "@/components/ui/input";
@@ -33,8 +33,7 @@ const RANGE_LABELS: [Range | "", string][] = [
 
 export type WorkspaceChoice = { slug: string; name: string };
 
-/** The filter bar. Choices from a list apply at once; typed values apply with Enter or "Apply".
- * Remount it (a `key` from the URL) to pick up a change of the URL made elsewhere. */
+/** The filter bar. Choices from a list apply at once; typed values apply with Enter or "Apply". */
 export function AuditFilters({
   search,
   platform,
@@ -55,6 +54,11 @@ export function AuditFilters({
   const [since, setSince] = useState(toLocalInput(search.since));
   const [until, setUntil] = useState(toLocalInput(search.until));
   const custom = search.range === "custom";
+  // The URL may change elsewhere (back button, a link, "Clear filters"): the fields follow it.
+  useEffect(() => setActor(search.actor ?? ""), [search.actor]);
+  useEffect(() => setAction(search.action ?? ""), [search.action]);
+  useEffect(() => setSince(toLocalInput(search.since)), [search.since]);
+  useEffect(() => setUntil(toLocalInput(search.until)), [search.until]);
 
   function submit(event: React.FormEvent<HTMLFormElement>) {
     event.preventDefault();

@@ -73,7 +73,6 @@ function AuditTrail({
   const events = useInfiniteQuery(auditEventsQuery(scope, search));
   const rows = useMemo(() => events.data?.pages.flatMap((page) => page.items) ?? [], [events.data]);
   const filtered = hasFilters(search, scope.platform);
-  const { event: _open, ...filterKey } = search;
 
   const setSearch = (patch: Partial<AuditSearch>) =>
     void navigate({ search: (prev) => ({ ...prev, ...patch, event: undefined }) });
@@ -114,7 +113,6 @@ function AuditTrail({
       />
       {scope.platform ? <ChainStatus /> : null}
       <AuditFilters
-        key={JSON.stringify(filterKey)}
         search={search}
         platform={scope.platform}
         workspaces={workspaces.map((w) => ({ slug: w.slug, name: w.name }))}

@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from "@testing-library/react";
+import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { http, HttpResponse } from "msw";
 
@@ -88,6 +88,7 @@ test("filters go into the URL and into the request, and the export link carries 
   await waitFor(() => expect(router.state.location.search).toMatchObject({ actor: "bob", action: "delete_workspace" }));
   await waitFor(() => expect(api.last().get("actor")).toBe("bob"));
   expect(api.last().get("action")).toBe("delete_workspace");
+  expect(screen.getByLabelText("Action")).toHaveFocus(); // applying does not lose the user's place
 
   await user.selectOptions(screen.getByLabelText("Outcome"), "denied");
   await user.selectOptions(screen.getByLabelText("Workspace"), "sales");
@@ -115,6 +116,12 @@ test("filters go into the URL and into the request, and the export link carries 
   await user.click(screen.getByRole("button", { name: "Clear filters" }));
   await waitFor(() => expect(router.state.location.search).toEqual({}));
   await waitFor(() => expect(api.last().get("actor")).toBeNull());
+  expect(screen.getByLabelText("Actor")).toHaveValue(""); // the fields follow the URL
+
+  await act(async () => {
+    router.history.back();
+  });
+  await waitFor(() => expect(screen.getByLabelText("Actor")).toHaveValue("bob"));
 }, 15_000);
 
 test("a deep link's custom range is the request's and the export's", async () => {

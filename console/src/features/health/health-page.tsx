@@ -1,4 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
+import { Link } from "@tanstack/react-router";
 import {
   CircleAlertIcon,
   CircleCheckIcon,
@@ -153,6 +154,17 @@ function ComponentCard({ component }: { component: Component }) {
           </dd>
         </div>
       </dl>
+      {component.kind === "connection" &&
+      typeof component.details?.workspace === "string" &&
+      typeof component.details?.connection === "string" ? (
+        <Link
+          to="/workspaces/$workspace/connections/$name"
+          params={{ workspace: component.details.workspace, name: component.details.connection }}
+          className="mt-3 text-sm font-medium text-primary underline-offset-4 hover:underline"
+        >
+          {h.openConnection}
+        </Link>
+      ) : null}
       <Details details={component.details} />
     </li>
   );

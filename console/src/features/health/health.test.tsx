@@ -43,7 +43,11 @@ const healthy = () =>
     component("scheduler", "scheduler"),
     component("queue", "queue", { message: "empty" }),
     component("failed runs", "runs"),
-    component("connection demo/warehouse", "connection", { checked_at: null, status: "unknown" }),
+    component("connection demo/warehouse", "connection", {
+      checked_at: null,
+      status: "unknown",
+      details: { workspace: "demo", connection: "warehouse", type: "postgres" },
+    }),
   ]);
 
 /** The health API serving whatever `current` holds when asked, counting the requests. */
@@ -85,7 +89,12 @@ test("a healthy platform is green, each component with its status in words, vers
   expect(within(database).getByText("3.2 ms")).toBeInTheDocument();
   expect(within(database).getByText("0012")).toBeInTheDocument(); // details
   expect(within(card("engine trino")).getByText("Not checked")).toBeInTheDocument();
-  expect(within(card("connection demo/warehouse")).getByText("never")).toBeInTheDocument();
+  const connection = card("connection demo/warehouse");
+  expect(within(connection).getByText("never")).toBeInTheDocument();
+  expect(within(connection).getByRole("link", { name: "Open the connection (test it there)" })).toHaveAttribute(
+    "href",
+    "/workspaces/demo/connections/warehouse",
+  );
   for (const group of ["Platform", "Engines", "Workers, scheduler and runs", "Connections"]) {
     expect(screen.getByRole("heading", { level: 2, name: group })).toBeInTheDocument();
   }
