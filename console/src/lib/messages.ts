@@ -80,6 +80,8 @@ export const m = {
       description: "Sadeem creates its Iceberg namespace and its storage location, and makes you its admin.",
       slug: "Slug",
       slugHint: "Lower-case letters, digits and _, starting with a letter. Also its Iceberg namespace; cannot be changed.",
+      slugPattern: "Use lower-case letters (a–z), digits and _, starting with a letter; no spaces or dashes.",
+      slugLength: "Use 2 to 63 characters.",
       name: "Display name",
       nameHint: "Optional; the slug is used when empty.",
       description_: "Description",
@@ -92,7 +94,6 @@ export const m = {
       retry: "Retry provisioning",
       retrying: "Retrying…",
       openCreated: "Open workspace",
-      created: (slug: string) => `Workspace ${slug} created`,
     },
     steps: {
       namespace: "Iceberg namespace",

@@ -2,7 +2,6 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
 import { PlusIcon, RotateCwIcon } from "lucide-react";
 import { useState } from "react";
-import { toast } from "sonner";
 
 import { api, ApiError, call, describeError } from "@/api/client";
 import { Alert } from "@/components/ui/alert";
@@ -55,7 +54,6 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
       const { provisioning, ...rest } = workspace;
       setCreated(rest);
       setReport(provisioning);
-      toast.success(m.workspaces.create.created(workspace.slug));
       void queryClient.invalidateQueries({ queryKey: ["workspaces"] });
     },
   });
@@ -65,7 +63,7 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
     onSuccess: setReport,
   });
 
-  const fieldErrors = create.error instanceof ApiError ? create.error.fieldErrors : {};
+  const fieldErrors = create.error instanceof ApiError ? plainFieldErrors(create.error) : {};
   const formError = create.error && Object.keys(fieldErrors).length === 0 ? describeError(create.error) : null;
 
   if (create.isPending || created) {
@@ -162,4 +160,13 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
       </form>
     </DialogContent>
   );
+}
+
+/** The server's field errors, with the slug's rule said in words rather than as a pattern. */
+function plainFieldErrors(error: ApiError): Record<string, string> {
+  const errors = error.fieldErrors;
+  const slug = error.problem?.errors?.find((e) => e.loc.join(".") === "body.slug");
+  if (slug?.type === "string_pattern_mismatch") errors.slug = m.workspaces.create.slugPattern;
+  if (slug?.type === "string_too_short" || slug?.type === "string_too_long") errors.slug = m.workspaces.create.slugLength;
+  return errors;
 }

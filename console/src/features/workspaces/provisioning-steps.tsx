@@ -45,7 +45,7 @@ export function ProvisioningSteps({ report, running }: { report: Provisioning | 
                 </span>
               </p>
               {step.detail ? (
-                <p className="mt-0.5 break-all font-mono text-xs text-muted-foreground">{step.detail}</p>
+                <p className="mt-0.5 break-words font-mono text-xs text-muted-foreground">{step.detail}</p>
               ) : null}
             </div>
           </li>
