@@ -3,6 +3,7 @@ document, and the server serves its pages and assets as a browser and a cache ne
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -75,17 +76,28 @@ def test_unknown_api_paths_with_other_methods_are_not_pages(client: TestClient) 
     assert client.delete("/api/v1/nothing").headers["content-type"] == "application/problem+json"
 
 
-def test_a_server_without_its_console_says_how_to_build_it(client: TestClient) -> None:
-    console.bundle.cache_clear()
-    saved = console.DIST
-    try:
-        console.DIST = Path("/nonexistent")
-        page = client.get("/")
-        assert page.status_code == 503
-        assert "make run" in page.text and "/docs" in page.text
-    finally:
-        console.DIST = saved
-        console.bundle.cache_clear()
+def test_a_server_without_its_console_says_how_to_build_it(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(console, "DIST", Path("/nonexistent"))
+    page = client.get("/")
+    assert page.status_code == 503
+    assert "make run" in page.text and "/docs" in page.text
+
+
+def test_a_new_build_is_served_without_a_restart(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "assets").mkdir()
+    (tmp_path / "assets" / "app-1.js").write_text("first()")
+    (tmp_path / "index.html").write_text('<script src="/assets/app-1.js"></script>')
+    monkeypatch.setattr(console, "DIST", tmp_path)
+    assert "app-1.js" in client.get("/").text
+    (tmp_path / "assets" / "app-2.js").write_text("second()")
+    (tmp_path / "index.html").write_text('<script src="/assets/app-2.js"></script>')
+    os.utime(tmp_path / "index.html", ns=(1, 1))  # another build, whatever the clock's resolution
+    assert "app-2.js" in client.get("/").text
+    assert client.get("/assets/app-2.js").text == "second()"
 
 
 def test_a_wheel_cannot_be_built_without_the_console(tmp_path: Path) -> None:

@@ -17,7 +17,6 @@ import gzip
 import hashlib
 import mimetypes
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -87,17 +86,25 @@ class Bundle:
     files: dict[str, _File]  # by path below the build's root: "assets/index-B8Pm95MI.js", "favicon.svg"
 
 
-@cache
+_loaded: tuple[int, Bundle] | None = None
+
+
 def bundle() -> Bundle | None:
-    """The build, read once: a few hundred kilobytes, served from memory."""
-    if not (DIST / "index.html").is_file():
+    """The build, read into memory (a few hundred kilobytes) and read again when `index.html`
+    changes, so a `make console` while the server runs is served at once."""
+    global _loaded
+    try:
+        built_at = (DIST / "index.html").stat().st_mtime_ns
+    except OSError:
         return None
-    files = {
-        path.relative_to(DIST).as_posix(): _load(path)
-        for path in DIST.rglob("*")
-        if path.is_file() and path.name != "index.html"
-    }
-    return Bundle(_load(DIST / "index.html"), files)
+    if _loaded is None or _loaded[0] != built_at:
+        files = {
+            path.relative_to(DIST).as_posix(): _load(path)
+            for path in DIST.rglob("*")
+            if path.is_file() and path.name != "index.html"
+        }
+        _loaded = (built_at, Bundle(_load(DIST / "index.html"), files))
+    return _loaded[1]
 
 
 def _send(request: Request, file: _File, cache_control: str, extra: dict[str, str] | None = None) -> Response:
