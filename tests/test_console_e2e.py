@@ -121,7 +121,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("console-e2e")
     with contextlib.ExitStack() as exits:
         s3 = relay = None
-        extra: dict[str, str] = {"SADEEM_DEMO": "false"}
+        # No demo (its runs would compete for the CPU); no Spark local (no jars in a fresh home: the
+        # health page would show it down from the start).
+        extra: dict[str, str] = {"SADEEM_DEMO": "false", "SADEEM_SPARK_LOCAL_ENABLED": "false"}
         if (binary := weed_binary()) is not None:
             s3 = exits.enter_context(seaweedfs(binary, root / "seaweedfs", S3_KEY_ID, S3_SECRET))
             host, port = s3.endpoint_url.removeprefix("http://").split(":")
@@ -190,9 +192,12 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:6]}"
 
 
-def make_workspace(api: httpx.Client, slug: str | None = None) -> str:
+def make_workspace(api: httpx.Client, slug: str | None = None, description: str = "") -> str:
     slug = slug or unique("ws")
-    created = api.post("/api/v1/workspaces", json={"slug": slug, "name": slug.replace("_", " ").title()})
+    created = api.post(
+        "/api/v1/workspaces",
+        json={"slug": slug, "name": slug.replace("_", " ").title(), "description": description},
+    )
     assert created.status_code in (200, 201, 202), created.text
     return slug
 
@@ -200,7 +205,7 @@ def make_workspace(api: httpx.Client, slug: str | None = None) -> str:
 @pytest.fixture(scope="module")
 def workspace(admin_api: httpx.Client) -> str:
     """A workspace of the admin's, with the viewer as a member (for the read-only flows)."""
-    slug = make_workspace(admin_api, "lakehouse")
+    slug = make_workspace(admin_api, "lakehouse", "Curated tables the analytics team reports from.")
     viewer(admin_api)
     added = admin_api.post(f"/api/v1/workspaces/{slug}/members", json={"username": VIEWER, "role": "viewer"})
     assert added.status_code in (200, 201), added.text
@@ -667,6 +672,7 @@ def test_health_turns_red_when_storage_is_gone(
     expect(heading(page, "Health")).to_be_visible()
     overall = page.get_by_test_id("health-overall")
     expect(page.get_by_role("listitem", name=f"{storage}: OK")).to_be_visible()
+    expect(overall).not_to_contain_text("Something is down")
     stack.relay.stop()
     try:
         refresh_health(page)
@@ -710,7 +716,7 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def furnished(stack: Stack, admin_api: httpx.Client, workspace: str) -> str:
     """Something on every page: a tested connection, a second workspace, an access token."""
-    make_workspace(admin_api, "marketing")
+    make_workspace(admin_api, "marketing", "Campaign data and attribution models.")
     if stack.s3 is not None:
         config = {
             "type": "s3",
@@ -790,7 +796,8 @@ def test_page_is_accessible(
                 )
             page.wait_for_timeout(100)
             suffix = "" if theme == "light" else "-dark"
-            page.screenshot(path=str(screenshots / f"console-{name}{suffix}.png"), full_page=True)
+            # The window as a person sees it at 1280 x 800 (what docs/img/console-<page>.png shows).
+            page.screenshot(path=str(screenshots / f"console-{name}{suffix}.png"))
             blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING_IMPACTS]
             if blocking:
                 found.append(f"axe on {name} ({theme}):\n{describe_violations(blocking)}")
