@@ -5,6 +5,9 @@ seen through their heartbeats, down once silent; platform admins only; no secret
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -251,6 +254,49 @@ def test_worker_heartbeat_alive_then_silent_then_stopped(
         worker.stop(wait_seconds=0)
     assert heartbeat_rows(db, ServiceKind.worker) == []  # a clean stop removes it
     assert "none has started" in component(report_of(client, world), "workers")["message"]
+
+
+def test_an_engine_not_installed_here_is_degraded_and_says_how_to_install_it(
+    settings: Settings, db: Database, tmp_path: Path
+) -> None:
+    report = check_components(db, changed(settings, spark_jars_dir=tmp_path / "no-jars"))
+    spark = component(report, "engine spark_local")
+    assert spark["status"] == "degraded", spark
+    assert "make spark" in spark["message"] or "not found" in spark["message"], spark
+
+
+def test_a_restart_after_a_crash_leaves_no_ghost(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    # A worker of this host that was killed (its process is gone) and one of another host.
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    now = utcnow()
+    with db.writes() as session:
+        for id_, host, pid in (("killed", socket.gethostname(), dead.pid), ("elsewhere", "other-host", 1)):
+            session.add(
+                ServiceHeartbeat(
+                    id=id_,
+                    kind=ServiceKind.worker,
+                    host=host,
+                    pid=pid,
+                    version="0",
+                    started_at=now,
+                    beat_at=now - timedelta(minutes=5),
+                    interval_seconds=10.0,
+                    slots=1,
+                    slots_in_use=0,
+                )
+            )
+        session.commit()
+    worker = Worker(db, changed(settings, lease_seconds=30.0))
+    worker.start()
+    try:
+        instances = component(report_of(client, world), "workers")["details"]["instances"]
+        # Only another host's process may still be alive somewhere: it stays, shown silent.
+        assert sorted(i["id"] for i in instances) == sorted(["elsewhere", worker.worker_id])
+    finally:
+        worker.stop(wait_seconds=0)
 
 
 def test_scheduler_heartbeat_reports_its_last_tick(client: TestClient, world: World, db: Database) -> None:

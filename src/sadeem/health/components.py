@@ -157,7 +157,9 @@ def _engine(session: Session, settings: Settings, spec: EngineSpec) -> Finding:
         return Finding(unknown, f"switched off: {spec.disabled_reason}", None, details)
     if spec.installation is not None:
         found = spec.installation(settings)
-        return Finding(ok if found.ready else down, found.message, found.version, details)
+        # Degraded, not down: the platform and its other engines work; runs on this one fail with
+        # this same message until it is installed (a laptop without `make spark`, say).
+        return Finding(ok if found.ready else degraded, found.message, found.version, details)
     # An engine reached through connections: each connection's last test is its own component.
     assert spec.connection is not None
     count = session.scalar(select(func.count()).where(Connection.type == spec.connection)) or 0

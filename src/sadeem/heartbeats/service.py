@@ -1,6 +1,9 @@
 """Workers and schedulers say they are alive: one `service_heartbeats` row per process, written
 when it starts, on every pass of its loop, and deleted when it stops cleanly. A failed write is
-logged and never stops the loop that beats (the next pass tries again)."""
+logged and never stops the loop that beats (the next pass tries again).
+
+A process that was killed leaves its row. The next process to start prunes the rows of its own host
+whose process is gone (a restart after a crash shows no ghost), and any row silent for a day."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import socket
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from sadeem import __version__
 from sadeem.core.clock import utcnow
@@ -23,6 +26,16 @@ log = logging.getLogger(__name__)
 # Rows of processes that died without stopping are shown as down for this long, then pruned by
 # the next process that starts.
 FORGET_AFTER = timedelta(days=1)
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, under another user
+        return False
+    return False
 
 
 def new_service_id() -> str:
@@ -49,6 +62,13 @@ class Heartbeat:
                 session.execute(
                     delete(ServiceHeartbeat).where(ServiceHeartbeat.beat_at < utcnow() - FORGET_AFTER)
                 )
+                here = session.execute(
+                    select(ServiceHeartbeat.id, ServiceHeartbeat.pid).where(
+                        ServiceHeartbeat.host == socket.gethostname()
+                    )
+                ).all()
+                if gone := [row.id for row in here if _process_gone(row.pid)]:
+                    session.execute(delete(ServiceHeartbeat).where(ServiceHeartbeat.id.in_(gone)))
         except Exception:
             log.exception("%s %s: pruning old heartbeats failed", self.kind, self.service_id)
         self.beat(slots_in_use=0 if self.slots is not None else None)
