@@ -517,8 +517,12 @@ def test_a_viewer_sees_no_write_buttons_and_refusals_are_explained(
     page.get_by_label("Password").fill(VIEWER_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(heading(page, "Workspaces")).to_be_visible()
+    # Their workspace, with their role (creating one of their own is allowed: users_can_create_workspaces).
+    expect(page.get_by_role("row").filter(has_text=workspace)).to_contain_text("Viewer")
+    page.goto(f"/workspaces/{workspace}")
+    expect(page.get_by_text("Only workspace admins can change these settings.")).to_be_visible()
     expect(
-        page.get_by_role("button", name=re.compile(r"(New|Create) workspace", re.IGNORECASE))
+        page.get_by_role("button", name=re.compile(r"^(Save|Archive|Delete)", re.IGNORECASE))
     ).to_have_count(0)
     page.goto(f"/workspaces/{workspace}/members")
     expect(heading(page, re.compile("Members"))).to_be_visible()
