@@ -67,6 +67,7 @@ export function MembersPage({ slug }: { slug: string }) {
     <>
       <PageHeader
         title={t.title}
+        documentTitle={`${t.title} · ${workspace.data?.name ?? slug}`}
         description={t.description(workspace.data?.name ?? slug)}
         actions={canWrite ? <AddMemberDialog slug={slug} /> : null}
       />

@@ -57,6 +57,7 @@ export function WorkspaceSettings({ slug }: { slug: string }) {
           </span>
         }
         description={ws.description || t.settings.noDescription}
+        documentTitle={`${ws.name} · ${t.settings.title}`}
       />
       <div className="grid max-w-3xl gap-6">
         {ws.status === "archived" ? (
