@@ -534,6 +534,10 @@ def test_a_viewer_sees_no_write_buttons_and_refusals_are_explained(
     expect(
         page.get_by_role("button", name=re.compile(r"(New|Add|Create) connection", re.IGNORECASE))
     ).to_have_count(0)
+    # A writer's page by deep link: said who may, no form.
+    page.goto(f"/workspaces/{workspace}/connections/-/new?type=s3")
+    expect(page.get_by_text("editors and admins change them")).to_be_visible()
+    expect(page.get_by_role("button", name="Create connection")).to_have_count(0)
     # The platform's admin pages, by deep link: closed, and said so.
     page.goto("/users")
     expect(page.get_by_text("Only platform admins manage users")).to_be_visible()
