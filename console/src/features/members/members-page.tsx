@@ -1,4 +1,5 @@
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useNavigate } from "@tanstack/react-router";
 import { InfoIcon, ShieldAlertIcon, UserMinusIcon, UserPlusIcon } from "lucide-react";
 import { useState } from "react";
 import { toast } from "sonner";
@@ -211,6 +212,7 @@ export function MembersPage({ slug }: { slug: string }) {
         workspaceName={workspace.data?.name ?? slug}
         member={removing}
         self={removing?.username === me?.username}
+        keepsAccess={me?.role === "admin"}
         onClose={() => setRemoving(null)}
         onRefused={refused}
       />
@@ -317,6 +319,7 @@ function RemoveMemberDialog({
   workspaceName,
   member,
   self,
+  keepsAccess,
   onClose,
   onRefused,
 }: {
@@ -324,10 +327,13 @@ function RemoveMemberDialog({
   workspaceName: string;
   member: Member | null;
   self: boolean;
+  /** A platform admin keeps seeing the workspace after leaving it. */
+  keepsAccess: boolean;
   onClose: () => void;
   onRefused: (error: unknown) => void;
 }) {
   const queryClient = useQueryClient();
+  const navigate = useNavigate();
   const remove = useMutation({
     mutationFn: (username: string) =>
       call(
@@ -335,10 +341,12 @@ function RemoveMemberDialog({
           params: { path: { workspace: slug, username } },
         }),
       ),
-    onSuccess: (_, username) => {
+    onSuccess: async (_, username) => {
       toast.success(t.remove.removed(username));
-      void queryClient.invalidateQueries({ queryKey: ["workspaces"] });
       onClose();
+      // Whoever leaves a workspace no longer sees it: back to their list.
+      if (self && !keepsAccess) await navigate({ to: "/workspaces" });
+      void queryClient.invalidateQueries({ queryKey: ["workspaces"] });
     },
     onError: (error) => {
       onRefused(error);

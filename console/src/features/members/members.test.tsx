@@ -135,3 +135,17 @@ test("viewers and editors see the members without any write control", async () =
     view.unmount();
   }
 });
+
+test("an admin who leaves the workspace is taken back to their list", async () => {
+  signedInAs(person("ada"), [workspace("demo", { name: "Demo" })]);
+  const calls = membersApi([member("ada", "admin"), member("bob", "admin")]);
+  const { router } = renderApp("/workspaces/demo/members");
+  const ada = await screen.findByTestId("member-ada", {}, SLOW);
+  expect(within(ada).getByText("you")).toBeInTheDocument();
+  await userEvent.click(within(ada).getByRole("button", { name: "Remove ada" }));
+  const dialog = await screen.findByRole("dialog", { name: "Remove ada?" });
+  expect(dialog).toHaveTextContent("You lose access to Demo. Only an admin can add you back.");
+  await userEvent.click(within(dialog).getByRole("button", { name: "Remove member" }));
+  await waitFor(() => expect(router.state.location.pathname).toBe("/workspaces"));
+  expect(calls).toEqual(["remove ada"]);
+});

@@ -8,6 +8,7 @@ import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
 import {
   Dialog,
+  DialogClose,
   DialogContent,
   DialogDescription,
   DialogFooter,
@@ -84,6 +85,11 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
         <ProvisioningSteps report={report} running={create.isPending || retry.isPending} />
         {retry.error ? <Alert variant="destructive">{describeError(retry.error)}</Alert> : null}
         <DialogFooter>
+          {created ? (
+            <DialogClose asChild>
+              <Button variant="outline">{m.common.close}</Button>
+            </DialogClose>
+          ) : null}
           {failed && created ? (
             <Button variant="outline" onClick={() => retry.mutate(created.slug)} disabled={retry.isPending}>
               <RotateCwIcon aria-hidden />
