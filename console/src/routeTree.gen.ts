@@ -19,8 +19,12 @@ import { Route as AppSystemHealthRouteImport } from './routes/_app/system/health
 import { Route as AppWorkspacesIndexRouteImport } from './routes/_app/workspaces/index'
 import { Route as AppWorkspacesWorkspaceIndexRouteImport } from './routes/_app/workspaces/$workspace/index'
 import { Route as AppWorkspacesWorkspaceMembersRouteImport } from './routes/_app/workspaces/$workspace/members'
+import { Route as AppWorkspacesWorkspaceSqlRouteImport } from './routes/_app/workspaces/$workspace/sql'
 import { Route as AppWorkspacesWorkspaceConnectionsIndexRouteImport } from './routes/_app/workspaces/$workspace/connections/index'
 import { Route as AppWorkspacesWorkspaceConnectionsNameRouteImport } from './routes/_app/workspaces/$workspace/connections/$name'
+import { Route as AppWorkspacesWorkspaceJobsIndexRouteImport } from './routes/_app/workspaces/$workspace/jobs/index'
+import { Route as AppWorkspacesWorkspaceRunsIndexRouteImport } from './routes/_app/workspaces/$workspace/runs/index'
+import { Route as AppWorkspacesWorkspaceTablesIndexRouteImport } from './routes/_app/workspaces/$workspace/tables/index'
 import { Route as AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport } from './routes/_app/workspaces/$workspace/connections/[-]/new'
 
 const IndexRoute = IndexRouteImport.update({
@@ -74,6 +78,12 @@ const AppWorkspacesWorkspaceMembersRoute =
     path: '/workspaces/$workspace/members',
     getParentRoute: () => AppRoute,
   } as any)
+const AppWorkspacesWorkspaceSqlRoute =
+  AppWorkspacesWorkspaceSqlRouteImport.update({
+    id: '/workspaces/$workspace/sql',
+    path: '/workspaces/$workspace/sql',
+    getParentRoute: () => AppRoute,
+  } as any)
 const AppWorkspacesWorkspaceConnectionsIndexRoute =
   AppWorkspacesWorkspaceConnectionsIndexRouteImport.update({
     id: '/workspaces/$workspace/connections/',
@@ -84,6 +94,24 @@ const AppWorkspacesWorkspaceConnectionsNameRoute =
   AppWorkspacesWorkspaceConnectionsNameRouteImport.update({
     id: '/workspaces/$workspace/connections/$name',
     path: '/workspaces/$workspace/connections/$name',
+    getParentRoute: () => AppRoute,
+  } as any)
+const AppWorkspacesWorkspaceJobsIndexRoute =
+  AppWorkspacesWorkspaceJobsIndexRouteImport.update({
+    id: '/workspaces/$workspace/jobs/',
+    path: '/workspaces/$workspace/jobs/',
+    getParentRoute: () => AppRoute,
+  } as any)
+const AppWorkspacesWorkspaceRunsIndexRoute =
+  AppWorkspacesWorkspaceRunsIndexRouteImport.update({
+    id: '/workspaces/$workspace/runs/',
+    path: '/workspaces/$workspace/runs/',
+    getParentRoute: () => AppRoute,
+  } as any)
+const AppWorkspacesWorkspaceTablesIndexRoute =
+  AppWorkspacesWorkspaceTablesIndexRouteImport.update({
+    id: '/workspaces/$workspace/tables/',
+    path: '/workspaces/$workspace/tables/',
     getParentRoute: () => AppRoute,
   } as any)
 const AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute =
@@ -102,9 +130,13 @@ export interface FileRoutesByFullPath {
   '/system/health': typeof AppSystemHealthRoute
   '/workspaces/': typeof AppWorkspacesIndexRoute
   '/workspaces/$workspace/members': typeof AppWorkspacesWorkspaceMembersRoute
+  '/workspaces/$workspace/sql': typeof AppWorkspacesWorkspaceSqlRoute
   '/workspaces/$workspace/': typeof AppWorkspacesWorkspaceIndexRoute
   '/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
   '/workspaces/$workspace/connections/': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
+  '/workspaces/$workspace/jobs/': typeof AppWorkspacesWorkspaceJobsIndexRoute
+  '/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
+  '/workspaces/$workspace/tables/': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
 }
 export interface FileRoutesByTo {
@@ -116,9 +148,13 @@ export interface FileRoutesByTo {
   '/system/health': typeof AppSystemHealthRoute
   '/workspaces': typeof AppWorkspacesIndexRoute
   '/workspaces/$workspace/members': typeof AppWorkspacesWorkspaceMembersRoute
+  '/workspaces/$workspace/sql': typeof AppWorkspacesWorkspaceSqlRoute
   '/workspaces/$workspace': typeof AppWorkspacesWorkspaceIndexRoute
   '/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
   '/workspaces/$workspace/connections': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
+  '/workspaces/$workspace/jobs': typeof AppWorkspacesWorkspaceJobsIndexRoute
+  '/workspaces/$workspace/runs': typeof AppWorkspacesWorkspaceRunsIndexRoute
+  '/workspaces/$workspace/tables': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
 }
 export interface FileRoutesById {
@@ -132,9 +168,13 @@ export interface FileRoutesById {
   '/_app/system/health': typeof AppSystemHealthRoute
   '/_app/workspaces/': typeof AppWorkspacesIndexRoute
   '/_app/workspaces/$workspace/members': typeof AppWorkspacesWorkspaceMembersRoute
+  '/_app/workspaces/$workspace/sql': typeof AppWorkspacesWorkspaceSqlRoute
   '/_app/workspaces/$workspace/': typeof AppWorkspacesWorkspaceIndexRoute
   '/_app/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
   '/_app/workspaces/$workspace/connections/': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
+  '/_app/workspaces/$workspace/jobs/': typeof AppWorkspacesWorkspaceJobsIndexRoute
+  '/_app/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
+  '/_app/workspaces/$workspace/tables/': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/_app/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
 }
 export interface FileRouteTypes {
@@ -148,9 +188,13 @@ export interface FileRouteTypes {
     | '/system/health'
     | '/workspaces/'
     | '/workspaces/$workspace/members'
+    | '/workspaces/$workspace/sql'
     | '/workspaces/$workspace/'
     | '/workspaces/$workspace/connections/$name'
     | '/workspaces/$workspace/connections/'
+    | '/workspaces/$workspace/jobs/'
+    | '/workspaces/$workspace/runs/'
+    | '/workspaces/$workspace/tables/'
     | '/workspaces/$workspace/connections/-/new'
   fileRoutesByTo: FileRoutesByTo
   to:
@@ -162,9 +206,13 @@ export interface FileRouteTypes {
     | '/system/health'
     | '/workspaces'
     | '/workspaces/$workspace/members'
+    | '/workspaces/$workspace/sql'
     | '/workspaces/$workspace'
     | '/workspaces/$workspace/connections/$name'
     | '/workspaces/$workspace/connections'
+    | '/workspaces/$workspace/jobs'
+    | '/workspaces/$workspace/runs'
+    | '/workspaces/$workspace/tables'
     | '/workspaces/$workspace/connections/-/new'
   id:
     | '__root__'
@@ -177,9 +225,13 @@ export interface FileRouteTypes {
     | '/_app/system/health'
     | '/_app/workspaces/'
     | '/_app/workspaces/$workspace/members'
+    | '/_app/workspaces/$workspace/sql'
     | '/_app/workspaces/$workspace/'
     | '/_app/workspaces/$workspace/connections/$name'
     | '/_app/workspaces/$workspace/connections/'
+    | '/_app/workspaces/$workspace/jobs/'
+    | '/_app/workspaces/$workspace/runs/'
+    | '/_app/workspaces/$workspace/tables/'
     | '/_app/workspaces/$workspace/connections/-/new'
   fileRoutesById: FileRoutesById
 }
@@ -261,6 +313,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppWorkspacesWorkspaceMembersRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/workspaces/$workspace/sql': {
+      id: '/_app/workspaces/$workspace/sql'
+      path: '/workspaces/$workspace/sql'
+      fullPath: '/workspaces/$workspace/sql'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceSqlRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/workspaces/$workspace/connections/': {
       id: '/_app/workspaces/$workspace/connections/'
       path: '/workspaces/$workspace/connections'
@@ -273,6 +332,27 @@ declare module '@tanstack/react-router' {
       path: '/workspaces/$workspace/connections/$name'
       fullPath: '/workspaces/$workspace/connections/$name'
       preLoaderRoute: typeof AppWorkspacesWorkspaceConnectionsNameRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/workspaces/$workspace/jobs/': {
+      id: '/_app/workspaces/$workspace/jobs/'
+      path: '/workspaces/$workspace/jobs'
+      fullPath: '/workspaces/$workspace/jobs/'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceJobsIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/workspaces/$workspace/runs/': {
+      id: '/_app/workspaces/$workspace/runs/'
+      path: '/workspaces/$workspace/runs'
+      fullPath: '/workspaces/$workspace/runs/'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceRunsIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/workspaces/$workspace/tables/': {
+      id: '/_app/workspaces/$workspace/tables/'
+      path: '/workspaces/$workspace/tables'
+      fullPath: '/workspaces/$workspace/tables/'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceTablesIndexRouteImport
       parentRoute: typeof AppRoute
     }
     '/_app/workspaces/$workspace/connections/-/new': {
@@ -292,9 +372,13 @@ interface AppRouteChildren {
   AppSystemHealthRoute: typeof AppSystemHealthRoute
   AppWorkspacesIndexRoute: typeof AppWorkspacesIndexRoute
   AppWorkspacesWorkspaceMembersRoute: typeof AppWorkspacesWorkspaceMembersRoute
+  AppWorkspacesWorkspaceSqlRoute: typeof AppWorkspacesWorkspaceSqlRoute
   AppWorkspacesWorkspaceIndexRoute: typeof AppWorkspacesWorkspaceIndexRoute
   AppWorkspacesWorkspaceConnectionsNameRoute: typeof AppWorkspacesWorkspaceConnectionsNameRoute
   AppWorkspacesWorkspaceConnectionsIndexRoute: typeof AppWorkspacesWorkspaceConnectionsIndexRoute
+  AppWorkspacesWorkspaceJobsIndexRoute: typeof AppWorkspacesWorkspaceJobsIndexRoute
+  AppWorkspacesWorkspaceRunsIndexRoute: typeof AppWorkspacesWorkspaceRunsIndexRoute
+  AppWorkspacesWorkspaceTablesIndexRoute: typeof AppWorkspacesWorkspaceTablesIndexRoute
   AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute: typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
 }
 
@@ -305,11 +389,16 @@ const AppRouteChildren: AppRouteChildren = {
   AppSystemHealthRoute: AppSystemHealthRoute,
   AppWorkspacesIndexRoute: AppWorkspacesIndexRoute,
   AppWorkspacesWorkspaceMembersRoute: AppWorkspacesWorkspaceMembersRoute,
+  AppWorkspacesWorkspaceSqlRoute: AppWorkspacesWorkspaceSqlRoute,
   AppWorkspacesWorkspaceIndexRoute: AppWorkspacesWorkspaceIndexRoute,
   AppWorkspacesWorkspaceConnectionsNameRoute:
     AppWorkspacesWorkspaceConnectionsNameRoute,
   AppWorkspacesWorkspaceConnectionsIndexRoute:
     AppWorkspacesWorkspaceConnectionsIndexRoute,
+  AppWorkspacesWorkspaceJobsIndexRoute: AppWorkspacesWorkspaceJobsIndexRoute,
+  AppWorkspacesWorkspaceRunsIndexRoute: AppWorkspacesWorkspaceRunsIndexRoute,
+  AppWorkspacesWorkspaceTablesIndexRoute:
+    AppWorkspacesWorkspaceTablesIndexRoute,
   AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute:
     AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute,
 }

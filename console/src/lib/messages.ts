@@ -31,6 +31,10 @@ export const m = {
     navigation: "Main navigation",
     workspaces: "Workspaces",
     connections: "Connections",
+    worksheet: "SQL worksheet",
+    tables: "Tables",
+    jobs: "Jobs",
+    runs: "Runs",
     members: "Members",
     settings: "Settings",
     users: "Users",
@@ -667,5 +671,25 @@ export const m = {
     neverChecked: "never",
     details: "Details",
     ms: (value: number) => `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`,
+  },
+
+  // ---- worksheet (its area's strings) ----
+  worksheet: {
+    title: "SQL worksheet",
+  },
+
+  // ---- tables (its area's strings) ----
+  tables: {
+    title: "Tables",
+  },
+
+  // ---- jobs (its area's strings) ----
+  jobs: {
+    title: "Jobs",
+  },
+
+  // ---- runs (its area's strings) ----
+  runs: {
+    title: "Runs",
   },
 } as const;

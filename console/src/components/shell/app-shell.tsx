@@ -3,7 +3,10 @@ import { Link, useParams } from "@tanstack/react-router";
 import {
   ActivityIcon,
   BookOpenIcon,
+  CalendarClockIcon,
+  CodeIcon,
   DatabaseIcon,
+  PlayIcon,
   LayersIcon,
   PlugIcon,
   ScrollTextIcon,
@@ -67,6 +70,18 @@ export function AppShell({ children }: { children: ReactNode }) {
           </NavSection>
           {workspace ? (
             <NavSection title={workspace}>
+              <Link to="/workspaces/$workspace/sql" params={{ workspace }} className={navLink} activeProps={activeLink}>
+                <CodeIcon aria-hidden /> {m.shell.worksheet}
+              </Link>
+              <Link to="/workspaces/$workspace/tables" params={{ workspace }} className={navLink} activeProps={activeLink}>
+                <TableIcon aria-hidden /> {m.shell.tables}
+              </Link>
+              <Link to="/workspaces/$workspace/jobs" params={{ workspace }} className={navLink} activeProps={activeLink}>
+                <CalendarClockIcon aria-hidden /> {m.shell.jobs}
+              </Link>
+              <Link to="/workspaces/$workspace/runs" params={{ workspace }} className={navLink} activeProps={activeLink}>
+                <PlayIcon aria-hidden /> {m.shell.runs}
+              </Link>
               <Link
                 to="/workspaces/$workspace"
                 params={{ workspace }}

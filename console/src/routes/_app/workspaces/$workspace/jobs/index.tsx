@@ -1,0 +1,7 @@
+import { createFileRoute } from "@tanstack/react-router";
+
+import { PageHeader } from "@/components/page";
+
+export const Route = createFileRoute("/_app/workspaces/$workspace/jobs/")({
+  component: () => <PageHeader title="Jobs" />,
+});
