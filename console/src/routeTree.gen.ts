@@ -23,7 +23,9 @@ import { Route as AppWorkspacesWorkspaceSqlRouteImport } from './routes/_app/wor
 import { Route as AppWorkspacesWorkspaceConnectionsIndexRouteImport } from './routes/_app/workspaces/$workspace/connections/index'
 import { Route as AppWorkspacesWorkspaceConnectionsNameRouteImport } from './routes/_app/workspaces/$workspace/connections/$name'
 import { Route as AppWorkspacesWorkspaceJobsIndexRouteImport } from './routes/_app/workspaces/$workspace/jobs/index'
+import { Route as AppWorkspacesWorkspaceJobsJobRouteImport } from './routes/_app/workspaces/$workspace/jobs/$job'
 import { Route as AppWorkspacesWorkspaceRunsIndexRouteImport } from './routes/_app/workspaces/$workspace/runs/index'
+import { Route as AppWorkspacesWorkspaceRunsRunRouteImport } from './routes/_app/workspaces/$workspace/runs/$run'
 import { Route as AppWorkspacesWorkspaceTablesIndexRouteImport } from './routes/_app/workspaces/$workspace/tables/index'
 import { Route as AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport } from './routes/_app/workspaces/$workspace/connections/[-]/new'
 
@@ -102,10 +104,22 @@ const AppWorkspacesWorkspaceJobsIndexRoute =
     path: '/workspaces/$workspace/jobs/',
     getParentRoute: () => AppRoute,
   } as any)
+const AppWorkspacesWorkspaceJobsJobRoute =
+  AppWorkspacesWorkspaceJobsJobRouteImport.update({
+    id: '/workspaces/$workspace/jobs/$job',
+    path: '/workspaces/$workspace/jobs/$job',
+    getParentRoute: () => AppRoute,
+  } as any)
 const AppWorkspacesWorkspaceRunsIndexRoute =
   AppWorkspacesWorkspaceRunsIndexRouteImport.update({
     id: '/workspaces/$workspace/runs/',
     path: '/workspaces/$workspace/runs/',
+    getParentRoute: () => AppRoute,
+  } as any)
+const AppWorkspacesWorkspaceRunsRunRoute =
+  AppWorkspacesWorkspaceRunsRunRouteImport.update({
+    id: '/workspaces/$workspace/runs/$run',
+    path: '/workspaces/$workspace/runs/$run',
     getParentRoute: () => AppRoute,
   } as any)
 const AppWorkspacesWorkspaceTablesIndexRoute =
@@ -133,6 +147,8 @@ export interface FileRoutesByFullPath {
   '/workspaces/$workspace/sql': typeof AppWorkspacesWorkspaceSqlRoute
   '/workspaces/$workspace/': typeof AppWorkspacesWorkspaceIndexRoute
   '/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
+  '/workspaces/$workspace/jobs/$job': typeof AppWorkspacesWorkspaceJobsJobRoute
+  '/workspaces/$workspace/runs/$run': typeof AppWorkspacesWorkspaceRunsRunRoute
   '/workspaces/$workspace/connections/': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
   '/workspaces/$workspace/jobs/': typeof AppWorkspacesWorkspaceJobsIndexRoute
   '/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
@@ -151,6 +167,8 @@ export interface FileRoutesByTo {
   '/workspaces/$workspace/sql': typeof AppWorkspacesWorkspaceSqlRoute
   '/workspaces/$workspace': typeof AppWorkspacesWorkspaceIndexRoute
   '/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
+  '/workspaces/$workspace/jobs/$job': typeof AppWorkspacesWorkspaceJobsJobRoute
+  '/workspaces/$workspace/runs/$run': typeof AppWorkspacesWorkspaceRunsRunRoute
   '/workspaces/$workspace/connections': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
   '/workspaces/$workspace/jobs': typeof AppWorkspacesWorkspaceJobsIndexRoute
   '/workspaces/$workspace/runs': typeof AppWorkspacesWorkspaceRunsIndexRoute
@@ -171,6 +189,8 @@ export interface FileRoutesById {
   '/_app/workspaces/$workspace/sql': typeof AppWorkspacesWorkspaceSqlRoute
   '/_app/workspaces/$workspace/': typeof AppWorkspacesWorkspaceIndexRoute
   '/_app/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
+  '/_app/workspaces/$workspace/jobs/$job': typeof AppWorkspacesWorkspaceJobsJobRoute
+  '/_app/workspaces/$workspace/runs/$run': typeof AppWorkspacesWorkspaceRunsRunRoute
   '/_app/workspaces/$workspace/connections/': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
   '/_app/workspaces/$workspace/jobs/': typeof AppWorkspacesWorkspaceJobsIndexRoute
   '/_app/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
@@ -191,6 +211,8 @@ export interface FileRouteTypes {
     | '/workspaces/$workspace/sql'
     | '/workspaces/$workspace/'
     | '/workspaces/$workspace/connections/$name'
+    | '/workspaces/$workspace/jobs/$job'
+    | '/workspaces/$workspace/runs/$run'
     | '/workspaces/$workspace/connections/'
     | '/workspaces/$workspace/jobs/'
     | '/workspaces/$workspace/runs/'
@@ -209,6 +231,8 @@ export interface FileRouteTypes {
     | '/workspaces/$workspace/sql'
     | '/workspaces/$workspace'
     | '/workspaces/$workspace/connections/$name'
+    | '/workspaces/$workspace/jobs/$job'
+    | '/workspaces/$workspace/runs/$run'
     | '/workspaces/$workspace/connections'
     | '/workspaces/$workspace/jobs'
     | '/workspaces/$workspace/runs'
@@ -228,6 +252,8 @@ export interface FileRouteTypes {
     | '/_app/workspaces/$workspace/sql'
     | '/_app/workspaces/$workspace/'
     | '/_app/workspaces/$workspace/connections/$name'
+    | '/_app/workspaces/$workspace/jobs/$job'
+    | '/_app/workspaces/$workspace/runs/$run'
     | '/_app/workspaces/$workspace/connections/'
     | '/_app/workspaces/$workspace/jobs/'
     | '/_app/workspaces/$workspace/runs/'
@@ -341,11 +367,25 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppWorkspacesWorkspaceJobsIndexRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/workspaces/$workspace/jobs/$job': {
+      id: '/_app/workspaces/$workspace/jobs/$job'
+      path: '/workspaces/$workspace/jobs/$job'
+      fullPath: '/workspaces/$workspace/jobs/$job'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceJobsJobRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/workspaces/$workspace/runs/': {
       id: '/_app/workspaces/$workspace/runs/'
       path: '/workspaces/$workspace/runs'
       fullPath: '/workspaces/$workspace/runs/'
       preLoaderRoute: typeof AppWorkspacesWorkspaceRunsIndexRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/workspaces/$workspace/runs/$run': {
+      id: '/_app/workspaces/$workspace/runs/$run'
+      path: '/workspaces/$workspace/runs/$run'
+      fullPath: '/workspaces/$workspace/runs/$run'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceRunsRunRouteImport
       parentRoute: typeof AppRoute
     }
     '/_app/workspaces/$workspace/tables/': {
@@ -375,6 +415,8 @@ interface AppRouteChildren {
   AppWorkspacesWorkspaceSqlRoute: typeof AppWorkspacesWorkspaceSqlRoute
   AppWorkspacesWorkspaceIndexRoute: typeof AppWorkspacesWorkspaceIndexRoute
   AppWorkspacesWorkspaceConnectionsNameRoute: typeof AppWorkspacesWorkspaceConnectionsNameRoute
+  AppWorkspacesWorkspaceJobsJobRoute: typeof AppWorkspacesWorkspaceJobsJobRoute
+  AppWorkspacesWorkspaceRunsRunRoute: typeof AppWorkspacesWorkspaceRunsRunRoute
   AppWorkspacesWorkspaceConnectionsIndexRoute: typeof AppWorkspacesWorkspaceConnectionsIndexRoute
   AppWorkspacesWorkspaceJobsIndexRoute: typeof AppWorkspacesWorkspaceJobsIndexRoute
   AppWorkspacesWorkspaceRunsIndexRoute: typeof AppWorkspacesWorkspaceRunsIndexRoute
@@ -393,6 +435,8 @@ const AppRouteChildren: AppRouteChildren = {
   AppWorkspacesWorkspaceIndexRoute: AppWorkspacesWorkspaceIndexRoute,
   AppWorkspacesWorkspaceConnectionsNameRoute:
     AppWorkspacesWorkspaceConnectionsNameRoute,
+  AppWorkspacesWorkspaceJobsJobRoute: AppWorkspacesWorkspaceJobsJobRoute,
+  AppWorkspacesWorkspaceRunsRunRoute: AppWorkspacesWorkspaceRunsRunRoute,
   AppWorkspacesWorkspaceConnectionsIndexRoute:
     AppWorkspacesWorkspaceConnectionsIndexRoute,
   AppWorkspacesWorkspaceJobsIndexRoute: AppWorkspacesWorkspaceJobsIndexRoute,

@@ -1,7 +1,16 @@
 import { createFileRoute } from "@tanstack/react-router";
 
-import { PageHeader } from "@/components/page";
+import { JobsList, type JobsSearch } from "@/features/jobs/jobs-list";
 
 export const Route = createFileRoute("/_app/workspaces/$workspace/jobs/")({
-  component: () => <PageHeader title="Jobs" />,
+  validateSearch: (search: Record<string, unknown>): JobsSearch => ({
+    q: typeof search.q === "string" && search.q ? search.q : undefined,
+    type: search.type === "sql" || search.type === "spark" ? search.type : undefined,
+  }),
+  component: Page,
 });
+
+function Page() {
+  const { workspace } = Route.useParams();
+  return <JobsList workspace={workspace} search={Route.useSearch()} />;
+}
