@@ -1,0 +1,200 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { http, HttpResponse } from "msw";
+import { describe, expect, it } from "vitest";
+
+import type { Schemas } from "@/api/client";
+import { renderApp } from "@/test/render";
+import { problem, server, signedIn } from "@/test/server";
+
+import { buildJob, reportJob, run, runDetail, viewerUser, workspaceAs } from "./fixtures";
+
+const BASE = "*/api/v1/workspaces/lake";
+const firstRender = { timeout: 5000 };
+
+function jobsAnswer() {
+  return http.get(`${BASE}/jobs`, () => HttpResponse.json({ items: [buildJob, reportJob], next_cursor: null }));
+}
+
+describe("runs list", () => {
+  it("lists runs, filters by state and job in the URL and the request, and pages", async () => {
+    signedIn(undefined, [workspaceAs("editor")]);
+    const asked: URL[] = [];
+    server.use(
+      jobsAnswer(),
+      http.get(`${BASE}/runs`, ({ request }) => {
+        const url = new URL(request.url);
+        asked.push(url);
+        if (url.searchParams.get("cursor") === "next")
+          return HttpResponse.json({ items: [run({ id: 3, state: "FAILED" })], next_cursor: null });
+        if (url.searchParams.get("state") === "FAILED")
+          return HttpResponse.json({ items: [run({ id: 5, state: "FAILED", job: "report" })], next_cursor: null });
+        return HttpResponse.json({
+          items: [run({ id: 7 }), run({ id: 6, state: "RUNNING", ended_at: null, trigger: "schedule" })],
+          next_cursor: "next",
+        });
+      }),
+    );
+    const user = userEvent.setup();
+    const { router } = renderApp("/workspaces/lake/runs");
+    const first = await screen.findByRole("link", { name: "#7" }, firstRender);
+    const row = first.closest("tr")!;
+    expect(within(row).getByText("Succeeded")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "#6" }).closest("tr")).toHaveTextContent("Running");
+    expect(screen.getByRole("link", { name: "#6" }).closest("tr")).toHaveTextContent("schedule");
+
+    await user.click(screen.getByRole("button", { name: "Load more" }));
+    expect(await screen.findByRole("link", { name: "#3" })).toBeInTheDocument();
+
+    await user.selectOptions(screen.getByRole("combobox", { name: "State" }), "FAILED");
+    expect(await screen.findByRole("link", { name: "#5" })).toBeInTheDocument();
+    expect(router.state.location.search).toEqual({ state: "FAILED" });
+    expect(asked.at(-1)?.searchParams.get("state")).toBe("FAILED");
+
+    await user.selectOptions(screen.getByRole("combobox", { name: "Job" }), "report");
+    await waitFor(() => expect(router.state.location.search).toEqual({ state: "FAILED", job: "report" }));
+    await waitFor(() => expect(asked.at(-1)?.searchParams.get("job")).toBe("report"));
+  });
+
+  it("says when nothing matches, and explains an error", async () => {
+    signedIn(undefined, [workspaceAs("viewer")]);
+    server.use(
+      jobsAnswer(),
+      http.get(`${BASE}/runs`, () => problem(500, "internal", "Internal error", "The database is unreachable.")),
+    );
+    renderApp("/workspaces/lake/runs?trigger=retry");
+    expect(await screen.findByText("The database is unreachable.", {}, firstRender)).toBeInTheDocument();
+  });
+});
+
+describe("run page", () => {
+  it("follows an active run's log and state, and stops it", async () => {
+    signedIn(undefined, [workspaceAs("editor")]);
+    let state: Schemas["RunState"] = "RUNNING";
+    const logCalls: string[] = [];
+    let stopped = false;
+    server.use(
+      http.get(`${BASE}/runs/9`, () =>
+        HttpResponse.json(runDetail({ id: 9, state, ended_at: state === "RUNNING" ? null : "2026-12-07T10:00:09Z" })),
+      ),
+      http.get(`${BASE}/runs/9/logs`, ({ request }) => {
+        const after = new URL(request.url).searchParams.get("after") ?? "0";
+        logCalls.push(after);
+        if (after === "0") return HttpResponse.json({ attempt: 1, text: "line one\n", next_after: 1, complete: false });
+        if (after === "1") return HttpResponse.json({ attempt: 1, text: "line two\n", next_after: 2, complete: false });
+        return HttpResponse.json({ attempt: 1, text: stopped ? "attempt ended: CANCELLED\n" : "", next_after: stopped ? 3 : 2, complete: stopped });
+      }),
+      http.post(`${BASE}/runs/9/stop`, () => {
+        stopped = true;
+        state = "CANCELLED";
+        return HttpResponse.json(run({ id: 9, state: "CANCELLED" }));
+      }),
+    );
+    const user = userEvent.setup();
+    renderApp("/workspaces/lake/runs/9");
+    expect(await screen.findByRole("heading", { level: 1, name: /Run #9 · nightly_build/ }, firstRender)).toHaveTextContent("Running");
+    const log = screen.getByLabelText("Log of attempt 1");
+    await waitFor(() => expect(log).toHaveTextContent("line one line two"));
+    expect(screen.queryByRole("button", { name: "Retry" })).not.toBeInTheDocument();
+
+    await user.click(screen.getByRole("button", { name: "Stop" }));
+    await waitFor(() => expect(screen.getByRole("heading", { level: 1 })).toHaveTextContent("Cancelled"), { timeout: 4000 });
+    await waitFor(() => expect(log).toHaveTextContent("attempt ended: CANCELLED"), { timeout: 4000 });
+    expect(screen.getByTestId("log-status")).toHaveTextContent("complete");
+    expect(screen.queryByRole("button", { name: "Stop" })).not.toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
+    expect(logCalls[0]).toBe("0");
+  });
+
+  it("shows an ended run's attempts, timeline, result and download", async () => {
+    signedIn(undefined, [workspaceAs("editor")]);
+    server.use(
+      http.get(`${BASE}/runs/7`, () =>
+        HttpResponse.json(
+          runDetail({
+            transitions: [
+              { at: "2026-12-07T10:00:00Z", attempt: 1, from_state: null, to_state: "QUEUED", reason: "manual", actor: "admin", rule: null, decision: null },
+              { at: "2026-12-07T10:00:01Z", attempt: 1, from_state: "QUEUED", to_state: "RUNNING", reason: null, actor: "worker:w1", rule: null, decision: null },
+              { at: "2026-12-07T10:00:04Z", attempt: 1, from_state: "RUNNING", to_state: "SUCCEEDED", reason: null, actor: "worker:w1", rule: null, decision: null },
+            ],
+          }),
+        ),
+      ),
+      http.get(`${BASE}/runs/7/logs`, () =>
+        HttpResponse.json({ attempt: 1, text: "attempt ended: SUCCEEDED\n", next_after: 4, complete: true }),
+      ),
+      http.get(`${BASE}/runs/7/result`, () =>
+        HttpResponse.json({
+          attempt: 1,
+          columns: [
+            { name: "day", type: "date32[day]" },
+            { name: "kwh", type: "double" },
+          ],
+          rows: [
+            ["2026-12-01", 1.5],
+            ["2026-12-02", null],
+          ],
+          total_rows: 2,
+          truncated: false,
+          size_bytes: 2048,
+        }),
+      ),
+    );
+    renderApp("/workspaces/lake/runs/7");
+    const grid = await screen.findByTestId("result-grid", {}, firstRender);
+    expect(within(grid).getAllByRole("columnheader").map((th) => th.textContent)).toEqual(["daydate32[day]", "kwhdouble"]);
+    expect(within(grid).getAllByRole("row")).toHaveLength(3);
+    expect(screen.getByTestId("result-summary")).toHaveTextContent("2 rows");
+    expect(screen.getByRole("link", { name: "Download Parquet (2.0 KiB)" })).toHaveAttribute(
+      "href",
+      "/api/v1/workspaces/lake/runs/7/result.parquet?attempt=1",
+    );
+    const timeline = screen.getByTestId("run-timeline");
+    expect(within(timeline).getByText("QUEUED → RUNNING")).toBeInTheDocument();
+    expect(within(timeline).getByText("RUNNING → SUCCEEDED")).toBeInTheDocument();
+    expect(screen.getByTestId("run-facts")).toHaveTextContent("1 of 2");
+    await waitFor(() => expect(screen.getByTestId("log-status")).toHaveTextContent("Attempt 1 · complete"));
+    expect(screen.queryByRole("button", { name: "Stop" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Retry" })).not.toBeInTheDocument();
+  });
+
+  it("retries an ended run, and explains a refusal", async () => {
+    signedIn(undefined, [workspaceAs("editor")]);
+    server.use(
+      http.get(`${BASE}/runs/8`, () =>
+        HttpResponse.json(runDetail({ id: 8, state: "FAILED", state_reason: "error", state_message: "table t does not exist" })),
+      ),
+      http.get(`${BASE}/runs/8/logs`, () => HttpResponse.json({ attempt: 1, text: "", next_after: 0, complete: true })),
+      http.post(`${BASE}/runs/8/retry`, () =>
+        problem(409, "conflict", "Conflict", "The job has reached its limit of 1 concurrent run."),
+      ),
+    );
+    const user = userEvent.setup();
+    renderApp("/workspaces/lake/runs/8");
+    expect(await screen.findByTestId("run-message", {}, firstRender)).toHaveTextContent("error: table t does not exist");
+    await user.click(screen.getByRole("button", { name: "Retry" }));
+    expect(await screen.findByText("The job has reached its limit of 1 concurrent run.")).toBeInTheDocument();
+  });
+
+  it("gives a viewer no Stop or Retry", async () => {
+    signedIn(viewerUser, [workspaceAs("viewer")]);
+    server.use(
+      http.get(`${BASE}/runs/9`, () => HttpResponse.json(runDetail({ id: 9, state: "QUEUED", started_at: null, ended_at: null }))),
+      http.get(`${BASE}/runs/9/logs`, () => HttpResponse.json({ attempt: 1, text: "", next_after: 0, complete: false })),
+    );
+    renderApp("/workspaces/lake/runs/9");
+    expect(await screen.findByRole("heading", { level: 1, name: /Run #9 · nightly_build/ }, firstRender)).toHaveTextContent("Queued");
+    await screen.findByText(/following/);
+    expect(screen.queryByRole("button", { name: "Stop" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Retry" })).not.toBeInTheDocument();
+  });
+
+  it("says when the run does not exist", async () => {
+    signedIn(undefined, [workspaceAs("editor")]);
+    server.use(
+      http.get(`${BASE}/runs/404`, () => problem(404, "not-found", "Not found", "There is no run 404 in workspace lake.")),
+    );
+    renderApp("/workspaces/lake/runs/404");
+    expect(await screen.findByText("There is no run 404 in workspace lake.", {}, firstRender)).toBeInTheDocument();
+  });
+});
