@@ -40,12 +40,16 @@ export function ResultGrid({ workspace, statement }: { workspace: string; statem
     formatBytes(result.size_bytes),
     ...(statement.duration_ms != null ? [formatDuration(statement.duration_ms)] : []),
   ];
-  const items = virtual.getVirtualItems();
+  // Before the grid has a size (or where layout is absent) the first rows are shown as they are.
+  const measured = virtual.getVirtualItems();
+  const items = measured.length
+    ? measured
+    : rows.slice(0, 50).map((_, index) => ({ index, start: index * ROW_PX, end: (index + 1) * ROW_PX }));
   const top = items.length ? items[0]!.start : 0;
-  const bottom = items.length ? virtual.getTotalSize() - items[items.length - 1]!.end : 0;
+  const bottom = measured.length ? virtual.getTotalSize() - items[items.length - 1]!.end : 0;
 
   return (
-    <section className="grid gap-2" aria-label={t.resultGrid}>
+    <section className="grid gap-2">
       <div className="flex flex-wrap items-center gap-3 text-sm">
         <span data-testid="result-summary">{facts.join(" · ")}</span>
         <span className="ms-auto flex items-center gap-1 text-muted-foreground">

@@ -105,9 +105,10 @@ export function SaveQueryDialog({
           <DialogDescription>{t.saveDescription}</DialogDescription>
         </DialogHeader>
         <form className="grid gap-3" onSubmit={(event) => void submit(event)}>
-          <label className="grid gap-1 text-sm font-medium">
-            {t.name}
+          <div className="grid gap-1 text-sm font-medium">
+            <label htmlFor="save-name">{t.name}</label>
             <Input
+              id="save-name"
               value={name}
               onChange={(event) => setName(event.target.value)}
               required
@@ -120,7 +121,7 @@ export function SaveQueryDialog({
             <span id="save-name-hint" className="text-xs font-normal text-muted-foreground">
               {fieldErrors.name ?? t.nameHint}
             </span>
-          </label>
+          </div>
           <label className="grid gap-1 text-sm font-medium">
             {t.queryDescription}
             <Input value={description} onChange={(event) => setDescription(event.target.value)} maxLength={1000} />

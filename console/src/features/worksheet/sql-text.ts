@@ -51,9 +51,10 @@ export function editorPosition(
 /** The character offset of a line and column (1-based) in a text, clamped to it. */
 export function offsetOf(text: string, line: number, column: number | null): number {
   const lines = text.split("\n");
+  const at = Math.max(1, Math.min(line, lines.length));
   let offset = 0;
-  for (let i = 0; i < Math.min(line - 1, lines.length - 1); i++) offset += lines[i]!.length + 1;
-  return offset + Math.max(0, Math.min((column ?? 1) - 1, (lines[line - 1] ?? "").length));
+  for (let i = 0; i < at - 1; i++) offset += lines[i]!.length + 1;
+  return offset + Math.max(0, Math.min((column ?? 1) - 1, lines[at - 1]!.length));
 }
 
 const NUMERIC = /^(u?int|float|double|decimal|halffloat)/;

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+
+import { completionSchema } from "./sql-editor";
+import {
+  cellText,
+  editorPosition,
+  formatDuration,
+  offsetOf,
+  parameterNames,
+  parameterValues,
+  tableRef,
+  textToRun,
+} from "./sql-text";
+
+describe("parameters", () => {
+  it("finds :name markers outside strings, quoted names, comments and casts", () => {
+    const sql = "SELECT ':no', \"a:b\", x::int -- :nope\nFROM t WHERE a = :region AND b > :min /* :skip */ AND c = :region";
+    expect(parameterNames(sql)).toEqual(["region", "min"]);
+  });
+  it("sends numbers as numbers and anything else as text", () => {
+    expect(parameterValues("SELECT :a, :b, :c, :d", { a: "42", b: "1.5", c: "north", d: "12345678901234567" })).toEqual({
+      a: 42,
+      b: 1.5,
+      c: "north",
+      d: "12345678901234567",
+    });
+  });
+});
+
+describe("selection and error positions", () => {
+  it("runs the selection when there is one, else the whole text", () => {
+    const text = "SELECT 1;\nSELECT x\nFROM t";
+    expect(textToRun(text, 0, 0)).toEqual({ sql: text, origin: null });
+    expect(textToRun(text, 10, text.length)).toEqual({ sql: "SELECT x\nFROM t", origin: { line: 1, column: 0 } });
+    expect(textToRun(text, 3, 5).origin).toEqual({ line: 0, column: 3 });
+    expect(textToRun(text, 9, 10)).toEqual({ sql: text, origin: null }); // only blanks selected
+  });
+  it("maps an error's line and column in the text that ran to the editor", () => {
+    expect(editorPosition(2, 4, null)).toEqual({ line: 2, column: 4 });
+    expect(editorPosition(2, 4, { line: 3, column: 7 })).toEqual({ line: 5, column: 4 });
+    expect(editorPosition(1, 4, { line: 3, column: 7 })).toEqual({ line: 4, column: 11 });
+    expect(editorPosition(null, 4, null)).toBeNull();
+    expect(offsetOf("ab\ncdef\ng", 2, 3)).toBe(5);
+    expect(offsetOf("ab", 9, 9)).toBe(2);
+  });
+});
+
+describe("cells and names", () => {
+  it("keeps exact numbers as the server sent them and nested values as JSON", () => {
+    expect(cellText("9007199254740993")).toBe("9007199254740993");
+    expect(cellText(1.5)).toBe("1.5");
+    expect(cellText({ x: 1 })).toBe('{"x":1}');
+    expect(cellText(null)).toBe("");
+  });
+  it("names tables bare in the default namespace and qualified elsewhere", () => {
+    expect(tableRef("demo", { name: "demo", sql_name: "demo" }, "meter_readings")).toBe("meter_readings");
+    expect(tableRef("demo", { name: "a.b", sql_name: '"a.b"' }, "T")).toBe('"a.b"."T"');
+    expect(formatDuration(99)).toBe("99 ms");
+    expect(formatDuration(2500)).toBe("2.5 s");
+  });
+  it("completes from the schema tree: namespaces, tables, columns", () => {
+    const { schema, defaultSchema } = completionSchema({
+      catalog: "c",
+      default_namespace: "demo",
+      fingerprint: "f",
+      namespaces: [
+        { name: "demo", sql_name: "demo", tables: [{ name: "t", more_columns: false, columns: [{ name: "a", type: "long", nullable: true }] }] },
+      ],
+    });
+    expect(schema).toEqual({ demo: { t: ["a"] } });
+    expect(defaultSchema).toBe("demo");
+  });
+});
