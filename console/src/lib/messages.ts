@@ -834,7 +834,8 @@ export const m = {
     catchUpModes: { skip: "fire the latest missed slot only", backfill: "fire every missed slot" } as Record<string, string>,
     runAs: "Runs as",
     retry: "Retries",
-    retryPolicy: (n: number) => (n === 0 ? "no automatic retries" : `up to ${n} automatic ${n === 1 ? "retry" : "retries"}`),
+    retryPolicy: (n: number, backoff: number) =>
+      n === 0 ? "no automatic retries" : `up to ${n} automatic ${n === 1 ? "retry" : "retries"}, first after ${backoff} s`,
     timeout: "Time limit",
     seconds: (n: number) => `${n} s`,
     noTimeout: "none",

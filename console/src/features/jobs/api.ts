@@ -17,7 +17,7 @@ export type Definition = {
   task: (SqlTask | SparkTask) & { type: "sql" | "spark" };
   schedule?: Schedule | null;
   parameters?: ParameterSpec[];
-  retry?: { max_retries?: number; [key: string]: unknown };
+  retry?: { max_attempts?: number; backoff_seconds?: number; [key: string]: unknown };
   timeout_seconds?: number | null;
   max_concurrent_runs?: number;
 };

@@ -56,6 +56,8 @@ function TaskView({ definition }: { definition: Definition }) {
           <h3 className="mb-1 text-xs text-muted-foreground">{t.sql}</h3>
           <pre
             data-testid="job-sql"
+            tabIndex={0}
+            aria-label={t.sql}
             className="max-h-96 overflow-auto whitespace-pre-wrap break-words rounded-md border bg-muted/40 p-3 font-mono text-xs leading-relaxed"
           >
             {sql.sql}
@@ -95,7 +97,7 @@ function TaskView({ definition }: { definition: Definition }) {
       {spark.source ? (
         <div>
           <h3 className="mb-1 text-xs text-muted-foreground">{t.sparkSource}</h3>
-          <pre className="max-h-96 overflow-auto whitespace-pre-wrap break-words rounded-md border bg-muted/40 p-3 font-mono text-xs">
+          <pre tabIndex={0} aria-label={t.sparkSource} className="max-h-96 overflow-auto whitespace-pre-wrap break-words rounded-md border bg-muted/40 p-3 font-mono text-xs">
             {spark.source}
           </pre>
         </div>
@@ -103,7 +105,7 @@ function TaskView({ definition }: { definition: Definition }) {
       {conf.length > 0 ? (
         <div>
           <h3 className="mb-1 text-xs text-muted-foreground">{t.sparkConf}</h3>
-          <pre className="overflow-auto rounded-md border bg-muted/40 p-3 font-mono text-xs">
+          <pre tabIndex={0} aria-label={t.sparkConf} className="overflow-auto rounded-md border bg-muted/40 p-3 font-mono text-xs">
             {conf.map(([key, value]) => `${key}=${value}`).join("\n")}
           </pre>
         </div>
@@ -447,7 +449,7 @@ export function JobPage({ workspace, name }: { workspace: string; name: string }
               <dl className="grid grid-cols-2 gap-4">
                 <Fact label={t.runAs}>{job.run_as}</Fact>
                 <Fact label={t.author}>{job.author ?? "—"}</Fact>
-                <Fact label={t.retry}>{t.retryPolicy(Number(definition.retry?.max_retries ?? 0))}</Fact>
+                <Fact label={t.retry}>{t.retryPolicy(Math.max(0, Number(definition.retry?.max_attempts ?? 1) - 1), Number(definition.retry?.backoff_seconds ?? 10))}</Fact>
                 <Fact label={t.timeout}>
                   {definition.timeout_seconds ? t.seconds(definition.timeout_seconds) : t.noTimeout}
                 </Fact>

@@ -151,6 +151,7 @@ describe("job page", () => {
     expect(await screen.findByText("Adds the region")).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "#7" })).toBeInTheDocument();
     expect(screen.getByRole("link", { name: "#4" }).closest("tr")).toHaveTextContent("Failed");
+    expect(screen.getByText("up to 1 automatic retry, first after 30 s")).toBeInTheDocument();
     for (const name of ["Pause", "Run now", "Rerun failed", "Delete job"])
       expect(screen.getByRole("button", { name })).toBeInTheDocument();
   });

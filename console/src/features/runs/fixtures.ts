@@ -30,7 +30,7 @@ export const buildJob: Schemas["JobOut"] = {
     task: { type: "sql", engine: "duckdb", sql: "CREATE TABLE t AS SELECT 1 AS <b>x</b>" },
     schedule: { cron: "0 1 * * *", timezone: "Asia/Riyadh", catch_up: "skip" },
     parameters: [],
-    retry: { max_retries: 1 },
+    retry: { max_attempts: 2, backoff_seconds: 30 },
     timeout_seconds: 600,
     max_concurrent_runs: 1,
   },

@@ -160,7 +160,7 @@ function Result({ workspace, run, attempt }: { workspace: string; run: RunDetail
           </a>
         </Button>
       </div>
-      <div className="max-h-96 overflow-auto rounded-md border">
+      <div className="max-h-96 overflow-auto rounded-md border" tabIndex={0} role="region" aria-label={t.result}>
         <table className="w-full text-sm" data-testid="result-grid">
           <thead className="sticky top-0 bg-muted">
             <tr>

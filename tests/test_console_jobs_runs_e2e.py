@@ -1,0 +1,311 @@
+"""The console's jobs and runs pages in Chromium against a real `sadeem up` with the demo workspace
+and its jobs (an embedded worker runs them): the jobs list with schedules, pause and resume; a job's
+page; "Run now" followed live to SUCCEEDED with its log and result; a long run stopped and retried;
+a viewer without write buttons; axe (0 serious/critical) and screenshots in light and dark mode.
+
+What the classic page's test (tests/test_console_classic.py::test_console_jobs_and_runs_follow_real_runs)
+checks, ported to the React console."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from tests.browser import needs_chromium
+from tests.test_console_e2e import (
+    AXE,
+    BLOCKING_IMPACTS,
+    TRANSITIONS_ENDED,
+    VIEWER,
+    VIEWER_PASSWORD,
+    Stack,
+    browser,
+    context,
+    describe_violations,
+    heading,
+    new_context,
+    page,
+    run_axe,
+    sadeem_up,
+    screenshots,
+    settle,
+    sign_in,
+    viewer,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = [pytest.mark.integration, needs_chromium]
+
+__all__ = ["browser", "context", "page", "screenshots"]  # fixtures this module uses from the main e2e
+
+DEMO = "demo"
+RUN_TIMEOUT_MS = 60_000
+# DuckDB counts for minutes: long enough to be stopped while it runs.
+SLOW_SQL = "SELECT count(*) AS n FROM range(100000000000) r WHERE r.range % 7 = 3"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """`sadeem up` with the demo workspace and its jobs (the embedded worker runs them); no Spark."""
+    from tests.test_console_e2e import DIST
+
+    if not (DIST / "index.html").is_file():
+        pytest.fail("the console is not built: run `make console` (`make test` builds it first)")
+    root = tmp_path_factory.mktemp("console-jobs-e2e")
+    extra = {"SADEEM_DEMO": "true", "SADEEM_SPARK_LOCAL_ENABLED": "false"}
+    with sadeem_up(root / "home", extra) as (base, log):
+        yield Stack(base, root / "home", log, None, None)
+
+
+@pytest.fixture(scope="module")
+def admin_api(stack: Stack) -> Iterator[httpx.Client]:
+    client = stack.api()
+    yield client
+    client.close()
+
+
+def wait_for_run(api: httpx.Client, run_id: int, states: set[str], timeout: float = 60) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.get(f"/api/v1/workspaces/{DEMO}/runs/{run_id}").json()
+        if found["state"] in states or time.monotonic() > deadline:
+            assert found["state"] in states, found
+            return dict(found)
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def demo_built(admin_api: httpx.Client) -> str:
+    """The demo's first run (the build the bootstrap queued) has run: its table exists."""
+    runs = admin_api.get(f"/api/v1/workspaces/{DEMO}/runs", params={"job": "daily_usage_build"}).json()[
+        "items"
+    ]
+    assert runs, "the demo queued no build run"
+    wait_for_run(admin_api, runs[-1]["id"], {"SUCCEEDED"})
+    return DEMO
+
+
+@pytest.fixture(scope="module")
+def slow_job(admin_api: httpx.Client) -> str:
+    created = admin_api.post(
+        f"/api/v1/workspaces/{DEMO}/jobs",
+        json={
+            "name": "slow_count",
+            "description": "Counts for minutes: a run to stop.",
+            "task": {"type": "sql", "engine": "duckdb", "sql": SLOW_SQL},
+        },
+    )
+    assert created.status_code == 201, created.text
+    return "slow_count"
+
+
+@pytest.fixture(scope="module")
+def demo_viewer(admin_api: httpx.Client) -> str:
+    viewer(admin_api)
+    added = admin_api.post(f"/api/v1/workspaces/{DEMO}/members", json={"username": VIEWER, "role": "viewer"})
+    assert added.status_code in (200, 201, 409), added.text
+    return VIEWER
+
+
+def test_jobs_list_shows_schedules_and_pauses_and_resumes(
+    stack: Stack, demo_built: str, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(context)
+    page.goto(f"/workspaces/{DEMO}/jobs")
+    expect(heading(page, "Jobs")).to_be_visible()
+    build = page.locator("tr[data-job=daily_usage_build]")
+    expect(build).to_contain_text("SQL · duckdb · v1")
+    expect(build).to_contain_text("Every day at 01:00 (UTC)")
+    expect(build).to_contain_text("0 1 * * *")
+    expect(build).to_contain_text("active")
+    expect(build).to_contain_text(re.compile(r"in \d+ (hours?|minutes?)"))
+    expect(build.locator("[data-state]")).to_have_text("Succeeded")
+    report = page.locator("tr[data-job=daily_usage_report]")
+    expect(report).to_contain_text("manual only")
+    expect(report.get_by_role("button", name="Pause")).to_have_count(0)
+
+    build.get_by_role("button", name="Pause").click()
+    expect(build).to_contain_text("paused")
+    expect(build).to_contain_text("not firing")
+    build.get_by_role("button", name="Resume").click()
+    expect(build).to_contain_text("active")
+    expect(build.get_by_role("button", name="Pause")).to_be_visible()
+
+    # The type filter is in the URL.
+    page.get_by_role("combobox", name="Type").select_option("spark")
+    expect(page).to_have_url(re.compile(r"type=spark"))
+    expect(page.get_by_text("No job matches these filters.")).to_be_visible()
+    page.get_by_role("button", name="Clear filters").click()
+    report.get_by_role("link", name="daily_usage_report").click()
+    expect(heading(page, "daily_usage_report")).to_be_visible()
+    expect(page.get_by_test_id("job-sql")).to_contain_text("FROM daily_usage")
+    expect(page.get_by_text("min_kwh", exact=True)).to_be_visible()
+
+
+def test_run_now_follows_the_run_to_its_log_and_result(
+    stack: Stack, demo_built: str, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(context)
+    page.goto(f"/workspaces/{DEMO}/jobs/daily_usage_report")
+    page.get_by_role("button", name="Run now").click()
+    dialog = page.get_by_role("dialog", name="Run daily_usage_report")
+    dialog.get_by_label("min_kwh (number)").fill("0")
+    dialog.get_by_role("button", name="Start the run").click()
+    expect(page).to_have_url(re.compile(rf"/workspaces/{DEMO}/runs/\d+$"))
+    title = page.get_by_role("heading", level=1)
+    expect(title).to_contain_text("daily_usage_report")
+    expect(title.locator("[data-state]")).to_have_text("Succeeded", timeout=RUN_TIMEOUT_MS)
+    log = page.get_by_label("Log of attempt 1")
+    expect(log).to_contain_text("attempt ended: SUCCEEDED")
+    expect(page.get_by_test_id("log-status")).to_have_text("Attempt 1 · complete")
+    expect(page.get_by_test_id("run-facts")).to_contain_text("min_kwh=0")
+    grid = page.get_by_test_id("result-grid")
+    expect(grid.locator("th")).to_have_count(4)
+    assert [
+        name.split(" ")[0]
+        for name in grid.locator("th").evaluate_all("(ths) => ths.map((th) => th.firstChild.textContent)")
+    ] == [
+        "day",
+        "region",
+        "kwh",
+        "readings",
+    ]
+    assert grid.locator("tbody tr").count() > 1
+    expect(page.get_by_test_id("result-summary")).to_contain_text("rows")
+    timeline = page.get_by_test_id("run-timeline").locator("tbody tr td:nth-child(3)")
+    expect(timeline).to_have_text(["QUEUED", "QUEUED → RUNNING", "RUNNING → SUCCEEDED"])
+    expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+    expect(page.get_by_role("button", name="Retry")).to_have_count(0)
+
+    # The download streams the full result as Parquet with the browser's session.
+    link = page.get_by_role("link", name=re.compile(r"Download Parquet"))
+    href = link.get_attribute("href")
+    assert href is not None and href.endswith("/result.parquet?attempt=1")
+    download = page.request.get(stack.base + href)
+    assert download.status == 200 and download.body()[:4] == b"PAR1"
+
+    # The run is in the list, and in the list filtered by its job (filters in the URL).
+    page.get_by_role("link", name="All runs").click()
+    expect(heading(page, "Runs")).to_be_visible()
+    page.get_by_role("combobox", name="Job").select_option("daily_usage_report")
+    expect(page).to_have_url(re.compile(r"job=daily_usage_report"))
+    rows = page.locator("tbody tr[data-run]")
+    expect(rows.first).to_contain_text("daily_usage_report")
+    expect(rows.first.locator("[data-state]")).to_have_text("Succeeded")
+
+
+def test_stop_a_running_run_then_retry_it(
+    stack: Stack, demo_built: str, slow_job: str, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(context)
+    page.goto(f"/workspaces/{DEMO}/jobs/{slow_job}")
+    page.get_by_role("button", name="Run now").click()  # no parameters: runs at once
+    expect(page).to_have_url(re.compile(rf"/workspaces/{DEMO}/runs/\d+$"))
+    state = page.get_by_role("heading", level=1).locator("[data-state]")
+    expect(state).to_have_text("Running", timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_label("Log of attempt 1")).to_contain_text("statement 1/1 started")
+    expect(page.get_by_role("button", name="Retry")).to_have_count(0)
+
+    page.get_by_role("button", name="Stop").click()
+    expect(state).to_have_text("Cancelled", timeout=RUN_TIMEOUT_MS)
+    expect(page.get_by_label("Log of attempt 1")).to_contain_text("attempt ended: CANCELLED")
+    expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+
+    page.get_by_role("button", name="Retry").click()
+    expect(state).to_have_text(re.compile("Queued|Running"))
+    expect(page.locator("tr[data-attempt]")).to_have_count(2)
+    expect(page.get_by_test_id("log-status")).to_contain_text("Attempt 2")
+    changes = page.get_by_test_id("run-timeline").locator("tbody tr td:nth-child(3)")
+    expect(changes.filter(has_text="CANCELLED → QUEUED")).to_have_count(1)
+    # Stop it again (nothing keeps counting after the test).
+    expect(state).to_have_text("Running", timeout=RUN_TIMEOUT_MS)
+    page.get_by_role("button", name="Stop").click()
+    expect(state).to_have_text("Cancelled", timeout=RUN_TIMEOUT_MS)
+
+    page.goto(f"/workspaces/{DEMO}/runs?job={slow_job}&state=CANCELLED")
+    expect(page.locator("tbody tr[data-run]")).to_have_count(1)
+    expect(page.get_by_role("combobox", name="State")).to_have_value("CANCELLED")
+
+
+def test_a_viewer_sees_no_write_buttons(
+    stack: Stack, demo_built: str, demo_viewer: str, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(context, VIEWER, VIEWER_PASSWORD)
+    page.goto(f"/workspaces/{DEMO}/jobs")
+    expect(page.locator("tr[data-job=daily_usage_build]")).to_be_visible()
+    expect(page.get_by_text("You are a viewer in this workspace")).to_be_visible()
+    for name in ("Run now", "Pause", "Resume"):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)
+    page.goto(f"/workspaces/{DEMO}/jobs/daily_usage_build")
+    expect(page.get_by_test_id("job-sql")).to_be_visible()
+    for name in ("Run now", "Pause", "Rerun failed", "Delete job", "Run this version v1"):
+        expect(page.get_by_role("button", name=name)).to_have_count(0)
+    page.get_by_role("link", name=re.compile(r"^#\d+$")).first.click()
+    expect(page.get_by_role("heading", level=1).locator("[data-state]")).to_have_text("Succeeded")
+    expect(page.get_by_role("button", name="Stop")).to_have_count(0)
+    expect(page.get_by_role("button", name="Retry")).to_have_count(0)
+
+
+PAGES = {
+    "jobs": "/workspaces/demo/jobs",
+    "job": "/workspaces/demo/jobs/daily_usage_report",
+    "runs": "/workspaces/demo/runs",
+    "run": "/workspaces/demo/runs/{run}",
+}
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_jobs_and_runs_pages_are_accessible(
+    stack: Stack, browser: Browser, admin_api: httpx.Client, demo_built: str, screenshots: Path, name: str
+) -> None:
+    """axe-core: no serious or critical violation, light and dark; nothing wider than 1280 px;
+    a screenshot of each (the run page: the demo report's run, with its log and result)."""
+    assert AXE.is_file(), f"axe-core is missing ({AXE}): run `npm ci` in console/"
+    reports = admin_api.get(f"/api/v1/workspaces/{DEMO}/runs", params={"job": "daily_usage_report"}).json()[
+        "items"
+    ]
+    if not reports:
+        submitted = admin_api.post(
+            f"/api/v1/workspaces/{DEMO}/jobs/daily_usage_report/runs", json={"parameters": {}}
+        )
+        assert submitted.status_code == 201, submitted.text
+        reports = [submitted.json()]
+    wait_for_run(admin_api, reports[0]["id"], {"SUCCEEDED"})
+    context = new_context(stack, browser, bypass_csp=True)
+    try:
+        page = context.new_page()
+        sign_in(context)
+        page.goto(PAGES[name].format(run=reports[0]["id"]))
+        settle(page)
+        found = []
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 0:
+            found.append(f"{name} is {overflow} px wider than a 1280 px window")
+        for theme in ("light", "dark"):
+            if theme == "dark":
+                page.get_by_role("button", name="Toggle dark mode").click()
+            page.wait_for_function(TRANSITIONS_ENDED)
+            suffix = "" if theme == "light" else "-dark"
+            page.screenshot(path=str(screenshots / f"console-{name}{suffix}.png"))
+            blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING_IMPACTS]
+            if blocking:
+                found.append(f"axe on {name} ({theme}):\n{describe_violations(blocking)}")
+        assert not found, "\n".join(found)
+    finally:
+        context.close()
