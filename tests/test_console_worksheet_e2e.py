@@ -107,6 +107,22 @@ def test_run_page_download_and_exact_values(stack: Stack, context: BrowserContex
     tree.get_by_role("button", name="meter_readings", exact=True).click()
     expect(editor(page)).to_have_text("SELECT * FROM meter_readings")
 
+    # Names complete from the schema tree: tables, then an alias's columns.
+    write(page, "")
+    page.keyboard.type("SELECT m.region FROM meter_")
+    completion = page.locator(".cm-tooltip-autocomplete")
+    expect(completion.get_by_role("option").first).to_contain_text("meter_readings")
+    page.keyboard.press("Enter")
+    page.keyboard.type(" m WHERE m.kw")
+    kwh = completion.get_by_role("option", name="kwh", exact=True)
+    expect(kwh).to_be_visible()
+    kwh.click()
+    expect(editor(page)).to_have_text("SELECT m.region FROM meter_readings m WHERE m.kwh")
+    page.keyboard.type(" > 400")
+    # Explain shows the engine's plan.
+    page.get_by_role("button", name="Explain").click()
+    expect(page.get_by_test_id("sql-plan")).to_contain_text("duckdb runs:", timeout=RUN_MS)
+
     write(page, "SELECT meter_id, kwh, reading_at FROM meter_readings ORDER BY reading_at, meter_id")
     page.keyboard.press("Control+Enter")
     expect(state(page)).to_contain_text("Succeeded", timeout=RUN_MS)

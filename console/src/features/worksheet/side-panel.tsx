@@ -43,7 +43,7 @@ export function SidePanel({
     ["saved", t.savedTab],
   ];
   return (
-    <aside className="flex min-h-0 flex-col gap-2 rounded-lg border bg-card p-2" aria-label={t.side}>
+    <aside className="flex h-full min-h-0 flex-col gap-2 rounded-lg border bg-card p-2" aria-label={t.side}>
       <div role="tablist" aria-label={t.side} className="grid grid-cols-3 gap-1 rounded-md bg-muted p-1">
         {tabs.map(([key, label]) => (
           <button

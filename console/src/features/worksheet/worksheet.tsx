@@ -354,7 +354,7 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
     >
       <PageHeader title={t.title} description={t.description} />
       <div className="grid gap-4 lg:grid-cols-[17rem_minmax(0,1fr)]">
-        <div className="lg:sticky lg:top-4 lg:h-[min(640px,calc(100vh-8rem))]">
+        <div className="lg:sticky lg:top-18 lg:h-[min(640px,calc(100vh-6rem))]">
           <SidePanel
             workspace={workspace}
             side={search.side ?? "schema"}
