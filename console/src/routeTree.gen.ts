@@ -28,6 +28,7 @@ import { Route as AppWorkspacesWorkspaceRunsIndexRouteImport } from './routes/_a
 import { Route as AppWorkspacesWorkspaceRunsRunRouteImport } from './routes/_app/workspaces/$workspace/runs/$run'
 import { Route as AppWorkspacesWorkspaceTablesIndexRouteImport } from './routes/_app/workspaces/$workspace/tables/index'
 import { Route as AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport } from './routes/_app/workspaces/$workspace/connections/[-]/new'
+import { Route as AppWorkspacesWorkspaceTablesNamespaceTableRouteImport } from './routes/_app/workspaces/$workspace/tables/$namespace/$table'
 
 const IndexRoute = IndexRouteImport.update({
   id: '/',
@@ -134,6 +135,12 @@ const AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute =
     path: '/workspaces/$workspace/connections/-/new',
     getParentRoute: () => AppRoute,
   } as any)
+const AppWorkspacesWorkspaceTablesNamespaceTableRoute =
+  AppWorkspacesWorkspaceTablesNamespaceTableRouteImport.update({
+    id: '/workspaces/$workspace/tables/$namespace/$table',
+    path: '/workspaces/$workspace/tables/$namespace/$table',
+    getParentRoute: () => AppRoute,
+  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
@@ -154,6 +161,7 @@ export interface FileRoutesByFullPath {
   '/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
   '/workspaces/$workspace/tables/': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
+  '/workspaces/$workspace/tables/$namespace/$table': typeof AppWorkspacesWorkspaceTablesNamespaceTableRoute
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
@@ -174,6 +182,7 @@ export interface FileRoutesByTo {
   '/workspaces/$workspace/runs': typeof AppWorkspacesWorkspaceRunsIndexRoute
   '/workspaces/$workspace/tables': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
+  '/workspaces/$workspace/tables/$namespace/$table': typeof AppWorkspacesWorkspaceTablesNamespaceTableRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -196,6 +205,7 @@ export interface FileRoutesById {
   '/_app/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
   '/_app/workspaces/$workspace/tables/': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/_app/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
+  '/_app/workspaces/$workspace/tables/$namespace/$table': typeof AppWorkspacesWorkspaceTablesNamespaceTableRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -218,6 +228,7 @@ export interface FileRouteTypes {
     | '/workspaces/$workspace/runs/'
     | '/workspaces/$workspace/tables/'
     | '/workspaces/$workspace/connections/-/new'
+    | '/workspaces/$workspace/tables/$namespace/$table'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/'
@@ -238,6 +249,7 @@ export interface FileRouteTypes {
     | '/workspaces/$workspace/runs'
     | '/workspaces/$workspace/tables'
     | '/workspaces/$workspace/connections/-/new'
+    | '/workspaces/$workspace/tables/$namespace/$table'
   id:
     | '__root__'
     | '/'
@@ -259,6 +271,7 @@ export interface FileRouteTypes {
     | '/_app/workspaces/$workspace/runs/'
     | '/_app/workspaces/$workspace/tables/'
     | '/_app/workspaces/$workspace/connections/-/new'
+    | '/_app/workspaces/$workspace/tables/$namespace/$table'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -402,6 +415,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/workspaces/$workspace/tables/$namespace/$table': {
+      id: '/_app/workspaces/$workspace/tables/$namespace/$table'
+      path: '/workspaces/$workspace/tables/$namespace/$table'
+      fullPath: '/workspaces/$workspace/tables/$namespace/$table'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceTablesNamespaceTableRouteImport
+      parentRoute: typeof AppRoute
+    }
   }
 }
 
@@ -422,6 +442,7 @@ interface AppRouteChildren {
   AppWorkspacesWorkspaceRunsIndexRoute: typeof AppWorkspacesWorkspaceRunsIndexRoute
   AppWorkspacesWorkspaceTablesIndexRoute: typeof AppWorkspacesWorkspaceTablesIndexRoute
   AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute: typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
+  AppWorkspacesWorkspaceTablesNamespaceTableRoute: typeof AppWorkspacesWorkspaceTablesNamespaceTableRoute
 }
 
 const AppRouteChildren: AppRouteChildren = {
@@ -445,6 +466,8 @@ const AppRouteChildren: AppRouteChildren = {
     AppWorkspacesWorkspaceTablesIndexRoute,
   AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute:
     AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute,
+  AppWorkspacesWorkspaceTablesNamespaceTableRoute:
+    AppWorkspacesWorkspaceTablesNamespaceTableRoute,
 }
 
 const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren)
