@@ -9,6 +9,7 @@ import { ApiError } from "@/api/client";
 import { applyTheme, preferredTheme } from "@/lib/theme";
 
 import { routeTree } from "./routeTree.gen";
+import { parseSearch, stringifySearch } from "@/lib/search";
 
 applyTheme(preferredTheme());
 
@@ -28,6 +29,8 @@ const router = createRouter({
   defaultPreload: "intent",
   defaultPreloadStaleTime: 0,
   scrollRestoration: true,
+  parseSearch,
+  stringifySearch,
 });
 
 declare module "@tanstack/react-router" {

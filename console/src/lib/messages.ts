@@ -899,6 +899,7 @@ export const m = {
       empty: "No rows.",
       noSnapshot: "The table has no data yet.",
       null: "NULL",
+      gridLabel: "Preview rows (scrollable)",
     },
     notFound: "There is no such table in this workspace.",
   },

@@ -4,6 +4,7 @@ import { createMemoryHistory, createRouter, RouterProvider } from "@tanstack/rea
 import { render } from "@testing-library/react";
 
 import { routeTree } from "@/routeTree.gen";
+import { parseSearch, stringifySearch } from "@/lib/search";
 
 export function renderApp(url: string) {
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: false } } });
@@ -11,6 +12,8 @@ export function renderApp(url: string) {
     routeTree,
     context: { queryClient },
     history: createMemoryHistory({ initialEntries: [url] }),
+    parseSearch,
+    stringifySearch,
   });
   const view = render(
     <QueryClientProvider client={queryClient}>

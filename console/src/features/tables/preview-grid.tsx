@@ -21,7 +21,13 @@ export function Cell({ value, numeric }: { value: unknown; numeric: boolean }) {
 export function PreviewGrid({ preview }: { preview: Schemas["Preview"] }) {
   const numeric = preview.columns.map((column) => isNumericType(column.type));
   return (
-    <div className="max-h-[65vh] overflow-auto rounded-lg border">
+    // Focusable so the keyboard can scroll it (rows and columns beyond the view).
+    <div
+      className="max-h-[65vh] overflow-auto rounded-lg border focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring"
+      tabIndex={0}
+      role="region"
+      aria-label={m.tables.preview.gridLabel}
+    >
       <table className="w-full text-sm" aria-label={m.tables.tabs.preview}>
         <thead className="sticky top-0 bg-muted">
           <tr className="border-b">

@@ -27,7 +27,13 @@ export function validateTablesSearch(search: Record<string, unknown>): TablesSea
 export function validateTableSearch(search: Record<string, unknown>): TableSearch {
   const tab = TABLE_TABS.find((candidate) => candidate === search.tab);
   const raw = search.snapshot;
-  const snapshot = typeof raw === "string" && /^-?\d{1,19}$/.test(raw) ? raw : undefined;
+  // Long ids arrive as text (lib/search.ts); a short one as a number, exact below 2^53.
+  const snapshot =
+    typeof raw === "string" && /^-?\d{1,19}$/.test(raw)
+      ? raw
+      : typeof raw === "number" && Number.isSafeInteger(raw)
+        ? String(raw)
+        : undefined;
   return { tab: tab && tab !== "overview" ? tab : undefined, snapshot };
 }
 

@@ -161,7 +161,7 @@ test("the table page: facts, dataset, and Query this table links the worksheet",
   setup("editor");
   renderApp("/workspaces/lake/tables/lake/readings");
   expect(await screen.findByRole("heading", { level: 1, name: "lake.readings" }, firstRender)).toBeInTheDocument();
-  expect(screen.getByText("s3://lake/warehouse/lake/readings")).toBeInTheDocument();
+  expect(await screen.findByText("s3://lake/warehouse/lake/readings")).toBeInTheDocument();
   expect(screen.getByText("2.0 KiB")).toBeInTheDocument();
   expect(screen.getAllByText(NEW).length).toBeGreaterThan(0);
   expect(screen.getByTestId("dataset-owner")).toHaveTextContent("ada");
@@ -267,6 +267,31 @@ test("snapshots keep their exact 64-bit ids and travel back in the preview", asy
   await waitFor(() => expect(within(screen.getByRole("table", { name: "Preview" })).getAllByRole("row")).toHaveLength(4));
   expect(asked).toEqual([OLD, null]);
   expect(screen.getByText('""')).toBeInTheDocument(); // an empty string is not NULL
+});
+
+test("a deep link to a snapshot's preview reads that exact snapshot", async () => {
+  setup();
+  const asked: (string | null)[] = [];
+  server.use(
+    http.get(`${BASE}/tables/lake/readings/preview`, ({ request }) => {
+      const id = new URL(request.url).searchParams.get("snapshot_id");
+      asked.push(id);
+      return HttpResponse.json({
+        identifier: "lake.readings",
+        snapshot_id: id,
+        columns: [{ name: "meter", type: "large_string", field_id: 1 }],
+        rows: [["m-1"]],
+        row_count: 1,
+        truncated: false,
+        columns_truncated: false,
+      });
+    }),
+  );
+  const { router } = renderApp(`/workspaces/lake/tables/lake/readings?tab=preview&snapshot=${OLD}`);
+  expect(await screen.findByTestId("preview-snapshot-id", undefined, firstRender)).toHaveTextContent(OLD);
+  expect(asked).toEqual([OLD]);
+  expect(screen.getByLabelText("Snapshot")).toHaveValue(OLD);
+  expect(router.state.location.href).toContain(`snapshot=${OLD}`);
 });
 
 test("partitioning, refs and properties as the API gives them", async () => {

@@ -1,0 +1,187 @@
+# ruff: noqa: F811 (the fixtures come from test_console_e2e.py and are named as parameters)
+"""The catalog explorer end to end: a real `sadeem up` with the demo workspace (its table
+`demo.meter_readings`) driven by Debian's Chromium. What the classic page's table browser did (the
+table list, a table's facts and preview rows) and more: search in the URL, the table page's schema,
+snapshots with ids exactly as the API gives them, files, the preview, the dataset edited in place,
+"Query this table"; axe in light and dark with a screenshot of each view."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pytest
+
+from tests.browser import needs_chromium
+from tests.test_console_e2e import (  # noqa: F401 (fixtures)
+    BLOCKING_IMPACTS,
+    DIST,
+    Stack,
+    admin_api,
+    browser,
+    context,
+    describe_violations,
+    heading,
+    new_context,
+    page,
+    run_axe,
+    sadeem_up,
+    screenshots,
+    settle,
+    sign_in,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = [pytest.mark.integration, needs_chromium]
+
+WS, NS, TABLE = "demo", "demo", "meter_readings"
+TABLE_URL = f"/workspaces/{WS}/tables/{NS}/{TABLE}"
+API = f"/api/v1/workspaces/{WS}/catalog/tables/{NS}/{TABLE}"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """`sadeem up` with the demo workspace and its data (the shared stack runs without the demo)."""
+    if not (DIST / "index.html").is_file():
+        pytest.fail("the console is not built: run `make console` (`make test` builds it first)")
+    root = tmp_path_factory.mktemp("console-tables-e2e")
+    extra = {"SADEEM_DEMO": "true", "SADEEM_SPARK_LOCAL_ENABLED": "false"}
+    with sadeem_up(root / "home", extra) as (base, log):
+        yield Stack(base, root / "home", log, None, None)
+
+
+def test_list_search_and_open_a_table(
+    stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(context)
+    page.goto(f"/workspaces/{WS}")
+    page.get_by_role("navigation").get_by_role("link", name="Tables").click()
+    expect(heading(page, "Tables")).to_be_visible()
+    # The namespace tree with its counts, the tables in it.
+    tree = page.get_by_role("navigation", name="Namespaces")
+    listed = admin_api.get(f"/api/v1/workspaces/{WS}/catalog/tables").json()["items"]
+    expect(tree.get_by_role("button", name=re.compile("All namespaces"))).to_contain_text(str(len(listed)))
+    expect(page.get_by_role("link", name=TABLE)).to_be_visible()
+    expect(page.get_by_role("link", name="daily_usage")).to_be_visible()
+
+    # Search: in the URL, kept on reload.
+    page.get_by_role("searchbox", name="Search tables by name").fill("meter")
+    expect(page.get_by_role("link", name="daily_usage")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"\?q=meter"))
+    page.reload()
+    expect(page.get_by_role("searchbox", name="Search tables by name")).to_have_value("meter")
+    expect(page.get_by_role("link", name="daily_usage")).to_have_count(0)
+
+    page.get_by_role("link", name=TABLE).click()
+    expect(heading(page, f"{NS}.{TABLE}")).to_be_visible()
+    detail = admin_api.get(API).json()
+    rows = f"{detail['totals']['row_count']:,}"
+    expect(page.get_by_text(rows, exact=True)).to_be_visible()
+    expect(page.get_by_text(detail["location"])).to_be_visible()
+    query = page.get_by_role("link", name="Query this table")
+    href = urlparse(query.get_attribute("href") or "")
+    assert href.path == f"/workspaces/{WS}/sql"
+    assert parse_qs(href.query)["sql"] == [f"SELECT * FROM {NS}.{TABLE} LIMIT 100"]  # noqa: S608
+
+    # Schema: each column with its field id and type.
+    tabs = page.get_by_role("navigation", name="Table sections")
+    tabs.get_by_role("link", name="Schema").click()
+    expect(page).to_have_url(re.compile(r"tab=schema"))
+    schema = page.get_by_role("table", name="Schema")
+    for field in detail["schema"]["fields"]:
+        row = schema.get_by_role("row").filter(has_text=re.compile(rf"^{field['id']}\s*{field['name']}"))
+        expect(row).to_contain_text(field["type"])
+
+    # Snapshots: the ids exactly as the API gives them (64-bit; no rounding).
+    tabs.get_by_role("link", name="Snapshots").click()
+    expected = [s["snapshot_id"] for s in reversed(detail["snapshots"])]
+    expect(page.get_by_test_id("snapshot-id")).to_have_text(expected)
+
+    # Preview: the API's columns and rows, read at the snapshot picked.
+    page.get_by_role("link", name=f"Preview the rows of snapshot {expected[0]}").click()
+    # The id is in the address as its digits (a deep link to this snapshot's rows).
+    expect(page).to_have_url(re.compile(rf"[?&]snapshot={expected[0]}(&|$)"))
+    preview = admin_api.get(f"{API}/preview", params={"limit": 100}).json()
+    grid = page.get_by_role("table", name="Preview")
+    expect(grid.get_by_test_id("preview-column")).to_have_text([c["name"] for c in preview["columns"]])
+    expect(grid.locator("tbody tr")).to_have_count(len(preview["rows"]))
+    expect(grid.locator("tbody tr").first).to_contain_text(str(preview["rows"][0][0]))
+    expect(page.get_by_test_id("preview-snapshot-id")).to_have_text(expected[0])
+
+    # Files: the current snapshot's data files.
+    tabs.get_by_role("link", name="Files").click()
+    files = admin_api.get(f"{API}/files").json()
+    table = page.get_by_role("table", name="Files")
+    expect(table.locator("tbody tr")).to_have_count(len(files["items"]))
+    expect(table).to_contain_text(files["items"][0]["path"])
+
+
+def test_an_editor_edits_the_dataset_in_place(
+    stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    if admin_api.get(f"/api/v1/workspaces/{WS}/datasets/{NS}/{TABLE}").status_code == 404:
+        registered = admin_api.post(
+            f"/api/v1/workspaces/{WS}/datasets",
+            json={"namespace": NS, "table": TABLE, "description": "Readings"},
+        )
+        assert registered.status_code in (200, 201), registered.text
+    sign_in(context)
+    page.goto(TABLE_URL)
+    page.get_by_role("button", name="Edit dataset").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Description").fill("Smart meter readings, every 15 minutes.")
+    dialog.get_by_label("Tags").fill("iot, energy")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_text("Smart meter readings, every 15 minutes.").first).to_be_visible()
+    dataset = admin_api.get(f"/api/v1/workspaces/{WS}/datasets/{NS}/{TABLE}").json()
+    assert dataset["description"] == "Smart meter readings, every 15 minutes."
+    assert sorted(dataset["tags"]) == ["energy", "iot"]
+    # The list shows the tags too.
+    page.goto(f"/workspaces/{WS}/tables")
+    expect(page.get_by_role("link", name=TABLE).locator("xpath=ancestor::tr")).to_contain_text("energy")
+
+
+VIEWS = {
+    "list": f"/workspaces/{WS}/tables",
+    "overview": TABLE_URL,
+    "schema": f"{TABLE_URL}?tab=schema",
+    "snapshots": f"{TABLE_URL}?tab=snapshots",
+    "layout": f"{TABLE_URL}?tab=layout",
+    "files": f"{TABLE_URL}?tab=files",
+    "preview": f"{TABLE_URL}?tab=preview",
+}
+
+
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_table_pages_are_accessible(stack: Stack, browser: Browser, screenshots: Path, view: str) -> None:
+    context = new_context(stack, browser, bypass_csp=True)
+    try:
+        page = context.new_page()
+        sign_in(context)
+        page.goto(VIEWS[view])
+        settle(page)
+        found = []
+        for theme in ("light", "dark"):
+            page.evaluate(
+                "(dark) => document.documentElement.classList.toggle('dark', dark)", theme == "dark"
+            )
+            page.wait_for_timeout(400)  # colour transitions (150 ms) end
+            suffix = "" if theme == "light" else "-dark"
+            page.screenshot(path=str(screenshots / f"console-tables-{view}{suffix}.png"))
+            blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING_IMPACTS]
+            if blocking:
+                found.append(f"axe on {view} ({theme}):\n{describe_violations(blocking)}")
+        assert not found, "\n".join(found)
+    finally:
+        context.close()
