@@ -8,6 +8,7 @@ viewer who reads but is told why a write is refused. axe and screenshots in ligh
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -273,7 +274,11 @@ def test_history_reopens_and_a_saved_query_runs_as_a_job(
     expect(info).to_have_text("Saved east_readings as version 2.")
     page.get_by_role("button", name="Run as job").click()
     expect(info).to_contain_text("Created job east_readings")
-    expect(info.get_by_role("link")).to_contain_text("run #")
+    run_link = info.get_by_role("link")
+    expect(run_link).to_contain_text("run #")
+    run_link.click()
+    expect(page).to_have_url(re.compile(r"/workspaces/demo/runs/\d+$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("east_readings")
 
 
 def test_a_viewer_reads_and_a_write_is_refused_and_explained(

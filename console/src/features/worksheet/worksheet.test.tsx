@@ -346,6 +346,29 @@ describe("SQL worksheet", () => {
     expect(screen.getByRole("button", { name: "Run as job" })).toBeInTheDocument();
   });
 
+  it("explains the SQL with the engine's plan, and shows a refused explain's place", async () => {
+    base();
+    let calls = 0;
+    server.use(
+      http.post(`${BASE}/statements/explain`, () => {
+        calls += 1;
+        return calls === 1
+          ? HttpResponse.json({ engine: "duckdb", engine_sql: "SELECT 1", plan: "PROJECTION" })
+          : HttpResponse.json(
+              { type: "urn:sadeem:problem:invalid-input", title: "Invalid", status: 400, detail: "Syntax error", line: 1, column: 8 },
+              { status: 400, headers: { "Content-Type": "application/problem+json" } },
+            );
+      }),
+    );
+    renderApp("/workspaces/demo/sql");
+    await typeSql("SELECT 1");
+    await userEvent.click(screen.getByRole("button", { name: "Explain" }));
+    expect(await screen.findByTestId("sql-plan")).toHaveTextContent("duckdb runs: SELECT 1 PROJECTION");
+    await userEvent.click(screen.getByRole("button", { name: "Explain" }));
+    expect(await screen.findByTestId("sql-error")).toHaveTextContent("Line 1, column 8: Syntax error");
+    expect(screen.queryByTestId("sql-plan")).not.toBeInTheDocument();
+  });
+
   it("inserts a table from the schema tree and revalidates the tree with its ETag", async () => {
     base();
     const seen: (string | null)[] = [];

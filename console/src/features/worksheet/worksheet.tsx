@@ -268,7 +268,11 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
           {out.run ? (
             <>
               {"; "}
-              <Link to="/workspaces/$workspace/runs" params={{ workspace }} className="font-medium text-primary underline">
+              <Link
+                to="/workspaces/$workspace/runs/$run"
+                params={{ workspace, run: String(out.run.id) }}
+                className="font-medium text-primary underline"
+              >
                 {t.jobRun(out.run.id, out.run.state)}
               </Link>
             </>
