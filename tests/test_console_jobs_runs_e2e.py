@@ -124,7 +124,7 @@ def test_jobs_list_shows_schedules_and_pauses_and_resumes(
     page.goto(f"/workspaces/{DEMO}/jobs")
     expect(heading(page, "Jobs")).to_be_visible()
     build = page.locator("tr[data-job=daily_usage_build]")
-    expect(build).to_contain_text("SQL · duckdb · v1")
+    expect(build).to_contain_text("SQLduckdb · v1")
     expect(build).to_contain_text("Every day at 01:00 (UTC)")
     expect(build).to_contain_text("0 1 * * *")
     expect(build).to_contain_text("active")

@@ -179,7 +179,6 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
             <TableHead>{c.version}</TableHead>
             <TableHead>{c.message}</TableHead>
             <TableHead>{c.author}</TableHead>
-            <TableHead>{c.runAs}</TableHead>
             <TableHead>{c.at}</TableHead>
             {canRun ? (
               <TableHead>
@@ -198,8 +197,12 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
               <TableCell className="max-w-md break-words">
                 {version.message || <span className="text-muted-foreground">{t.noMessage}</span>}
               </TableCell>
-              <TableCell>{version.created_by ?? "—"}</TableCell>
-              <TableCell>{version.run_as}</TableCell>
+              <TableCell>
+                {version.created_by ?? "—"}
+                {version.run_as !== version.created_by ? (
+                  <span className="block text-xs text-muted-foreground">{t.runsAsUser(version.run_as)}</span>
+                ) : null}
+              </TableCell>
               <TableCell className="whitespace-nowrap">{formatDateTime(version.created_at)}</TableCell>
               {canRun ? (
                 <TableCell className="text-end">
@@ -210,7 +213,7 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
                     aria-label={`${t.runVersion} ${t.version(version.version)}`}
                   >
                     <PlayIcon aria-hidden />
-                    {t.runVersion}
+                    {t.runShort}
                   </Button>
                 </TableCell>
               ) : null}
@@ -390,7 +393,7 @@ export function JobPage({ workspace, name }: { workspace: string; name: string }
       />
       {role === "viewer" ? <p className="mb-4 text-sm text-muted-foreground">{t.readOnly}</p> : null}
       <div className="grid gap-6 lg:grid-cols-3">
-        <div className="grid min-w-0 content-start gap-6 lg:col-span-2">
+        <div className="grid min-w-0 grid-cols-1 content-start gap-6 lg:col-span-2">
           <Card>
             <CardHeader className="flex flex-row items-center justify-between gap-3">
               <CardTitle>{t.definition}</CardTitle>
@@ -427,7 +430,7 @@ export function JobPage({ workspace, name }: { workspace: string; name: string }
             </CardContent>
           </Card>
         </div>
-        <div className="grid min-w-0 content-start gap-6">
+        <div className="grid min-w-0 grid-cols-1 content-start gap-6">
           <Card>
             <CardHeader>
               <CardTitle>{t.schedule}</CardTitle>
@@ -445,7 +448,10 @@ export function JobPage({ workspace, name }: { workspace: string; name: string }
             </CardContent>
           </Card>
           <Card>
-            <CardContent className="pt-6">
+            <CardHeader>
+              <CardTitle>{t.settings}</CardTitle>
+            </CardHeader>
+            <CardContent>
               <dl className="grid grid-cols-2 gap-4">
                 <Fact label={t.runAs}>{job.run_as}</Fact>
                 <Fact label={t.author}>{job.author ?? "—"}</Fact>

@@ -41,7 +41,7 @@ export function ScheduleCell({ job }: { job: Job }) {
   const schedule = definitionOf(job).schedule;
   if (!schedule) return <span className="text-muted-foreground">{t.manual}</span>;
   return (
-    <div className="grid min-w-52 gap-0.5">
+    <div className="grid min-w-44 gap-0.5">
       <span>{scheduleInWords(schedule)}</span>
       <span className="flex items-center gap-2 text-xs text-muted-foreground">
         <code className="whitespace-nowrap font-mono">{schedule.cron}</code>
@@ -117,7 +117,7 @@ export function JobsList({ workspace, search }: { workspace: string; search: Job
                 const definition = definitionOf(job);
                 return (
                   <TableRow key={job.name} data-job={job.name}>
-                    <TableCell className="max-w-xs">
+                    <TableCell className="max-w-56">
                       <Link
                         to="/workspaces/$workspace/jobs/$job"
                         params={{ workspace, job: job.name }}
@@ -133,9 +133,8 @@ export function JobsList({ workspace, search }: { workspace: string; search: Job
                     </TableCell>
                     <TableCell className="whitespace-nowrap">
                       {t.types[definition.task.type] ?? definition.task.type}
-                      <span className="text-muted-foreground">
-                        {" "}
-                        · {engineOf(definition)} · {t.version(job.current_version)}
+                      <span className="block text-xs text-muted-foreground">
+                        {engineOf(definition)} · {t.version(job.current_version)}
                       </span>
                     </TableCell>
                     <TableCell>

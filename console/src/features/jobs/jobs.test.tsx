@@ -66,7 +66,7 @@ describe("jobs list", () => {
     expect(report).toHaveTextContent("manual only");
     expect(within(report).queryByRole("button", { name: "Pause" })).not.toBeInTheDocument();
     const spark = screen.getByRole("link", { name: "spark_etl" }).closest("tr")!;
-    expect(spark).toHaveTextContent("Spark · spark_local");
+    expect(spark).toHaveTextContent("Sparkspark_local · v2");
     expect(spark).toHaveTextContent("paused");
     expect(spark).toHaveTextContent("not firing");
     expect(within(spark).getByRole("button", { name: "Resume" })).toBeInTheDocument();
