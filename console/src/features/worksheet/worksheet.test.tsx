@@ -346,6 +346,25 @@ describe("SQL worksheet", () => {
     expect(screen.getByRole("button", { name: "Run as job" })).toBeInTheDocument();
   });
 
+  it("says when a result was cut at the row limit, and when it is no longer kept", async () => {
+    base();
+    const truncated = statement({
+      result: { columns, total_rows: 2, size_bytes: 10, truncated: true, row_limit: 2, expired: false },
+    });
+    server.use(
+      http.get(`${BASE}/statements/s1`, () => HttpResponse.json(truncated)),
+      http.get(`${BASE}/statements/s1/result`, () => HttpResponse.json({ ...firstPage, next_cursor: null })),
+      http.get(`${BASE}/statements/s2`, () =>
+        HttpResponse.json(statement({ id: "s2", result: { ...truncated.result!, truncated: false, expired: true } })),
+      ),
+    );
+    const { router } = renderApp("/workspaces/demo/sql?statement=s1");
+    expect(await screen.findByText(/Truncated: the result was cut at the limit \(2 rows kept, row limit 2\)/, {}, firstRender)).toBeInTheDocument();
+    await router.navigate({ to: "/workspaces/$workspace/sql", params: { workspace: "demo" }, search: { statement: "s2" } });
+    expect(await screen.findByText(/no longer kept/)).toBeInTheDocument();
+    expect(screen.queryByRole("region", { name: "Result rows" })).not.toBeInTheDocument();
+  });
+
   it("explains the SQL with the engine's plan, and shows a refused explain's place", async () => {
     base();
     let calls = 0;
