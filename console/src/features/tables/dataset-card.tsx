@@ -31,6 +31,21 @@ export function DatasetCard({ workspace, namespace, table, brief }: Props) {
   const role = useWorkspaceRole(workspace);
   const canEdit = role === "editor" || role === "admin";
   const [open, setOpen] = useState(false);
+  const queryClient = useQueryClient();
+  const register = useMutation({
+    mutationFn: () =>
+      call(
+        api.POST("/api/v1/workspaces/{workspace}/datasets", {
+          params: { path: { workspace } },
+          body: { namespace, table, description: "", tags: [] },
+        }),
+      ),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: ["catalog", workspace] });
+      toast.success(d.registered);
+      setOpen(true);
+    },
+  });
   return (
     <Card>
       <CardHeader className="flex flex-row items-center justify-between gap-2">
@@ -65,7 +80,17 @@ export function DatasetCard({ workspace, namespace, table, brief }: Props) {
             </dd>
           </dl>
         ) : (
-          <p className="text-sm text-muted-foreground">{d.notRegistered}</p>
+          <div className="grid gap-3">
+            <p className="text-sm text-muted-foreground">{d.notRegistered}</p>
+            {register.isError ? <Alert variant="destructive">{describeError(register.error)}</Alert> : null}
+            {canEdit ? (
+              <div>
+                <Button variant="outline" size="sm" disabled={register.isPending} onClick={() => register.mutate()}>
+                  {d.register}
+                </Button>
+              </div>
+            ) : null}
+          </div>
         )}
       </CardContent>
       {brief && canEdit ? (

@@ -13,14 +13,19 @@ export type Snapshot = Schemas["Snapshot"];
 export const TABLE_TABS = ["overview", "schema", "snapshots", "layout", "files", "preview"] as const;
 export type TableTab = (typeof TABLE_TABS)[number];
 
-export type TablesSearch = { q?: string; namespace?: string };
+export type TablesSearch = { q?: string; namespace?: string; tag?: string; owner?: string };
 export type TableSearch = { tab?: TableTab; snapshot?: string };
 
 const text = (value: unknown): string | undefined =>
   typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
 
 export function validateTablesSearch(search: Record<string, unknown>): TablesSearch {
-  return { q: text(search.q), namespace: text(search.namespace) };
+  return {
+    q: text(search.q),
+    namespace: text(search.namespace),
+    tag: text(search.tag)?.toLowerCase(),
+    owner: text(search.owner)?.toLowerCase(),
+  };
 }
 
 /** A snapshot id stays the exact digits it was written with: never a JS number (64-bit ids lose precision). */
@@ -47,13 +52,20 @@ export const namespacesQuery = (workspace: string) =>
 
 export const tablesQuery = (workspace: string, search: TablesSearch) =>
   infiniteQueryOptions({
-    queryKey: ["catalog", workspace, "tables", search.q ?? "", search.namespace ?? ""],
+    queryKey: ["catalog", workspace, "tables", search.q ?? "", search.namespace ?? "", search.tag ?? "", search.owner ?? ""],
     queryFn: ({ pageParam }) =>
       call(
         api.GET("/api/v1/workspaces/{workspace}/catalog/tables", {
           params: {
             path: { workspace },
-            query: { q: search.q, namespace: search.namespace, limit: PAGE, cursor: pageParam ?? undefined },
+            query: {
+              q: search.q,
+              namespace: search.namespace,
+              tag: search.tag,
+              owner: search.owner,
+              limit: PAGE,
+              cursor: pageParam ?? undefined,
+            },
           },
         }),
       ),

@@ -3,6 +3,7 @@ import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
 import { FolderIcon, SearchIcon, TableIcon } from "lucide-react";
 import type * as React from "react";
+import { useEffect, useState } from "react";
 
 import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
 import { Badge } from "@/components/ui/badge";
@@ -24,7 +25,12 @@ export function TablesPage({ workspace, search }: { workspace: string; search: T
       params: { workspace },
       search: (previous: TablesSearch) => {
         const merged = { ...previous, ...next };
-        return { q: merged.q || undefined, namespace: merged.namespace || undefined };
+        return {
+          q: merged.q || undefined,
+          namespace: merged.namespace || undefined,
+          tag: merged.tag?.trim().toLowerCase() || undefined,
+          owner: merged.owner?.trim().toLowerCase() || undefined,
+        };
       },
       replace: true,
     });
@@ -35,21 +41,60 @@ export function TablesPage({ workspace, search }: { workspace: string; search: T
       <div className="grid gap-6 lg:grid-cols-[16rem_minmax(0,1fr)]">
         <NamespaceTree workspace={workspace} selected={search.namespace} onSelect={(namespace) => setSearch({ namespace })} />
         <section aria-label={t.title} className="min-w-0">
-          <div className="relative mb-3 w-80 max-w-full">
-            <SearchIcon className="pointer-events-none absolute start-2.5 top-2.5 size-4 text-muted-foreground" aria-hidden />
-            <Input
-              type="search"
-              aria-label={t.search}
-              placeholder={t.search}
-              className="ps-8"
-              defaultValue={search.q ?? ""}
-              onChange={(event) => setSearch({ q: event.target.value })}
-            />
+          <div className="mb-3 flex flex-wrap items-center gap-2">
+            <div className="relative w-72 max-w-full">
+              <SearchIcon className="pointer-events-none absolute start-2.5 top-2.5 size-4 text-muted-foreground" aria-hidden />
+              <FilterInput label={t.search} value={search.q} className="ps-8" live onCommit={(q) => setSearch({ q })} />
+            </div>
+            <FilterInput label={t.tagFilter} value={search.tag} className="w-40" onCommit={(tag) => setSearch({ tag })} />
+            <FilterInput label={t.ownerFilter} value={search.owner} className="w-40" onCommit={(owner) => setSearch({ owner })} />
           </div>
-          <TableList workspace={workspace} search={search} onClear={() => setSearch({ q: "", namespace: "" })} />
+          <TableList
+            workspace={workspace}
+            search={search}
+            onClear={() => setSearch({ q: "", namespace: "", tag: "", owner: "" })}
+          />
         </section>
       </div>
     </>
+  );
+}
+
+/** A filter field that follows the URL (back button, Clear) without losing what is being typed:
+ * `live` ones apply at each key, the others on Enter or when focus leaves. */
+function FilterInput({
+  label,
+  value,
+  className,
+  live,
+  onCommit,
+}: {
+  label: string;
+  value: string | undefined;
+  className?: string;
+  live?: boolean;
+  onCommit: (value: string) => void;
+}) {
+  const [text, setText] = useState(value ?? "");
+  useEffect(() => {
+    setText((current) => (current.trim().toLowerCase() === (value ?? "").toLowerCase() ? current : (value ?? "")));
+  }, [value]);
+  return (
+    <Input
+      type="search"
+      aria-label={label}
+      placeholder={label}
+      className={className}
+      value={text}
+      onChange={(event) => {
+        setText(event.target.value);
+        if (live || event.target.value === "") onCommit(event.target.value);
+      }}
+      onBlur={() => onCommit(text)}
+      onKeyDown={(event) => {
+        if (event.key === "Enter") onCommit(text);
+      }}
+    />
   );
 }
 
@@ -157,7 +202,7 @@ function TableList({ workspace, search, onClear }: { workspace: string; search: 
   if (query.isPending) return <LoadingRows />;
   if (query.isError) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
   const items = query.data.pages.flatMap((page) => page.items);
-  const filtered = Boolean(search.q || search.namespace);
+  const filtered = Boolean(search.q || search.namespace || search.tag || search.owner);
   if (items.length === 0)
     return filtered ? (
       <EmptyState

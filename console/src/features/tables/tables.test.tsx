@@ -128,6 +128,47 @@ test("search and namespace live in the URL and narrow the list", async () => {
   await waitFor(() => expect(router.state.location.search).toEqual({}));
 });
 
+test("tag and owner filters go to the API and into the URL", async () => {
+  setup();
+  const asked: string[] = [];
+  server.use(
+    http.get(`${BASE}/tables`, ({ request }) => {
+      const url = new URL(request.url);
+      asked.push(`${url.searchParams.get("tag") ?? ""}/${url.searchParams.get("owner") ?? ""}`);
+      const tag = url.searchParams.get("tag");
+      return HttpResponse.json({ items: tag ? items.slice(0, 1) : items, next_cursor: null });
+    }),
+  );
+  const { router } = renderApp("/workspaces/lake/tables");
+  await screen.findByRole("link", { name: "orders" }, firstRender);
+  await userEvent.type(screen.getByRole("searchbox", { name: "Tag" }), "IoT{Enter}");
+  await waitFor(() => expect(screen.queryByRole("link", { name: "orders" })).not.toBeInTheDocument());
+  expect(router.state.location.search).toEqual({ tag: "iot" });
+  await userEvent.type(screen.getByRole("searchbox", { name: "Owner" }), "ada");
+  await userEvent.tab();
+  await waitFor(() => expect(router.state.location.search).toEqual({ tag: "iot", owner: "ada" }));
+  expect(asked).toContain("iot/ada");
+});
+
+test("an editor registers an unregistered table as a dataset", async () => {
+  setup("editor");
+  let registered: unknown;
+  let detailNow = { ...detail, dataset: null } as Schemas["TableDetail"];
+  server.use(
+    http.get(`${BASE}/tables/lake/readings`, () => HttpResponse.json(detailNow)),
+    http.post("*/api/v1/workspaces/lake/datasets", async ({ request }) => {
+      registered = await request.json();
+      detailNow = { ...detail, dataset: { owner: "admin", description: "", tags: [] } };
+      return HttpResponse.json({}, { status: 201 });
+    }),
+  );
+  renderApp("/workspaces/lake/tables/lake/readings");
+  await userEvent.click(await screen.findByRole("button", { name: "Register as a dataset" }, firstRender));
+  expect(await screen.findByRole("dialog")).toBeInTheDocument();
+  expect(registered).toEqual({ namespace: "lake", table: "readings", description: "", tags: [] });
+  expect(within(screen.getByRole("dialog")).getByLabelText("Owner")).toHaveValue("admin");
+});
+
 test("an empty catalog says how to load a table; a failed list says why", async () => {
   setup();
   server.use(http.get(`${BASE}/tables`, () => HttpResponse.json({ items: [], next_cursor: null })));
