@@ -898,6 +898,7 @@ export const m = {
       current: "Current snapshot",
       label: (id: string, time: string, current: boolean) => `${id} · ${time}${current ? " · current" : ""}`,
       snapshotRead: "snapshot ",
+      asOf: "or as of",
       firstRows: (n: number, truncated: boolean) => (truncated ? `The first ${n} rows` : `${n} ${n === 1 ? "row" : "rows"}`),
       columnsTruncated: "Only the first columns are shown.",
       empty: "No rows.",

@@ -14,7 +14,7 @@ export const TABLE_TABS = ["overview", "schema", "snapshots", "layout", "files",
 export type TableTab = (typeof TABLE_TABS)[number];
 
 export type TablesSearch = { q?: string; namespace?: string; tag?: string; owner?: string };
-export type TableSearch = { tab?: TableTab; snapshot?: string };
+export type TableSearch = { tab?: TableTab; snapshot?: string; asOf?: string };
 
 const text = (value: unknown): string | undefined =>
   typeof value === "string" && value.trim() !== "" ? value.trim() : undefined;
@@ -39,7 +39,8 @@ export function validateTableSearch(search: Record<string, unknown>): TableSearc
       : typeof raw === "number" && Number.isSafeInteger(raw)
         ? String(raw)
         : undefined;
-  return { tab: tab && tab !== "overview" ? tab : undefined, snapshot };
+  const asOf = typeof search.asOf === "string" && !Number.isNaN(Date.parse(search.asOf)) ? search.asOf : undefined;
+  return { tab: tab && tab !== "overview" ? tab : undefined, snapshot, asOf: snapshot ? undefined : asOf };
 }
 
 const PAGE = 50;
@@ -104,13 +105,14 @@ export const filesQuery = (path: TablePath, snapshot: string | undefined) =>
 
 export const PREVIEW_ROWS = 100;
 
-export const previewQuery = (path: TablePath, snapshot: string | undefined) =>
+/** The rows of the current snapshot, of `snapshot`, or of the snapshot current at `asOf` (ISO time). */
+export const previewQuery = (path: TablePath, snapshot: string | undefined, asOf?: string) =>
   queryOptions({
-    queryKey: ["catalog", path.workspace, "preview", path.namespace, path.table, snapshot ?? ""],
+    queryKey: ["catalog", path.workspace, "preview", path.namespace, path.table, snapshot ?? "", asOf ?? ""],
     queryFn: () =>
       call(
         api.GET("/api/v1/workspaces/{workspace}/catalog/tables/{namespace}/{table}/preview", {
-          params: { path, query: { limit: PREVIEW_ROWS, snapshot_id: snapshotParam(snapshot) } },
+          params: { path, query: { limit: PREVIEW_ROWS, snapshot_id: snapshotParam(snapshot), as_of: asOf } },
         }),
       ),
   });

@@ -8,7 +8,7 @@ import type * as React from "react";
 import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { NativeSelect } from "@/components/ui/input";
+import { Input, NativeSelect } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { m } from "@/lib/messages";
 import { cn } from "@/lib/utils";
@@ -453,11 +453,26 @@ function FilesTab({ props }: { props: Props }) {
   );
 }
 
+/** An ISO time as a datetime-local input's value, in this browser's time zone. */
+function toLocalInput(iso: string): string {
+  const date = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
 function PreviewTab({ detail, props }: { detail: TableDetail; props: Props }) {
   const p = t.preview;
   const navigate = useNavigate();
   const snapshot = props.search.snapshot;
-  const query = useQuery({ ...previewQuery(props, snapshot), enabled: detail.snapshots.length > 0 });
+  const asOf = props.search.asOf;
+  const query = useQuery({ ...previewQuery(props, snapshot, asOf), enabled: detail.snapshots.length > 0 });
+  const go = (next: { snapshot?: string; asOf?: string }) =>
+    void navigate({
+      to: "/workspaces/$workspace/tables/$namespace/$table",
+      params: { workspace: props.workspace, namespace: props.namespace, table: props.table },
+      search: { tab: "preview", ...next },
+      replace: true,
+    });
   if (detail.snapshots.length === 0) return <EmptyState title={p.noSnapshot} />;
   const newestFirst = [...detail.snapshots].reverse();
   const known = !snapshot || newestFirst.some((snap) => snap.snapshot_id === snapshot);
@@ -471,14 +486,7 @@ function PreviewTab({ detail, props }: { detail: TableDetail; props: Props }) {
           id="preview-snapshot"
           className="w-auto max-w-full font-mono"
           value={snapshot ?? ""}
-          onChange={(event) =>
-            void navigate({
-              to: "/workspaces/$workspace/tables/$namespace/$table",
-              params: { workspace: props.workspace, namespace: props.namespace, table: props.table },
-              search: { tab: "preview", snapshot: event.target.value || undefined },
-              replace: true,
-            })
-          }
+          onChange={(event) => go({ snapshot: event.target.value || undefined })}
         >
           <option value="">{p.current}</option>
           {!known && snapshot ? <option value={snapshot}>{snapshot}</option> : null}
@@ -488,6 +496,27 @@ function PreviewTab({ detail, props }: { detail: TableDetail; props: Props }) {
             </option>
           ))}
         </NativeSelect>
+        <label htmlFor="preview-as-of" className="ms-2 text-sm font-medium">
+          {p.asOf}
+        </label>
+        <Input
+          id="preview-as-of"
+          type="datetime-local"
+          step={1}
+          className="w-56"
+          key={asOf ?? ""}
+          defaultValue={asOf ? toLocalInput(asOf) : ""}
+          onBlur={(event) => {
+            const value = event.currentTarget.value;
+            const next = value ? new Date(value).toISOString() : undefined;
+            if (next !== asOf) go({ asOf: next });
+          }}
+          onKeyDown={(event) => {
+            if (event.key !== "Enter") return;
+            const value = event.currentTarget.value;
+            go({ asOf: value ? new Date(value).toISOString() : undefined });
+          }}
+        />
       </div>
       {query.isPending ? (
         <LoadingRows rows={6} />

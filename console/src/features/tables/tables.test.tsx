@@ -335,6 +335,33 @@ test("a deep link to a snapshot's preview reads that exact snapshot", async () =
   expect(router.state.location.href).toContain(`snapshot=${OLD}`);
 });
 
+test("time travel by timestamp: as of a time in the URL, sent as as_of", async () => {
+  setup();
+  const asked: (string | null)[] = [];
+  server.use(
+    http.get(`${BASE}/tables/lake/readings/preview`, ({ request }) => {
+      const asOf = new URL(request.url).searchParams.get("as_of");
+      asked.push(asOf);
+      if (asOf?.startsWith("2020")) return problem(404, "not-found", "Not found", "The table had no snapshot at 2020-01-01T00:00:00Z.");
+      return HttpResponse.json({
+        identifier: "lake.readings",
+        snapshot_id: OLD,
+        columns: [{ name: "meter", type: "large_string", field_id: 1 }],
+        rows: [["m-1"]],
+        row_count: 1,
+        truncated: false,
+        columns_truncated: false,
+      });
+    }),
+  );
+  const first = renderApp("/workspaces/lake/tables/lake/readings?tab=preview&asOf=2026-12-01T10:01:00.000Z");
+  expect(await screen.findByTestId("preview-snapshot-id", undefined, firstRender)).toHaveTextContent(OLD);
+  expect(asked).toEqual(["2026-12-01T10:01:00.000Z"]);
+  first.unmount();
+  renderApp("/workspaces/lake/tables/lake/readings?tab=preview&asOf=2020-01-01T00:00:00.000Z");
+  expect(await screen.findByText(/had no snapshot at 2020/, undefined, firstRender)).toBeInTheDocument();
+});
+
 test("partitioning, refs and properties as the API gives them", async () => {
   setup();
   renderApp("/workspaces/lake/tables/lake/readings?tab=layout");
