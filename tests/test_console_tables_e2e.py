@@ -20,6 +20,8 @@ from tests.browser import needs_chromium
 from tests.test_console_e2e import (  # noqa: F401 (fixtures)
     BLOCKING_IMPACTS,
     DIST,
+    VIEWER,
+    VIEWER_PASSWORD,
     Stack,
     admin_api,
     browser,
@@ -33,6 +35,7 @@ from tests.test_console_e2e import (  # noqa: F401 (fixtures)
     screenshots,
     settle,
     sign_in,
+    viewer,
 )
 
 if TYPE_CHECKING:
@@ -188,6 +191,34 @@ def test_time_travel_shows_the_old_rows(
     page.goto(f"/workspaces/{WS}/tables/{NS}/travel?tab=preview&snapshot={first}")
     expect(page.get_by_test_id("preview-snapshot-id")).to_have_text(first)
     expect(page.get_by_role("table", name="Preview").locator("tbody tr")).to_have_count(1)
+
+
+def test_a_viewer_reads_tables_without_write_buttons(
+    stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page
+) -> None:
+    from playwright.sync_api import expect
+
+    viewer(admin_api)
+    members = admin_api.get(f"/api/v1/workspaces/{WS}/members").json()["items"]
+    if not any(m["username"] == VIEWER for m in members):
+        added = admin_api.post(
+            f"/api/v1/workspaces/{WS}/members", json={"username": VIEWER, "role": "viewer"}
+        )
+        assert added.status_code in (200, 201), added.text
+    sign_in(context, VIEWER, VIEWER_PASSWORD)
+    page.goto(f"/workspaces/{WS}/tables/{NS}/daily_usage")
+    expect(heading(page, f"{NS}.daily_usage")).to_be_visible()
+    expect(page.get_by_text("This table is not registered as a dataset")).to_be_visible()
+    expect(page.get_by_role("button", name="Register as a dataset")).to_have_count(0)
+    if admin_api.get(f"/api/v1/workspaces/{WS}/datasets/{NS}/{TABLE}").status_code == 404:
+        registered = admin_api.post(
+            f"/api/v1/workspaces/{WS}/datasets", json={"namespace": NS, "table": TABLE}
+        )
+        assert registered.status_code in (200, 201), registered.text
+    page.goto(TABLE_URL)
+    expect(page.get_by_test_id("dataset-owner")).to_have_text("admin")
+    expect(page.get_by_role("button", name="Edit dataset")).to_have_count(0)
+    expect(page.get_by_role("link", name="Query this table")).to_be_visible()
 
 
 VIEWS = {
