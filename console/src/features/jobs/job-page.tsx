@@ -2,7 +2,7 @@
  * resume, rerun failed and delete for editors and admins. */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { ArrowLeftIcon, PlayIcon, RotateCcwIcon, Trash2Icon } from "lucide-react";
+import { ArrowLeftIcon, GitCompareIcon, PlayIcon, RotateCcwIcon, Trash2Icon } from "lucide-react";
 import type * as React from "react";
 import { useState } from "react";
 import { toast } from "sonner";
@@ -30,8 +30,10 @@ import { formatDateTime, formatRelative } from "@/lib/utils";
 import { type Definition, definitionOf, engineOf, type Job, jobKeys, jobQuery, scheduleInWords, versionsQuery } from "./api";
 import { PauseResumeButton, RunNowButton } from "./job-actions";
 import { RunDialog } from "./run-dialog";
+import { VersionDiffDialog } from "./version-diff";
 
 const t = m.jobs;
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -118,7 +120,7 @@ function ScheduleView({ job }: { job: Job }) {
   const schedule = definitionOf(job).schedule;
   if (!schedule) return <p className="text-sm text-muted-foreground">{t.noSchedule}</p>;
   return (
-    <dl className="grid grid-cols-2 gap-4" data-testid="job-schedule">
+    <dl className="grid gap-4" data-testid="job-schedule">
       <Fact label={t.schedule}>
         <span className="flex flex-wrap items-center gap-2">
           {scheduleInWords(schedule)}
@@ -167,6 +169,7 @@ function ParametersView({ definition }: { definition: Definition }) {
 function Versions({ workspace, job, canRun }: { workspace: string; job: Job; canRun: boolean }) {
   const query = useInfiniteQuery(versionsQuery(workspace, job.name));
   const [runVersion, setRunVersion] = useState<number | null>(null);
+  const [diffOf, setDiffOf] = useState<number | null>(null);
   if (query.isPending) return <LoadingRows rows={2} />;
   if (query.isError) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
   const versions = query.data.pages.flatMap((page) => page.items);
@@ -180,11 +183,9 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
             <TableHead>{c.message}</TableHead>
             <TableHead>{c.author}</TableHead>
             <TableHead>{c.at}</TableHead>
-            {canRun ? (
-              <TableHead>
-                <span className="sr-only">{t.columns.actions}</span>
-              </TableHead>
-            ) : null}
+            <TableHead>
+              <span className="sr-only">{t.columns.actions}</span>
+            </TableHead>
           </TableRow>
         </TableHeader>
         <TableBody>
@@ -194,7 +195,7 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
                 {t.version(version.version)}{" "}
                 {version.version === job.current_version ? <Badge variant="secondary">{t.current}</Badge> : null}
               </TableCell>
-              <TableCell className="max-w-md break-words">
+              <TableCell className="min-w-40 max-w-md break-words">
                 {version.message || <span className="text-muted-foreground">{t.noMessage}</span>}
               </TableCell>
               <TableCell>
@@ -203,20 +204,33 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
                   <span className="block text-xs text-muted-foreground">{t.runsAsUser(version.run_as)}</span>
                 ) : null}
               </TableCell>
-              <TableCell className="whitespace-nowrap">{formatDateTime(version.created_at)}</TableCell>
-              {canRun ? (
-                <TableCell className="text-end">
+              <TableCell className="whitespace-nowrap" title={formatDateTime(version.created_at)}>
+                {dateOnly.format(new Date(version.created_at))}
+              </TableCell>
+              <TableCell className="whitespace-nowrap text-end">
+                {version.version > 1 ? (
+                  <Button
+                    variant="ghost"
+                    size="sm"
+                    onClick={() => setDiffOf(version.version)}
+                    aria-label={t.diffButtonLabel(version.version - 1, version.version)}
+                    title={t.diffButtonLabel(version.version - 1, version.version)}
+                  >
+                    <GitCompareIcon aria-hidden />
+                  </Button>
+                ) : null}
+                {canRun ? (
                   <Button
                     variant="ghost"
                     size="sm"
                     onClick={() => setRunVersion(version.version)}
                     aria-label={`${t.runVersion} ${t.version(version.version)}`}
+                    title={`${t.runVersion} ${t.version(version.version)}`}
                   >
                     <PlayIcon aria-hidden />
-                    {t.runShort}
                   </Button>
-                </TableCell>
-              ) : null}
+                ) : null}
+              </TableCell>
             </TableRow>
           ))}
         </TableBody>
@@ -227,6 +241,15 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
             {m.common.loadMore}
           </Button>
         </div>
+      ) : null}
+      {diffOf !== null ? (
+        <VersionDiffDialog
+          workspace={workspace}
+          job={job.name}
+          from={diffOf - 1}
+          to={diffOf}
+          onClose={() => setDiffOf(null)}
+        />
       ) : null}
       {runVersion !== null ? (
         <RunDialog
@@ -392,8 +415,8 @@ export function JobPage({ workspace, name }: { workspace: string; name: string }
         }
       />
       {role === "viewer" ? <p className="mb-4 text-sm text-muted-foreground">{t.readOnly}</p> : null}
-      <div className="grid gap-6 lg:grid-cols-3">
-        <div className="grid min-w-0 grid-cols-1 content-start gap-6 lg:col-span-2">
+      <div className="grid gap-6 lg:grid-cols-[minmax(0,1fr)_17rem]">
+        <div className="grid min-w-0 grid-cols-1 content-start gap-6">
           <Card>
             <CardHeader className="flex flex-row items-center justify-between gap-3">
               <CardTitle>{t.definition}</CardTitle>

@@ -219,6 +219,30 @@ describe("job page", () => {
     expect(screen.queryByRole("button", { name: /Run now|Resume|Delete job|Rerun failed|Run this version/ })).not.toBeInTheDocument();
   });
 
+  it("shows what changed between two versions", async () => {
+    signedIn(undefined, [workspaceAs("editor")]);
+    server.use(
+      http.get(`${BASE}/jobs/nightly_build`, () => HttpResponse.json(buildJob)),
+      http.get(`${BASE}/jobs/nightly_build/versions`, () => HttpResponse.json(versions)),
+      runsAnswer(),
+      http.get(`${BASE}/jobs/nightly_build/versions/1/diff/2`, () =>
+        HttpResponse.json({
+          from_version: 1,
+          to_version: 2,
+          changes: [{ path: "task.sql", before: "SELECT 1", after: "SELECT 2" }],
+          unified: '--- v1\n+++ v2\n@@ -1 +1 @@\n-  "sql": "SELECT 1"\n+  "sql": "SELECT 2"',
+        }),
+      ),
+    );
+    const user = userEvent.setup();
+    renderApp("/workspaces/lake/jobs/nightly_build");
+    await user.click(await screen.findByRole("button", { name: "Changes from v1 to v2" }, firstRender));
+    const dialog = await screen.findByRole("dialog", { name: "Changes from v1 to v2" });
+    expect(await within(dialog).findByText("Changed: task.sql")).toBeInTheDocument();
+    expect(within(dialog).getByTestId("version-diff")).toHaveTextContent(/\+\s+"sql": "SELECT 2"/);
+    expect(screen.queryByRole("button", { name: "Changes from v0 to v1" })).not.toBeInTheDocument();
+  });
+
   it("says when the job does not exist", async () => {
     signedIn(undefined, [workspaceAs("editor")]);
     server.use(http.get(`${BASE}/jobs/gone`, () => problem(404, "not-found", "Not found", "No job gone.")));
