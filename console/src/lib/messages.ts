@@ -1014,7 +1014,9 @@ export const m = {
   runs: {
     title: "Runs",
     description: "Every run of this workspace's jobs, newest first. Active runs update live.",
-    filters: { job: "Job", state: "State", trigger: "Trigger" },
+    filters: { job: "Job", state: "State", trigger: "Trigger", since: "Created since" },
+    anyTime: "Any time",
+    since: { "1h": "Last hour", "24h": "Last 24 hours", "7d": "Last 7 days", "30d": "Last 30 days" } as Record<string, string>,
     allJobs: "All jobs",
     allStates: "All states",
     allTriggers: "All triggers",

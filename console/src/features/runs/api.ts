@@ -35,7 +35,12 @@ export const runKeys = {
   one: (workspace: string, id: number) => ["workspaces", workspace, "runs", "one", id] as const,
 };
 
-export type RunFilters = { job?: string; state?: RunState; trigger?: RunTrigger };
+export const SINCE_PRESETS = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 } as const;
+export type SincePreset = keyof typeof SINCE_PRESETS;
+export const isSincePreset = (value: unknown): value is SincePreset =>
+  typeof value === "string" && Object.hasOwn(SINCE_PRESETS, value);
+
+export type RunFilters = { job?: string; state?: RunState; trigger?: RunTrigger; since?: SincePreset };
 
 export const runsQuery = (workspace: string, filters: RunFilters, limit = 50) =>
   infiniteQueryOptions({
@@ -50,6 +55,9 @@ export const runsQuery = (workspace: string, filters: RunFilters, limit = 50) =>
               ...(filters.job ? { job: filters.job } : {}),
               ...(filters.state ? { state: filters.state } : {}),
               ...(filters.trigger ? { trigger: filters.trigger } : {}),
+              ...(filters.since
+                ? { since: new Date(Date.now() - SINCE_PRESETS[filters.since] * 1000).toISOString() }
+                : {}),
               ...(pageParam ? { cursor: pageParam } : {}),
             },
           },

@@ -11,7 +11,7 @@ import { jobNamesQuery } from "@/features/jobs/api";
 import { m } from "@/lib/messages";
 import { formatDateTime } from "@/lib/utils";
 
-import { duration, RUN_STATES, RUN_TRIGGERS, type Run, type RunFilters, runsQuery } from "./api";
+import { duration, RUN_STATES, RUN_TRIGGERS, type Run, type RunFilters, runsQuery, SINCE_PRESETS, type SincePreset } from "./api";
 import { RunStateBadge } from "./state-badge";
 
 const t = m.runs;
@@ -77,19 +77,20 @@ export function RunsList({ workspace, search }: { workspace: string; search: Run
   const query = useInfiniteQuery(runsQuery(workspace, search));
   const jobs = useQuery(jobNamesQuery(workspace));
   const runs = query.data?.pages.flatMap((page) => page.items) ?? [];
-  const filtered = Boolean(search.job || search.state || search.trigger);
+  const filtered = Boolean(search.job || search.state || search.trigger || search.since);
   const setSearch = (next: Partial<Record<keyof RunFilters, string>>) =>
     void navigate({
       to: "/workspaces/$workspace/runs",
       params: { workspace },
-      search: (previous: RunFilters) => {
-        const merged = { ...previous, ...next } as Record<string, string | undefined>;
+      search: (() => {
+        const merged = { ...search, ...next } as Record<string, string | undefined>;
         return {
           job: merged.job || undefined,
           state: (merged.state || undefined) as RunFilters["state"],
           trigger: (merged.trigger || undefined) as RunFilters["trigger"],
+          since: (merged.since || undefined) as RunFilters["since"],
         };
-      },
+      })(),
     });
   const jobOptions = [...new Set([...(jobs.data ?? []), ...(search.job ? [search.job] : [])])].sort();
 
@@ -101,7 +102,7 @@ export function RunsList({ workspace, search }: { workspace: string; search: Run
       <EmptyState
         title={t.noMatch}
         action={
-          <Button variant="outline" size="sm" onClick={() => setSearch({ job: "", state: "", trigger: "" })}>
+          <Button variant="outline" size="sm" onClick={() => setSearch({ job: "", state: "", trigger: "", since: "" })}>
             {t.clearFilters}
           </Button>
         }
@@ -165,6 +166,19 @@ export function RunsList({ workspace, search }: { workspace: string; search: Run
           {RUN_TRIGGERS.map((trigger) => (
             <option key={trigger} value={trigger}>
               {t.triggers[trigger]}
+            </option>
+          ))}
+        </NativeSelect>
+        <NativeSelect
+          aria-label={t.filters.since}
+          className="w-44"
+          value={search.since ?? ""}
+          onChange={(event) => setSearch({ since: event.target.value })}
+        >
+          <option value="">{t.anyTime}</option>
+          {(Object.keys(SINCE_PRESETS) as SincePreset[]).map((preset) => (
+            <option key={preset} value={preset}>
+              {t.since[preset]}
             </option>
           ))}
         </NativeSelect>

@@ -54,6 +54,12 @@ describe("runs list", () => {
     await user.selectOptions(screen.getByRole("combobox", { name: "Job" }), "report");
     await waitFor(() => expect(router.state.location.search).toEqual({ state: "FAILED", job: "report" }));
     await waitFor(() => expect(asked.at(-1)?.searchParams.get("job")).toBe("report"));
+
+    await user.selectOptions(screen.getByRole("combobox", { name: "Created since" }), "24h");
+    await waitFor(() => expect(router.state.location.search).toEqual({ state: "FAILED", job: "report", since: "24h" }));
+    await waitFor(() => expect(asked.at(-1)?.searchParams.get("since")).toBeTruthy());
+    const since = new Date(asked.at(-1)!.searchParams.get("since")!).getTime();
+    expect(Math.abs(Date.now() - 86_400_000 - since)).toBeLessThan(60_000);
   });
 
   it("says when nothing matches, and explains an error", async () => {
