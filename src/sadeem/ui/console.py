@@ -6,10 +6,7 @@ served by this process so that a browser needs nothing but Sadeem's origin.
 - Any other GET that no API route answers and that is not under an API prefix is a page of the
   console's own router: it gets `index.html` (never cached, so a new build is picked up at once).
   Under `/api/`, `/iceberg/` and the other server prefixes an unknown path stays a problem+json 404.
-- Every page carries a Content-Security-Policy that keeps every request on this origin.
-
-The previous hand-written page is kept at `/classic/` for its worksheet and run views until the
-console's data areas replace them."""
+- Every page carries a Content-Security-Policy that keeps every request on this origin."""
 
 from __future__ import annotations
 
@@ -28,7 +25,6 @@ from sadeem.core.errors import NotFound
 from sadeem.db.session import UnitOfWorkRoute
 
 DIST = Path(__file__).resolve().parent.parent / "console_dist"
-_CLASSIC = Path(__file__).with_name("classic.html")
 # Paths that belong to the server, never to the console's router.
 SERVER_PREFIXES = (
     "/api/",
@@ -147,12 +143,6 @@ def favicon(request: Request, _: Public) -> Response:
     if file is None:
         raise NotFound("No favicon.")
     return _send(request, file, "public, max-age=86400")
-
-
-@router.get("/classic/")
-def classic(_: Public) -> HTMLResponse:
-    """The previous page, for its worksheet and run views until the console's data areas land."""
-    return HTMLResponse(_CLASSIC.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
 
 
 def console_page_fallback(request: Request) -> Response | None:

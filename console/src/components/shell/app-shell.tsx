@@ -15,16 +15,18 @@ import {
   TableIcon,
   UsersIcon,
 } from "lucide-react";
-import { type ReactNode, useState } from "react";
+import { lazy, type ReactNode, Suspense, useEffect, useState } from "react";
 
 import { meQuery } from "@/api/queries";
-import { CommandPalette } from "@/components/shell/command-palette";
 import { ThemeToggle } from "@/components/shell/theme-toggle";
 import { UserMenu } from "@/components/shell/user-menu";
 import { WorkspaceSwitcher } from "@/components/shell/workspace-switcher";
 import { Button } from "@/components/ui/button";
 import { m } from "@/lib/messages";
 import { cn } from "@/lib/utils";
+
+// Its code (cmdk) loads the first time it opens, not with the first page.
+const CommandPalette = lazy(() => import("@/components/shell/command-palette"));
 
 const navLink =
   "flex items-center gap-2 rounded-md px-2.5 py-1.5 text-sm text-muted-foreground hover:bg-accent hover:text-accent-foreground [&_svg]:size-4";
@@ -47,6 +49,18 @@ export function AppShell({ children }: { children: ReactNode }) {
   const { data: me } = useQuery(meQuery);
   const { workspace } = useParams({ strict: false });
   const [paletteOpen, setPaletteOpen] = useState(false);
+  const [paletteUsed, setPaletteUsed] = useState(false);
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key.toLowerCase() === "k" && (event.metaKey || event.ctrlKey)) {
+        event.preventDefault();
+        setPaletteUsed(true);
+        setPaletteOpen((open) => !open);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
   const isAdmin = me?.role === "admin";
 
   return (
@@ -123,9 +137,6 @@ export function AppShell({ children }: { children: ReactNode }) {
             </Link>
           </NavSection>
           <NavSection title="More">
-            <a href="/classic/" className={navLink}>
-              <TableIcon aria-hidden /> {m.shell.classic}
-            </a>
             <a href="/docs" className={navLink}>
               <BookOpenIcon aria-hidden /> {m.shell.apiDocs}
             </a>
@@ -142,7 +153,10 @@ export function AppShell({ children }: { children: ReactNode }) {
           <Button
             variant="outline"
             className={cn("ms-auto w-72 justify-start text-muted-foreground")}
-            onClick={() => setPaletteOpen(true)}
+            onClick={() => {
+              setPaletteUsed(true);
+              setPaletteOpen(true);
+            }}
           >
             <SearchIcon aria-hidden />
             <span className="flex-1 text-start">{m.shell.search}</span>
@@ -155,7 +169,11 @@ export function AppShell({ children }: { children: ReactNode }) {
           {children}
         </main>
       </div>
-      <CommandPalette open={paletteOpen} onOpenChange={setPaletteOpen} isAdmin={isAdmin} />
+      {paletteUsed ? (
+        <Suspense fallback={null}>
+          <CommandPalette open={paletteOpen} onOpenChange={setPaletteOpen} isAdmin={isAdmin} />
+        </Suspense>
+      ) : null}
     </div>
   );
 }

@@ -2,7 +2,6 @@ import { useQuery } from "@tanstack/react-query";
 import { useNavigate } from "@tanstack/react-router";
 import { Command } from "cmdk";
 import { Dialog as DialogPrimitive } from "radix-ui";
-import { useEffect } from "react";
 
 import { myWorkspacesQuery } from "@/api/queries";
 import { m } from "@/lib/messages";
@@ -10,8 +9,8 @@ import { m } from "@/lib/messages";
 const item =
   "flex cursor-default items-center gap-2 rounded-sm px-2 py-1.5 text-sm data-[selected=true]:bg-accent data-[selected=true]:text-accent-foreground";
 
-/** Ctrl/Cmd+K: jump to any page or workspace by typing. */
-export function CommandPalette({
+/** Jump to any page or workspace by typing (opened with Ctrl/Cmd+K; loaded on first use). */
+export default function CommandPalette({
   open,
   onOpenChange,
   isAdmin,
@@ -22,17 +21,6 @@ export function CommandPalette({
 }) {
   const navigate = useNavigate();
   const { data } = useQuery({ ...myWorkspacesQuery, enabled: open });
-
-  useEffect(() => {
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key.toLowerCase() === "k" && (event.metaKey || event.ctrlKey)) {
-        event.preventDefault();
-        onOpenChange(!open);
-      }
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, [open, onOpenChange]);
 
   function go(to: () => Promise<void>) {
     onOpenChange(false);

@@ -10,17 +10,17 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Field, Input } from "@/components/ui/input";
 import { PASSWORD_MAX, PASSWORD_MIN } from "@/features/account/passwords";
 import { providerName } from "@/features/account/profile";
-import { m } from "@/lib/messages";
+import { accountMessages } from "@/lib/messages/account";
 
 type Errors = Partial<Record<"current" | "next" | "confirm", string>>;
 
 function check(current: string, next: string, confirm: string): Errors {
   const errors: Errors = {};
-  if (!current) errors.current = m.account.required;
-  if (next.length < PASSWORD_MIN) errors.next = m.account.tooShort(PASSWORD_MIN);
-  else if (next.length > PASSWORD_MAX) errors.next = m.account.tooLong(PASSWORD_MAX);
-  else if (next === current) errors.next = m.account.sameAsCurrent;
-  if (!errors.next && confirm !== next) errors.confirm = m.account.mismatch;
+  if (!current) errors.current = accountMessages.required;
+  if (next.length < PASSWORD_MIN) errors.next = accountMessages.tooShort(PASSWORD_MIN);
+  else if (next.length > PASSWORD_MAX) errors.next = accountMessages.tooLong(PASSWORD_MAX);
+  else if (next === current) errors.next = accountMessages.sameAsCurrent;
+  if (!errors.next && confirm !== next) errors.confirm = accountMessages.mismatch;
   return errors;
 }
 
@@ -34,7 +34,7 @@ export function PasswordCard({ me }: { me: Schemas["UserOut"] }) {
     mutationFn: (body: { current_password: string; new_password: string }) =>
       call(api.POST("/api/v1/me/password", { body })),
     onSuccess: async () => {
-      toast.success(m.account.passwordChanged, { duration: 10_000 });
+      toast.success(accountMessages.passwordChanged, { duration: 10_000 });
       queryClient.clear();
       await navigate({ to: "/login", search: { redirect: "/account" }, replace: true });
     },
@@ -65,9 +65,9 @@ export function PasswordCard({ me }: { me: Schemas["UserOut"] }) {
   return (
     <Card role="region" id="password" aria-labelledby="password-title" className="scroll-mt-20">
       <CardHeader>
-        <CardTitle id="password-title">{m.account.password}</CardTitle>
+        <CardTitle id="password-title">{accountMessages.password}</CardTitle>
         <CardDescription>
-          {local ? m.account.passwordDescription : m.account.passwordExternal(providerName(me.identity_provider))}
+          {local ? accountMessages.passwordDescription : accountMessages.passwordExternal(providerName(me.identity_provider))}
         </CardDescription>
       </CardHeader>
       {local ? (
@@ -80,7 +80,7 @@ export function PasswordCard({ me }: { me: Schemas["UserOut"] }) {
                 {describeError(change.error)}
               </Alert>
             ) : null}
-            <Field label={m.account.currentPassword} htmlFor="current-password" error={errors.current}>
+            <Field label={accountMessages.currentPassword} htmlFor="current-password" error={errors.current}>
               <Input
                 id="current-password"
                 name="current_password"
@@ -91,10 +91,10 @@ export function PasswordCard({ me }: { me: Schemas["UserOut"] }) {
               />
             </Field>
             <Field
-              label={m.account.newPassword}
+              label={accountMessages.newPassword}
               htmlFor="new-password"
               error={errors.next}
-              hint={m.account.passwordRules(PASSWORD_MIN, PASSWORD_MAX)}
+              hint={accountMessages.passwordRules(PASSWORD_MIN, PASSWORD_MAX)}
             >
               <Input
                 id="new-password"
@@ -106,7 +106,7 @@ export function PasswordCard({ me }: { me: Schemas["UserOut"] }) {
                 aria-describedby={errors.next ? "new-password-error" : undefined}
               />
             </Field>
-            <Field label={m.account.confirmPassword} htmlFor="confirm-password" error={errors.confirm}>
+            <Field label={accountMessages.confirmPassword} htmlFor="confirm-password" error={errors.confirm}>
               <Input
                 id="confirm-password"
                 name="confirm_password"
@@ -119,7 +119,7 @@ export function PasswordCard({ me }: { me: Schemas["UserOut"] }) {
             </Field>
             <div>
               <Button type="submit" disabled={change.isPending}>
-                {change.isPending ? m.account.changing : m.account.changePassword}
+                {change.isPending ? accountMessages.changing : accountMessages.changePassword}
               </Button>
             </div>
           </form>

@@ -22,6 +22,7 @@ import { Field, Input, NativeSelect, Textarea } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { copyText } from "@/features/account/clipboard";
 import { m } from "@/lib/messages";
+import { accountMessages } from "@/lib/messages/account";
 import { formatDateTime, formatRelative } from "@/lib/utils";
 
 type Token = Schemas["TokenOut"];
@@ -45,7 +46,7 @@ function tokenPrefix(token: Token): string {
 }
 
 function When({ value }: { value: string | null }) {
-  if (!value) return <span className="text-muted-foreground">{m.account.neverUsed}</span>;
+  if (!value) return <span className="text-muted-foreground">{accountMessages.neverUsed}</span>;
   return (
     <time dateTime={value} title={formatDateTime(value)}>
       {formatRelative(value)}
@@ -62,7 +63,7 @@ export function TokensCard() {
 
   const createButton = (
     <Button onClick={() => setCreating(true)}>
-      <PlusIcon aria-hidden /> {m.account.createToken}
+      <PlusIcon aria-hidden /> {accountMessages.createToken}
     </Button>
   );
 
@@ -70,8 +71,8 @@ export function TokensCard() {
     <Card role="region" id="tokens" aria-labelledby="tokens-title" className="scroll-mt-20">
       <CardHeader className="flex-row flex-wrap items-start justify-between gap-4">
         <div className="grid max-w-prose gap-1">
-          <CardTitle id="tokens-title">{m.account.tokens}</CardTitle>
-          <CardDescription>{m.account.tokensDescription}</CardDescription>
+          <CardTitle id="tokens-title">{accountMessages.tokens}</CardTitle>
+          <CardDescription>{accountMessages.tokensDescription}</CardDescription>
         </div>
         {items.length > 0 ? createButton : null}
       </CardHeader>
@@ -81,19 +82,19 @@ export function TokensCard() {
         ) : tokens.isError ? (
           <ErrorState error={tokens.error} onRetry={() => void tokens.refetch()} />
         ) : items.length === 0 ? (
-          <EmptyState title={m.account.noTokens} description={m.account.noTokensHint} action={createButton} />
+          <EmptyState title={accountMessages.noTokens} description={accountMessages.noTokensHint} action={createButton} />
         ) : (
           <Table aria-labelledby="tokens-title">
             <TableHeader>
               <TableRow>
-                <TableHead>{m.account.name}</TableHead>
-                <TableHead>{m.account.token}</TableHead>
-                <TableHead>{m.account.created}</TableHead>
-                <TableHead>{m.account.expires}</TableHead>
-                <TableHead>{m.account.lastUsed}</TableHead>
-                <TableHead>{m.account.status}</TableHead>
+                <TableHead>{accountMessages.name}</TableHead>
+                <TableHead>{accountMessages.token}</TableHead>
+                <TableHead>{accountMessages.created}</TableHead>
+                <TableHead>{accountMessages.expires}</TableHead>
+                <TableHead>{accountMessages.lastUsed}</TableHead>
+                <TableHead>{accountMessages.status}</TableHead>
                 <TableHead className="text-end">
-                  <span className="sr-only">{m.account.actions}</span>
+                  <span className="sr-only">{accountMessages.actions}</span>
                 </TableHead>
               </TableRow>
             </TableHeader>
@@ -121,11 +122,11 @@ export function TokensCard() {
                     </TableCell>
                     <TableCell>
                       {status === "active" ? (
-                        <Badge variant="success">{m.account.statusActive}</Badge>
+                        <Badge variant="success">{accountMessages.statusActive}</Badge>
                       ) : status === "expired" ? (
-                        <Badge variant="warning">{m.account.statusExpired}</Badge>
+                        <Badge variant="warning">{accountMessages.statusExpired}</Badge>
                       ) : (
-                        <Badge variant="secondary">{m.account.statusRevoked}</Badge>
+                        <Badge variant="secondary">{accountMessages.statusRevoked}</Badge>
                       )}
                     </TableCell>
                     <TableCell className="text-end">
@@ -134,10 +135,10 @@ export function TokensCard() {
                           variant="ghost"
                           size="sm"
                           className="text-destructive hover:text-destructive"
-                          aria-label={m.account.revokeLabel(token.name)}
+                          aria-label={accountMessages.revokeLabel(token.name)}
                           onClick={() => setRevoking(token)}
                         >
-                          {m.account.revoke}
+                          {accountMessages.revoke}
                         </Button>
                       ) : null}
                     </TableCell>
@@ -154,7 +155,7 @@ export function TokensCard() {
             </Button>
           </div>
         ) : null}
-        <p className="text-xs text-muted-foreground">{m.account.tokensInternal}</p>
+        <p className="text-xs text-muted-foreground">{accountMessages.tokensInternal}</p>
       </CardContent>
       <CreateTokenDialog open={creating} onOpenChange={setCreating} />
       <RevokeTokenDialog token={revoking} onClose={() => setRevoking(null)} />
@@ -216,9 +217,9 @@ function CreateTokenDialog({ open, onOpenChange }: { open: boolean; onOpenChange
   function submit(event: React.FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const name = String(new FormData(event.currentTarget).get("name") ?? "").trim();
-    setNameError(name ? undefined : m.account.nameRequired);
+    setNameError(name ? undefined : accountMessages.nameRequired);
     const badDate = days === null || days < 1;
-    setDateError(badDate ? m.account.expiryPast : undefined);
+    setDateError(badDate ? accountMessages.expiryPast : undefined);
     if (!name || badDate) return;
     create.mutate({ name, expires_in_days: days });
   }
@@ -235,11 +236,11 @@ function CreateTokenDialog({ open, onOpenChange }: { open: boolean; onOpenChange
         ) : (
           <form className="grid gap-4" onSubmit={submit} noValidate>
             <DialogHeader>
-              <DialogTitle>{m.account.createTitle}</DialogTitle>
-              <DialogDescription>{m.account.createDescription}</DialogDescription>
+              <DialogTitle>{accountMessages.createTitle}</DialogTitle>
+              <DialogDescription>{accountMessages.createDescription}</DialogDescription>
             </DialogHeader>
             {create.isError && !nameError ? <Alert variant="destructive">{describeError(create.error)}</Alert> : null}
-            <Field label={m.account.tokenName} htmlFor="token-name" hint={m.account.tokenNameHint} error={nameError}>
+            <Field label={accountMessages.tokenName} htmlFor="token-name" hint={accountMessages.tokenNameHint} error={nameError}>
               <Input
                 id="token-name"
                 name="name"
@@ -250,25 +251,25 @@ function CreateTokenDialog({ open, onOpenChange }: { open: boolean; onOpenChange
               />
             </Field>
             <Field
-              label={m.account.expiry}
+              label={accountMessages.expiry}
               htmlFor="token-expiry"
               hint={
                 days !== null && days >= 1
-                  ? `${m.account.expiresOn(dateOnly.format(new Date(Date.now() + days * DAY)))} ${m.account.expiryHint}`
-                  : m.account.expiryHint
+                  ? `${accountMessages.expiresOn(dateOnly.format(new Date(Date.now() + days * DAY)))} ${accountMessages.expiryHint}`
+                  : accountMessages.expiryHint
               }
             >
               <NativeSelect id="token-expiry" value={expiry} onChange={(event) => setExpiry(event.target.value)}>
                 {EXPIRY_CHOICES.map((choice) => (
                   <option key={choice} value={String(choice)}>
-                    {m.account.expiryDays(choice)}
+                    {accountMessages.expiryDays(choice)}
                   </option>
                 ))}
-                <option value="custom">{m.account.expiryCustom}</option>
+                <option value="custom">{accountMessages.expiryCustom}</option>
               </NativeSelect>
             </Field>
             {expiry === "custom" ? (
-              <Field label={m.account.expiryDate} htmlFor="token-date" error={dateError}>
+              <Field label={accountMessages.expiryDate} htmlFor="token-date" error={dateError}>
                 <Input
                   id="token-date"
                   type="date"
@@ -286,7 +287,7 @@ function CreateTokenDialog({ open, onOpenChange }: { open: boolean; onOpenChange
                 </Button>
               </DialogClose>
               <Button type="submit" disabled={create.isPending}>
-                <KeyRoundIcon aria-hidden /> {create.isPending ? m.account.creating : m.account.createToken}
+                <KeyRoundIcon aria-hidden /> {create.isPending ? accountMessages.creating : accountMessages.createToken}
               </Button>
             </DialogFooter>
           </form>
@@ -302,22 +303,22 @@ function CreatedToken({ created, onDone }: { created: Schemas["TokenCreated"]; o
     if (await copyText(created.token)) {
       setCopied(true);
     } else {
-      toast.error(m.account.copyFailed);
+      toast.error(accountMessages.copyFailed);
     }
   }
   return (
     <div className="grid gap-4">
       <DialogHeader>
-        <DialogTitle>{m.account.createdTitle}</DialogTitle>
+        <DialogTitle>{accountMessages.createdTitle}</DialogTitle>
         <DialogDescription>
-          {created.name} · {m.account.expiresOn(dateOnly.format(new Date(created.expires_at)))}
+          {created.name} · {accountMessages.expiresOn(dateOnly.format(new Date(created.expires_at)))}
         </DialogDescription>
       </DialogHeader>
       <Alert className="flex gap-2 border-warning/50 bg-warning/10 text-foreground">
         <AlertTriangleIcon className="mt-0.5 shrink-0 text-warning" aria-hidden />
-        <span>{m.account.createdWarning}</span>
+        <span>{accountMessages.createdWarning}</span>
       </Alert>
-      <Field label={m.account.tokenValue} htmlFor="new-token" hint={m.account.createdUse}>
+      <Field label={accountMessages.tokenValue} htmlFor="new-token" hint={accountMessages.createdUse}>
         <div className="flex items-start gap-2">
           <Textarea
             id="new-token"
@@ -331,13 +332,13 @@ function CreatedToken({ created, onDone }: { created: Schemas["TokenCreated"]; o
           />
           <Button type="button" variant="outline" onClick={() => void copy()}>
             {copied ? <CheckIcon aria-hidden /> : <CopyIcon aria-hidden />}
-            {copied ? m.common.copied : m.account.copyToken}
+            {copied ? m.common.copied : accountMessages.copyToken}
           </Button>
         </div>
       </Field>
       <DialogFooter>
         <Button type="button" onClick={onDone}>
-          {m.account.done}
+          {accountMessages.done}
         </Button>
       </DialogFooter>
     </div>
@@ -350,7 +351,7 @@ function RevokeTokenDialog({ token, onClose }: { token: Token | null; onClose: (
     mutationFn: (target: Token) =>
       call(api.DELETE("/api/v1/me/tokens/{token_id}", { params: { path: { token_id: target.id } } })),
     onSuccess: (_, target) => {
-      toast.success(m.account.revoked(target.name));
+      toast.success(accountMessages.revoked(target.name));
       void queryClient.invalidateQueries({ queryKey: tokensQuery.queryKey });
       onClose();
     },
@@ -367,8 +368,8 @@ function RevokeTokenDialog({ token, onClose }: { token: Token | null; onClose: (
     >
       <DialogContent role="alertdialog">
         <DialogHeader>
-          <DialogTitle>{token ? m.account.revokeTitle(token.name) : null}</DialogTitle>
-          <DialogDescription>{m.account.revokeDescription}</DialogDescription>
+          <DialogTitle>{token ? accountMessages.revokeTitle(token.name) : null}</DialogTitle>
+          <DialogDescription>{accountMessages.revokeDescription}</DialogDescription>
         </DialogHeader>
         {revoke.isError ? <Alert variant="destructive">{describeError(revoke.error)}</Alert> : null}
         <DialogFooter>
@@ -380,7 +381,7 @@ function RevokeTokenDialog({ token, onClose }: { token: Token | null; onClose: (
             disabled={revoke.isPending || token === null}
             onClick={() => token && revoke.mutate(token)}
           >
-            {revoke.isPending ? m.account.revoking : m.account.revokeConfirm}
+            {revoke.isPending ? accountMessages.revoking : accountMessages.revokeConfirm}
           </Button>
         </DialogFooter>
       </DialogContent>

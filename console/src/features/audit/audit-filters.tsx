@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 
 import { Button } from "@/components/ui/button";
 import { Input, Label, NativeSelect } from "@/components/ui/input";
-import { m } from "@/lib/messages";
+import { auditMessages } from "@/lib/messages/audit";
 
 import { type AuditSearch, OUTCOMES, type Outcome, type Range } from "./queries";
 
@@ -23,12 +23,12 @@ export function fromLocalInput(value: string): string | undefined {
 }
 
 const RANGE_LABELS: [Range | "", string][] = [
-  ["", m.audit.anyTime],
-  ["1h", m.audit.lastHour],
-  ["24h", m.audit.last24h],
-  ["7d", m.audit.last7d],
-  ["30d", m.audit.last30d],
-  ["custom", m.audit.customRange],
+  ["", auditMessages.anyTime],
+  ["1h", auditMessages.lastHour],
+  ["24h", auditMessages.last24h],
+  ["7d", auditMessages.last7d],
+  ["30d", auditMessages.last30d],
+  ["custom", auditMessages.customRange],
 ];
 
 export type WorkspaceChoice = { slug: string; name: string };
@@ -78,17 +78,17 @@ export function AuditFilters({
   return (
     <form
       onSubmit={submit}
-      aria-label={m.audit.filters}
+      aria-label={auditMessages.filters}
       className="mb-4 flex flex-wrap items-end gap-3 rounded-lg border bg-card p-4"
     >
       <div className="grid w-44 gap-1.5">
-        <Label htmlFor="audit-workspace">{m.audit.workspace}</Label>
+        <Label htmlFor="audit-workspace">{auditMessages.workspace}</Label>
         <NativeSelect
           id="audit-workspace"
           value={search.workspace ?? ""}
           onChange={(e) => onChange({ workspace: e.target.value || undefined })}
         >
-          {platform ? <option value="">{m.audit.allWorkspaces}</option> : null}
+          {platform ? <option value="">{auditMessages.allWorkspaces}</option> : null}
           {choices.map((w) => (
             <option key={w.slug} value={w.slug}>
               {w.name === w.slug ? w.slug : `${w.name} (${w.slug})`}
@@ -97,11 +97,11 @@ export function AuditFilters({
         </NativeSelect>
       </div>
       <div className="grid w-36 gap-1.5">
-        <Label htmlFor="audit-actor">{m.audit.actor}</Label>
+        <Label htmlFor="audit-actor">{auditMessages.actor}</Label>
         <Input
           id="audit-actor"
           value={actor}
-          placeholder={m.audit.actorPlaceholder}
+          placeholder={auditMessages.actorPlaceholder}
           list="audit-actors"
           autoComplete="off"
           spellCheck={false}
@@ -114,11 +114,11 @@ export function AuditFilters({
         </datalist>
       </div>
       <div className="grid w-44 gap-1.5">
-        <Label htmlFor="audit-action">{m.audit.action}</Label>
+        <Label htmlFor="audit-action">{auditMessages.action}</Label>
         <Input
           id="audit-action"
           value={action}
-          placeholder={m.audit.actionPlaceholder}
+          placeholder={auditMessages.actionPlaceholder}
           list="audit-actions"
           autoComplete="off"
           spellCheck={false}
@@ -131,22 +131,22 @@ export function AuditFilters({
         </datalist>
       </div>
       <div className="grid w-36 gap-1.5">
-        <Label htmlFor="audit-outcome">{m.audit.outcome}</Label>
+        <Label htmlFor="audit-outcome">{auditMessages.outcome}</Label>
         <NativeSelect
           id="audit-outcome"
           value={search.outcome ?? ""}
           onChange={(e) => onChange({ outcome: (e.target.value || undefined) as Outcome | undefined })}
         >
-          <option value="">{m.audit.anyOutcome}</option>
+          <option value="">{auditMessages.anyOutcome}</option>
           {OUTCOMES.map((o) => (
             <option key={o} value={o}>
-              {m.audit.outcomes[o]}
+              {auditMessages.outcomes[o]}
             </option>
           ))}
         </NativeSelect>
       </div>
       <div className="grid w-40 gap-1.5">
-        <Label htmlFor="audit-range">{m.audit.time}</Label>
+        <Label htmlFor="audit-range">{auditMessages.time}</Label>
         <NativeSelect
           id="audit-range"
           value={search.range ?? ""}
@@ -165,16 +165,16 @@ export function AuditFilters({
       {custom ? (
         <>
           <div className="grid w-56 gap-1.5">
-            <Label htmlFor="audit-since">{m.audit.from}</Label>
+            <Label htmlFor="audit-since">{auditMessages.from}</Label>
             <Input id="audit-since" type="datetime-local" value={since} onChange={(e) => setSince(e.target.value)} />
           </div>
           <div className="grid w-56 gap-1.5">
-            <Label htmlFor="audit-until">{m.audit.to}</Label>
+            <Label htmlFor="audit-until">{auditMessages.to}</Label>
             <Input id="audit-until" type="datetime-local" value={until} onChange={(e) => setUntil(e.target.value)} />
           </div>
         </>
       ) : null}
-      <Button type="submit">{m.audit.apply}</Button>
+      <Button type="submit">{auditMessages.apply}</Button>
     </form>
   );
 }

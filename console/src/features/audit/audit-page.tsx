@@ -8,6 +8,7 @@ import { myWorkspacesQuery } from "@/api/queries";
 import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
 import { Button } from "@/components/ui/button";
 import { m } from "@/lib/messages";
+import { auditMessages } from "@/lib/messages/audit";
 
 import { AuditFilters } from "./audit-filters";
 import { ChainStatus } from "./chain-status";
@@ -18,15 +19,15 @@ import { type AuditScope, type AuditSearch, auditEventsQuery, exportHref, hasFil
 function Refused() {
   return (
     <>
-      <PageHeader title={m.audit.title} />
+      <PageHeader title={auditMessages.title} />
       <div
         role="status"
         data-testid="audit-refused"
         className="flex flex-col items-center gap-2 rounded-lg border border-dashed p-10 text-center"
       >
         <ShieldOffIcon className="size-6 text-muted-foreground" aria-hidden />
-        <h2 className="font-medium">{m.audit.refusedTitle}</h2>
-        <p className="max-w-prose text-sm text-muted-foreground">{m.audit.refusedDetail}</p>
+        <h2 className="font-medium">{auditMessages.refusedTitle}</h2>
+        <p className="max-w-prose text-sm text-muted-foreground">{auditMessages.refusedDetail}</p>
       </div>
     </>
   );
@@ -83,7 +84,7 @@ function AuditTrail({
 
   const clearButton = (
     <Button type="button" variant="ghost" size="sm" onClick={clear}>
-      <FilterXIcon aria-hidden /> {m.audit.clear}
+      <FilterXIcon aria-hidden /> {auditMessages.clear}
     </Button>
   );
 
@@ -97,16 +98,16 @@ function AuditTrail({
   return (
     <>
       <PageHeader
-        title={m.audit.title}
+        title={auditMessages.title}
         description={
           <span className="block max-w-2xl">
-            {scope.platform ? m.audit.descriptionPlatform : m.audit.descriptionWorkspace}
+            {scope.platform ? auditMessages.descriptionPlatform : auditMessages.descriptionWorkspace}
           </span>
         }
         actions={
           <Button asChild variant="outline">
-            <a href={exportHref(scope, search, Date.now())} download title={m.audit.exportHint} data-testid="audit-export">
-              <DownloadIcon aria-hidden /> {m.audit.export}
+            <a href={exportHref(scope, search, Date.now())} download title={auditMessages.exportHint} data-testid="audit-export">
+              <DownloadIcon aria-hidden /> {auditMessages.export}
             </a>
           </Button>
         }
@@ -126,8 +127,8 @@ function AuditTrail({
         <ErrorState error={events.error} onRetry={() => void events.refetch()} />
       ) : rows.length === 0 ? (
         <EmptyState
-          title={m.audit.empty}
-          description={filtered ? m.audit.emptyFiltered : m.audit.emptyNone}
+          title={auditMessages.empty}
+          description={filtered ? auditMessages.emptyFiltered : auditMessages.emptyNone}
           action={filtered ? clearButton : undefined}
         />
       ) : (
@@ -141,17 +142,17 @@ function AuditTrail({
           <div className="mt-3 flex flex-wrap items-center justify-between gap-3">
             <div className="flex items-center gap-2">
               <p className="text-sm text-muted-foreground" aria-live="polite">
-                {m.audit.shown(rows.length, events.hasNextPage)}
+                {auditMessages.shown(rows.length, events.hasNextPage)}
               </p>
               {filtered ? clearButton : null}
             </div>
             {events.hasNextPage ? (
               <Button variant="outline" disabled={events.isFetchingNextPage} onClick={() => void events.fetchNextPage()}>
                 {events.isFetchingNextPage ? <LoaderCircleIcon className="animate-spin" aria-hidden /> : null}
-                {events.isFetchingNextPage ? m.audit.loadingMore : m.common.loadMore}
+                {events.isFetchingNextPage ? auditMessages.loadingMore : m.common.loadMore}
               </Button>
             ) : (
-              <p className="text-sm text-muted-foreground">{m.audit.end}</p>
+              <p className="text-sm text-muted-foreground">{auditMessages.end}</p>
             )}
           </div>
           {events.isFetchNextPageError ? <ErrorState error={events.error} onRetry={() => void events.fetchNextPage()} /> : null}

@@ -5,12 +5,12 @@ import type * as React from "react";
 
 import { describeError } from "@/api/client";
 import { Button } from "@/components/ui/button";
-import { m } from "@/lib/messages";
+import { auditMessages } from "@/lib/messages/audit";
 import { cn, formatDateTime, formatRelative } from "@/lib/utils";
 
 import { verificationQuery } from "./queries";
 
-const v = m.audit.verification;
+const v = auditMessages.verification;
 
 function Frame({
   tone,

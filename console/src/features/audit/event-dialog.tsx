@@ -7,6 +7,7 @@ import { ErrorState, LoadingRows } from "@/components/page";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { m } from "@/lib/messages";
+import { auditMessages } from "@/lib/messages/audit";
 import { formatDateTime } from "@/lib/utils";
 
 import { OutcomeBadge } from "./outcome-badge";
@@ -19,8 +20,8 @@ function CopyButton({ value, what }: { value: string; what: string }) {
       variant="ghost"
       size="icon"
       className="size-7 shrink-0"
-      aria-label={m.audit.copyValue(what)}
-      title={m.audit.copyValue(what)}
+      aria-label={auditMessages.copyValue(what)}
+      title={auditMessages.copyValue(what)}
       onClick={() => {
         void navigator.clipboard?.writeText(value).then(() => toast.success(m.common.copied));
       }}
@@ -50,7 +51,7 @@ function Mono({ value, what }: { value: string | null | undefined; what?: string
 }
 
 function EventFields({ event }: { event: AuditEvent }) {
-  const f = m.audit.fields;
+  const f = auditMessages.fields;
   const target = [event.target_type, event.target_id].filter(Boolean).join(" / ");
   const details = Object.keys(event.details).length ? JSON.stringify(event.details, null, 2) : null;
   return (
@@ -60,7 +61,7 @@ function EventFields({ event }: { event: AuditEvent }) {
         <Row label={f.occurredAtUtc}>
           <Mono value={event.occurred_at} />
         </Row>
-        <Row label={f.actor}>{event.actor ?? <span className="italic text-muted-foreground">{m.audit.system}</span>}</Row>
+        <Row label={f.actor}>{event.actor ?? <span className="italic text-muted-foreground">{auditMessages.system}</span>}</Row>
         <Row label={f.authMethod}>{event.auth_method ?? "—"}</Row>
         <Row label={f.tokenId}>
           <Mono value={event.token_id} />
@@ -94,14 +95,14 @@ function EventFields({ event }: { event: AuditEvent }) {
             {details}
           </pre>
         ) : (
-          <p className="text-sm text-muted-foreground">{m.audit.noDetails}</p>
+          <p className="text-sm text-muted-foreground">{auditMessages.noDetails}</p>
         )}
       </section>
       <section aria-labelledby="audit-event-chain">
         <h3 id="audit-event-chain" className="flex items-center gap-2 text-sm font-medium">
-          <LinkIcon className="size-4" aria-hidden /> {m.audit.chain}
+          <LinkIcon className="size-4" aria-hidden /> {auditMessages.chain}
         </h3>
-        <p className="mb-1 text-xs text-muted-foreground">{m.audit.chainHint}</p>
+        <p className="mb-1 text-xs text-muted-foreground">{auditMessages.chainHint}</p>
         <dl>
           <Row label={f.seq}>{event.seq}</Row>
           <Row label={f.prevHash}>
@@ -137,8 +138,8 @@ export function EventDialog({
     <Dialog open={seq !== undefined} onOpenChange={(open) => (open ? null : onClose())}>
       <DialogContent className="max-w-2xl overflow-x-hidden">
         <DialogHeader>
-          <DialogTitle>{m.audit.detailTitle(seq ?? 0)}</DialogTitle>
-          <DialogDescription>{m.audit.detailDescription}</DialogDescription>
+          <DialogTitle>{auditMessages.detailTitle(seq ?? 0)}</DialogTitle>
+          <DialogDescription>{auditMessages.detailDescription}</DialogDescription>
         </DialogHeader>
         {event ? (
           <EventFields event={event} />

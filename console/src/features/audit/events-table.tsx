@@ -2,7 +2,7 @@ import { Link } from "@tanstack/react-router";
 import { Fragment } from "react";
 
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { m } from "@/lib/messages";
+import { auditMessages } from "@/lib/messages/audit";
 import { formatDateTime } from "@/lib/utils";
 
 import { OutcomeBadge } from "./outcome-badge";
@@ -49,7 +49,7 @@ export function EventsTable({
   showWorkspace: boolean;
   onOpen: (seq: number) => void;
 }) {
-  const c = m.audit.columns;
+  const c = auditMessages.columns;
   return (
     <Table>
       <TableHeader>
@@ -80,7 +80,7 @@ export function EventsTable({
                 <Link
                   to="/audit"
                   search={{ ...search, event: event.seq }}
-                  aria-label={m.audit.viewEvent(event.seq)}
+                  aria-label={auditMessages.viewEvent(event.seq)}
                   className="font-medium text-primary underline-offset-4 hover:underline"
                 >
                   {event.seq}
@@ -97,7 +97,7 @@ export function EventsTable({
                     {event.actor}
                   </span>
                 ) : (
-                  <span className="italic text-muted-foreground">{m.audit.system}</span>
+                  <span className="italic text-muted-foreground">{auditMessages.system}</span>
                 )}
                 {event.auth_method ? (
                   <span className="ms-1.5 text-xs text-muted-foreground">{event.auth_method}</span>

@@ -1,11 +1,11 @@
 import { CircleCheckIcon, CircleXIcon, ShieldXIcon } from "lucide-react";
 
 import { Badge } from "@/components/ui/badge";
-import { m } from "@/lib/messages";
+import { auditMessages } from "@/lib/messages/audit";
 
 /** An event's outcome in words and colour, with an icon (never colour alone). */
 export function OutcomeBadge({ outcome }: { outcome: string }) {
-  const label = m.audit.outcomes[outcome] ?? outcome;
+  const label = auditMessages.outcomes[outcome] ?? outcome;
   if (outcome === "success") {
     return (
       <Badge variant="success">

@@ -12,7 +12,7 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Field, Input, NativeSelect, Textarea } from "@/components/ui/input";
-import { m } from "@/lib/messages";
+import { connectionsMessages } from "@/lib/messages/connections";
 
 import { type ConfigBody, type Connection, type ConnectionTypeInfo, connectionKeys, type TestResult } from "./api";
 import {
@@ -27,7 +27,7 @@ import {
 } from "./schema";
 import { TestResultView } from "./test-result";
 
-const t = m.connections;
+const t = connectionsMessages;
 
 export function fieldLabel(field: { name: string; title: string }): string {
   return t.fields[field.name] ?? field.title;

@@ -22,6 +22,7 @@ import {
   DialogTitle,
 } from "@/components/ui/dialog";
 import { m } from "@/lib/messages";
+import { connectionsMessages } from "@/lib/messages/connections";
 import { formatDateTime } from "@/lib/utils";
 
 import { type Connection, connectionKeys, connectionQuery, connectionTypesQuery, useCanWrite } from "./api";
@@ -31,7 +32,7 @@ import { BackLink } from "./new-connection";
 import { formFields } from "./schema";
 import { TestResultView } from "./test-result";
 
-const t = m.connections;
+const t = connectionsMessages;
 
 function DeleteButton({ workspace, name, usedBy }: { workspace: string; name: string; usedBy: string[] }) {
   const queryClient = useQueryClient();

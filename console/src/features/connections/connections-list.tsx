@@ -9,11 +9,12 @@ import { Button } from "@/components/ui/button";
 import { Input, NativeSelect } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { m } from "@/lib/messages";
+import { connectionsMessages } from "@/lib/messages/connections";
 
 import { type Connection, connectionsQuery, useCanWrite } from "./api";
 import { LastTestBadge } from "./test-result";
 
-const t = m.connections;
+const t = connectionsMessages;
 export const TYPE_ORDER = ["s3", "iceberg_rest", "trino", "spark_k8s", "spark_local", "postgres"] as const;
 
 function str(value: unknown): string | null {

@@ -5,13 +5,13 @@ import { ArrowLeftIcon, ChevronRightIcon } from "lucide-react";
 import type * as React from "react";
 
 import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
-import { m } from "@/lib/messages";
+import { connectionsMessages } from "@/lib/messages/connections";
 
 import { connectionTypesQuery, useWriteAccess } from "./api";
 import { ConnectionForm, Described } from "./connection-form";
 import { TYPE_ORDER } from "./connections-list";
 
-const t = m.connections;
+const t = connectionsMessages;
 
 export function BackLink({ workspace }: { workspace: string }) {
   return (

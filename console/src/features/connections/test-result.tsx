@@ -3,12 +3,12 @@
 import { CheckCircle2Icon, CircleAlertIcon, XCircleIcon } from "lucide-react";
 
 import { Badge } from "@/components/ui/badge";
-import { m } from "@/lib/messages";
+import { connectionsMessages } from "@/lib/messages/connections";
 import { cn, formatDateTime, formatRelative } from "@/lib/utils";
 
 import type { TestResult, TestStep } from "./api";
 
-const t = m.connections;
+const t = connectionsMessages;
 
 export function netloc(host: string | null | undefined, port: number | null | undefined): string | null {
   if (!host) return null;

@@ -16,7 +16,7 @@ import { api, call, describeError, type Schemas } from "@/api/client";
 import { ErrorState, LoadingRows, PageHeader } from "@/components/page";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
-import { m } from "@/lib/messages";
+import { healthMessages } from "@/lib/messages/health";
 import { cn, formatDateTime, formatRelative } from "@/lib/utils";
 
 type Component = Schemas["Component"];
@@ -29,7 +29,7 @@ export const healthQuery = {
   queryFn: () => call(api.GET("/api/v1/health/components")),
 };
 
-const h = m.health;
+const h = healthMessages;
 
 const TONE: Record<Status, { text: string; border: string; bg: string; icon: ReactNode }> = {
   ok: { text: "text-success", border: "border-success/50", bg: "bg-card", icon: <CircleCheckIcon aria-hidden /> },

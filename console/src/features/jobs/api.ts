@@ -2,7 +2,7 @@
 import { infiniteQueryOptions, queryOptions } from "@tanstack/react-query";
 
 import { api, call, type Schemas } from "@/api/client";
-import { m } from "@/lib/messages";
+import { jobsMessages } from "@/lib/messages/jobs";
 
 export type Job = Schemas["JobOut"];
 export type JobVersion = Schemas["JobVersionOut"];
@@ -83,25 +83,25 @@ const isNumber = (value: string) => /^\d+$/.test(value);
 /** A five-field cron in words for the common shapes; the cron itself otherwise. */
 export function cronInWords(cron: string): string {
   const fields = cron.trim().split(/\s+/);
-  if (fields.length !== 5) return m.jobs.cron(cron);
+  if (fields.length !== 5) return jobsMessages.cron(cron);
   const [minute, hour, day, month, weekday] = fields as [string, string, string, string, string];
   const time = isNumber(minute) && isNumber(hour) ? `${pad(hour)}:${pad(minute)}` : null;
   const everyDay = day === "*" && month === "*";
-  if (minute === "*" && hour === "*" && everyDay && weekday === "*") return m.jobs.everyMinute;
+  if (minute === "*" && hour === "*" && everyDay && weekday === "*") return jobsMessages.everyMinute;
   const step = /^\*\/(\d+)$/.exec(minute);
-  if (step && hour === "*" && everyDay && weekday === "*") return m.jobs.everyMinutes(step[1]!);
-  if (isNumber(minute) && hour === "*" && everyDay && weekday === "*") return m.jobs.everyHourAt(pad(minute));
-  if (time && everyDay && weekday === "*") return m.jobs.everyDayAt(time);
-  if (time && everyDay && weekday === "1-5") return m.jobs.weekdaysAt(time);
+  if (step && hour === "*" && everyDay && weekday === "*") return jobsMessages.everyMinutes(step[1]!);
+  if (isNumber(minute) && hour === "*" && everyDay && weekday === "*") return jobsMessages.everyHourAt(pad(minute));
+  if (time && everyDay && weekday === "*") return jobsMessages.everyDayAt(time);
+  if (time && everyDay && weekday === "1-5") return jobsMessages.weekdaysAt(time);
   if (time && everyDay && isNumber(weekday) && Number(weekday) <= 7)
-    return m.jobs.everyWeekdayAt(m.jobs.weekdays[Number(weekday) % 7]!, time);
-  if (time && isNumber(day) && month === "*" && weekday === "*") return m.jobs.monthlyAt(day, time);
-  return m.jobs.cron(cron);
+    return jobsMessages.everyWeekdayAt(jobsMessages.weekdays[Number(weekday) % 7]!, time);
+  if (time && isNumber(day) && month === "*" && weekday === "*") return jobsMessages.monthlyAt(day, time);
+  return jobsMessages.cron(cron);
 }
 
 export function scheduleInWords(schedule: Schedule | null | undefined): string {
-  if (!schedule) return m.jobs.manual;
-  return `${cronInWords(schedule.cron)} ${m.jobs.inZone(schedule.timezone ?? "UTC")}`;
+  if (!schedule) return jobsMessages.manual;
+  return `${cronInWords(schedule.cron)} ${jobsMessages.inZone(schedule.timezone ?? "UTC")}`;
 }
 
 export function engineOf(definition: Definition): string {

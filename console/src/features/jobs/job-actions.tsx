@@ -6,12 +6,12 @@ import { toast } from "sonner";
 
 import { api, call, describeError } from "@/api/client";
 import { Button } from "@/components/ui/button";
-import { m } from "@/lib/messages";
+import { jobsMessages } from "@/lib/messages/jobs";
 
 import { definitionOf, type Job, jobKeys } from "./api";
 import { RunDialog, useSubmitRun } from "./run-dialog";
 
-const t = m.jobs;
+const t = jobsMessages;
 
 export function usePauseResume(workspace: string, job: string) {
   const queryClient = useQueryClient();

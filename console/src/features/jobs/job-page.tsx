@@ -25,6 +25,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import { runKeys, runsQuery, useCanRun, useWorkspaceRole } from "@/features/runs/api";
 import { RunsTable } from "@/features/runs/runs-list";
 import { m } from "@/lib/messages";
+import { jobsMessages } from "@/lib/messages/jobs";
 import { formatDateTime, formatRelative } from "@/lib/utils";
 
 import { type Definition, definitionOf, engineOf, type Job, jobKeys, jobQuery, scheduleInWords, versionsQuery } from "./api";
@@ -32,7 +33,7 @@ import { PauseResumeButton, RunNowButton } from "./job-actions";
 import { RunDialog } from "./run-dialog";
 import { VersionDiffDialog } from "./version-diff";
 
-const t = m.jobs;
+const t = jobsMessages;
 const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {

@@ -12,12 +12,13 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import { runsQuery, useCanRun, useWorkspaceRole } from "@/features/runs/api";
 import { RunStateBadge } from "@/features/runs/state-badge";
 import { m } from "@/lib/messages";
+import { jobsMessages } from "@/lib/messages/jobs";
 import { formatDateTime, formatRelative } from "@/lib/utils";
 
 import { definitionOf, engineOf, type Job, jobsQuery, scheduleInWords } from "./api";
 import { PauseResumeButton, RunNowButton } from "./job-actions";
 
-const t = m.jobs;
+const t = jobsMessages;
 export type JobsSearch = { q?: string; type?: "sql" | "spark" };
 
 function LastRun({ workspace, job }: { workspace: string; job: string }) {

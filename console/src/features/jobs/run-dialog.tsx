@@ -12,10 +12,11 @@ import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, D
 import { Field, Input, NativeSelect } from "@/components/ui/input";
 import { runKeys } from "@/features/runs/api";
 import { m } from "@/lib/messages";
+import { jobsMessages } from "@/lib/messages/jobs";
 
 import { definitionOf, type Job, jobKeys, type ParameterSpec } from "./api";
 
-const t = m.jobs;
+const t = jobsMessages;
 type Value = string | number | boolean;
 
 const INPUT_TYPE: Record<string, string> = { integer: "number", number: "number", date: "date" };

@@ -4,9 +4,9 @@ import { useQuery } from "@tanstack/react-query";
 import { api, call } from "@/api/client";
 import { ErrorState, LoadingRows } from "@/components/page";
 import { Dialog, DialogContent, DialogDescription, DialogHeader, DialogTitle } from "@/components/ui/dialog";
-import { m } from "@/lib/messages";
+import { jobsMessages } from "@/lib/messages/jobs";
 
-const t = m.jobs;
+const t = jobsMessages;
 
 function lineClass(line: string): string {
   if (line.startsWith("+++") || line.startsWith("---")) return "text-muted-foreground";

@@ -25,9 +25,10 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import { type Member, membersQuery, ROLES, type WorkspaceRole, workspaceQuery } from "@/features/workspaces/queries";
 import { roleName } from "@/features/workspaces/status-badge";
 import { m } from "@/lib/messages";
+import { membersMessages } from "@/lib/messages/members";
 import { formatDateTime, formatRelative } from "@/lib/utils";
 
-const t = m.members;
+const t = membersMessages;
 
 export function MembersPage({ slug }: { slug: string }) {
   const queryClient = useQueryClient();

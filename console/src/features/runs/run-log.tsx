@@ -5,9 +5,9 @@ import { useEffect, useRef, useState } from "react";
 
 import { api, describeError } from "@/api/client";
 import { Button } from "@/components/ui/button";
-import { m } from "@/lib/messages";
+import { runsMessages } from "@/lib/messages/runs";
 
-const t = m.runs;
+const t = runsMessages;
 /** Seconds the server may hold a request while no new line comes. */
 const LOG_WAIT_SECONDS = 10;
 

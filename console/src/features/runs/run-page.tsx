@@ -14,7 +14,7 @@ import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { NativeSelect } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { jobKeys } from "@/features/jobs/api";
-import { m } from "@/lib/messages";
+import { runsMessages } from "@/lib/messages/runs";
 import { formatDateTime } from "@/lib/utils";
 
 import {
@@ -32,7 +32,7 @@ import {
 import { RunLog } from "./run-log";
 import { RunStateBadge } from "./state-badge";
 
-const t = m.runs;
+const t = runsMessages;
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (

@@ -9,12 +9,13 @@ import { NativeSelect } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { jobNamesQuery } from "@/features/jobs/api";
 import { m } from "@/lib/messages";
+import { runsMessages } from "@/lib/messages/runs";
 import { formatDateTime } from "@/lib/utils";
 
 import { duration, RUN_STATES, RUN_TRIGGERS, type Run, type RunFilters, runsQuery, SINCE_PRESETS, type SincePreset } from "./api";
 import { RunStateBadge } from "./state-badge";
 
-const t = m.runs;
+const t = runsMessages;
 
 /** The runs as a table (the runs page and a job's recent runs). */
 export function RunsTable({ workspace, runs, showJob = true }: { workspace: string; runs: Run[]; showJob?: boolean }) {

@@ -1,5 +1,5 @@
 import { Badge } from "@/components/ui/badge";
-import { m } from "@/lib/messages";
+import { runsMessages } from "@/lib/messages/runs";
 
 import type { RunState } from "./api";
 
@@ -18,7 +18,7 @@ const VARIANT: Record<RunState, "default" | "secondary" | "success" | "warning" 
 export function RunStateBadge({ state }: { state: RunState }) {
   return (
     <Badge variant={VARIANT[state]} data-state={state}>
-      {m.runs.states[state] ?? state}
+      {runsMessages.states[state] ?? state}
     </Badge>
   );
 }

@@ -20,10 +20,11 @@ import {
 } from "@/components/ui/dialog";
 import { Field, Input, Textarea } from "@/components/ui/input";
 import { m } from "@/lib/messages";
+import { tablesMessages } from "@/lib/messages/tables";
 
 import { useWorkspaceRole } from "./queries";
 
-const d = m.tables.dataset;
+const d = tablesMessages.dataset;
 
 type Props = { workspace: string; namespace: string; table: string; brief: Schemas["DatasetBrief"] | null };
 

@@ -1,7 +1,7 @@
 /** A preview's rows in a grid: column types under the names, numbers aligned to the end, NULL
  * distinct from an empty string, nested values as JSON. */
 import type { Schemas } from "@/api/client";
-import { m } from "@/lib/messages";
+import { tablesMessages } from "@/lib/messages/tables";
 import { cn } from "@/lib/utils";
 
 const NUMERIC = /^(u?int\d+|float\d*|double|halffloat|decimal\d*\(.*\))$/;
@@ -12,7 +12,7 @@ export function isNumericType(type: string): boolean {
 
 export function Cell({ value, numeric }: { value: unknown; numeric: boolean }) {
   if (value === null || value === undefined)
-    return <span className="rounded bg-muted px-1 text-xs italic text-muted-foreground">{m.tables.preview.null}</span>;
+    return <span className="rounded bg-muted px-1 text-xs italic text-muted-foreground">{tablesMessages.preview.null}</span>;
   if (typeof value === "object") return <span className="font-mono text-xs">{JSON.stringify(value)}</span>;
   if (value === "") return <span className="text-muted-foreground">""</span>;
   return <span className={cn(numeric && "tabular-nums")}>{String(value)}</span>;
@@ -26,9 +26,9 @@ export function PreviewGrid({ preview }: { preview: Schemas["Preview"] }) {
       className="max-h-[65vh] overflow-auto rounded-lg border focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring"
       tabIndex={0}
       role="region"
-      aria-label={m.tables.preview.gridLabel}
+      aria-label={tablesMessages.preview.gridLabel}
     >
-      <table className="w-full text-sm" aria-label={m.tables.tabs.preview}>
+      <table className="w-full text-sm" aria-label={tablesMessages.tabs.preview}>
         <thead className="sticky top-0 bg-muted">
           <tr className="border-b">
             {preview.columns.map((column, index) => (

@@ -11,6 +11,7 @@ import { Button } from "@/components/ui/button";
 import { Input, NativeSelect } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { m } from "@/lib/messages";
+import { tablesMessages } from "@/lib/messages/tables";
 import { cn } from "@/lib/utils";
 
 import { DatasetCard } from "./dataset-card";
@@ -29,7 +30,7 @@ import {
 } from "./queries";
 import { PreviewGrid } from "./preview-grid";
 
-const t = m.tables;
+const t = tablesMessages;
 
 type Props = { workspace: string; namespace: string; table: string; search: TableSearch };
 

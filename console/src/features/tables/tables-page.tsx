@@ -11,11 +11,12 @@ import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { m } from "@/lib/messages";
+import { tablesMessages } from "@/lib/messages/tables";
 import { cn } from "@/lib/utils";
 
 import { type NamespaceNode, namespacesQuery, tablesQuery, type TablesSearch } from "./queries";
 
-const t = m.tables;
+const t = tablesMessages;
 
 export function TablesPage({ workspace, search }: { workspace: string; search: TablesSearch }) {
   const navigate = useNavigate();

@@ -21,6 +21,8 @@ import { Field, Input, NativeSelect } from "@/components/ui/input";
 import { PASSWORD_MAX, PASSWORD_MIN } from "@/features/account/passwords";
 import { NewPasswordInput } from "@/features/users/password-input";
 import { m } from "@/lib/messages";
+import { usersMessages } from "@/lib/messages/users";
+import { accountMessages } from "@/lib/messages/account";
 
 type User = Schemas["UserOut"];
 type Role = Schemas["PlatformRole"];
@@ -31,8 +33,8 @@ const USERNAME = /^[a-z0-9][a-z0-9._-]*$/;
 const EMAIL = /^[^@\s]+@[^@\s]+$/;
 
 function passwordError(password: string): string | undefined {
-  if (password.length < PASSWORD_MIN) return m.account.tooShort(PASSWORD_MIN);
-  if (password.length > PASSWORD_MAX) return m.account.tooLong(PASSWORD_MAX);
+  if (password.length < PASSWORD_MIN) return accountMessages.tooShort(PASSWORD_MIN);
+  if (password.length > PASSWORD_MAX) return accountMessages.tooLong(PASSWORD_MAX);
   return undefined;
 }
 
@@ -58,7 +60,7 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
   const create = useMutation({
     mutationFn: (body: Schemas["UserCreate"]) => call(api.POST("/api/v1/users", { body })),
     onSuccess: (user) => {
-      toast.success(m.users.createdToast(user.username));
+      toast.success(usersMessages.createdToast(user.username));
       void invalidate();
       close();
     },
@@ -67,10 +69,10 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
       if (error instanceof ApiError) {
         const fields = error.fieldErrors;
         setErrors({
-          username: fields.username && m.users.usernameHint,
+          username: fields.username && usersMessages.usernameHint,
           display_name: fields.display_name,
-          email: fields.email && m.users.emailInvalid,
-          password: fields.password && m.users.passwordHint(PASSWORD_MIN, PASSWORD_MAX),
+          email: fields.email && usersMessages.emailInvalid,
+          password: fields.password && usersMessages.passwordHint(PASSWORD_MIN, PASSWORD_MAX),
         });
       }
     },
@@ -89,8 +91,8 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
     const password = String(form.get("password") ?? "");
     const email = String(form.get("email") ?? "").trim();
     const found: FieldErrors = {
-      username: username.length >= 2 && username.length <= 64 && USERNAME.test(username) ? undefined : m.users.usernameHint,
-      email: email && !EMAIL.test(email) ? m.users.emailInvalid : undefined,
+      username: username.length >= 2 && username.length <= 64 && USERNAME.test(username) ? undefined : usersMessages.usernameHint,
+      email: email && !EMAIL.test(email) ? usersMessages.emailInvalid : undefined,
       password: passwordError(password),
     };
     setErrors(found);
@@ -110,11 +112,11 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
       <DialogContent>
         <form className="grid gap-4" onSubmit={submit} noValidate>
           <DialogHeader>
-            <DialogTitle>{m.users.createTitle}</DialogTitle>
-            <DialogDescription>{m.users.createDescription}</DialogDescription>
+            <DialogTitle>{usersMessages.createTitle}</DialogTitle>
+            <DialogDescription>{usersMessages.createDescription}</DialogDescription>
           </DialogHeader>
           <Refusal error={create.error} fields={errors} />
-          <Field label={m.users.username} htmlFor="new-username" hint={m.users.usernameHint} error={errors.username}>
+          <Field label={usersMessages.username} htmlFor="new-username" hint={usersMessages.usernameHint} error={errors.username}>
             <Input
               id="new-username"
               name="username"
@@ -125,7 +127,7 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
             />
           </Field>
           <div className="grid items-start gap-4 sm:grid-cols-2">
-            <Field label={m.users.displayName} htmlFor="new-display-name" hint={m.users.displayNameHint} error={errors.display_name}>
+            <Field label={usersMessages.displayName} htmlFor="new-display-name" hint={usersMessages.displayNameHint} error={errors.display_name}>
               <Input
                 id="new-display-name"
                 name="display_name"
@@ -134,7 +136,7 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
                 aria-invalid={errors.display_name ? true : undefined}
               />
             </Field>
-            <Field label={m.users.email} htmlFor="new-email" hint={m.users.emailHint} error={errors.email}>
+            <Field label={usersMessages.email} htmlFor="new-email" hint={usersMessages.emailHint} error={errors.email}>
               <Input
                 id="new-email"
                 name="email"
@@ -147,9 +149,9 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
           </div>
           <RoleField id="new-role" defaultValue="user" />
           <Field
-            label={m.users.initialPassword}
+            label={usersMessages.initialPassword}
             htmlFor="new-password"
-            hint={m.users.passwordHint(PASSWORD_MIN, PASSWORD_MAX)}
+            hint={usersMessages.passwordHint(PASSWORD_MIN, PASSWORD_MAX)}
             error={errors.password}
           >
             <NewPasswordInput id="new-password" name="password" invalid={Boolean(errors.password)} />
@@ -161,7 +163,7 @@ export function CreateUserDialog({ open, onOpenChange }: { open: boolean; onOpen
               </Button>
             </DialogClose>
             <Button type="submit" disabled={create.isPending}>
-              {create.isPending ? m.users.creating : m.users.create}
+              {create.isPending ? usersMessages.creating : usersMessages.create}
             </Button>
           </DialogFooter>
         </form>
@@ -178,7 +180,7 @@ export function DetailsDialog({ user, onClose }: { user: User | null; onClose: (
     mutationFn: ({ target, body }: { target: User; body: Schemas["UserUpdate"] }) =>
       call(api.PATCH("/api/v1/users/{username}", { params: { path: { username: target.username } }, body })),
     onSuccess: (updated) => {
-      toast.success(m.users.detailsSaved(updated.username));
+      toast.success(usersMessages.detailsSaved(updated.username));
       void invalidate();
       // One's own display name shows in the shell.
       void queryClient.invalidateQueries({ queryKey: meQuery.queryKey });
@@ -187,7 +189,7 @@ export function DetailsDialog({ user, onClose }: { user: User | null; onClose: (
     onError: (error) => {
       if (error instanceof ApiError) {
         const fields = error.fieldErrors;
-        setErrors({ display_name: fields.display_name, email: fields.email && m.users.emailInvalid });
+        setErrors({ display_name: fields.display_name, email: fields.email && usersMessages.emailInvalid });
       }
     },
   });
@@ -207,7 +209,7 @@ export function DetailsDialog({ user, onClose }: { user: User | null; onClose: (
               event.preventDefault();
               const form = new FormData(event.currentTarget);
               const email = String(form.get("email") ?? "").trim();
-              const found = { email: email && !EMAIL.test(email) ? m.users.emailInvalid : undefined };
+              const found = { email: email && !EMAIL.test(email) ? usersMessages.emailInvalid : undefined };
               setErrors(found);
               save.reset();
               if (found.email) return;
@@ -218,11 +220,11 @@ export function DetailsDialog({ user, onClose }: { user: User | null; onClose: (
             }}
           >
             <DialogHeader>
-              <DialogTitle>{m.users.detailsTitle(user.username)}</DialogTitle>
-              <DialogDescription>{m.users.detailsDescription}</DialogDescription>
+              <DialogTitle>{usersMessages.detailsTitle(user.username)}</DialogTitle>
+              <DialogDescription>{usersMessages.detailsDescription}</DialogDescription>
             </DialogHeader>
             <Refusal error={save.error} fields={errors} />
-            <Field label={m.users.displayName} htmlFor="edit-display-name" error={errors.display_name}>
+            <Field label={usersMessages.displayName} htmlFor="edit-display-name" error={errors.display_name}>
               <Input
                 id="edit-display-name"
                 name="display_name"
@@ -232,7 +234,7 @@ export function DetailsDialog({ user, onClose }: { user: User | null; onClose: (
                 aria-invalid={errors.display_name ? true : undefined}
               />
             </Field>
-            <Field label={m.users.email} htmlFor="edit-email" hint={m.users.emailClearHint} error={errors.email}>
+            <Field label={usersMessages.email} htmlFor="edit-email" hint={usersMessages.emailClearHint} error={errors.email}>
               <Input
                 id="edit-email"
                 name="email"
@@ -250,7 +252,7 @@ export function DetailsDialog({ user, onClose }: { user: User | null; onClose: (
                 </Button>
               </DialogClose>
               <Button type="submit" disabled={save.isPending}>
-                {save.isPending ? m.users.saving : m.common.save}
+                {save.isPending ? usersMessages.saving : m.common.save}
               </Button>
             </DialogFooter>
           </form>
@@ -263,10 +265,10 @@ export function DetailsDialog({ user, onClose }: { user: User | null; onClose: (
 function RoleField({ id, defaultValue }: { id: string; defaultValue: Role }) {
   const [role, setRole] = useState<Role>(defaultValue);
   return (
-    <Field label={m.users.role} htmlFor={id} hint={m.users.roleHints[role]}>
+    <Field label={usersMessages.role} htmlFor={id} hint={usersMessages.roleHints[role]}>
       <NativeSelect id={id} name="role" value={role} onChange={(event) => setRole(event.target.value as Role)}>
-        <option value="user">{m.users.roles.user}</option>
-        <option value="admin">{m.users.roles.admin}</option>
+        <option value="user">{usersMessages.roles.user}</option>
+        <option value="admin">{usersMessages.roles.admin}</option>
       </NativeSelect>
     </Field>
   );
@@ -293,7 +295,7 @@ export function RoleDialog({ user, me, onClose }: { user: User | null; me: User;
     mutationFn: ({ target, role }: { target: User; role: Role }) =>
       call(api.PATCH("/api/v1/users/{username}", { params: { path: { username: target.username } }, body: { role } })),
     onSuccess: async (updated) => {
-      toast.success(m.users.roleSaved(updated.username, updated.role));
+      toast.success(usersMessages.roleSaved(updated.username, updated.role));
       void invalidate();
       if (self) await after.roleChanged();
       onClose();
@@ -320,12 +322,12 @@ export function RoleDialog({ user, me, onClose }: { user: User | null; me: User;
             }}
           >
             <DialogHeader>
-              <DialogTitle>{m.users.roleTitle(user.username)}</DialogTitle>
-              <DialogDescription>{m.users.roleDescription}</DialogDescription>
+              <DialogTitle>{usersMessages.roleTitle(user.username)}</DialogTitle>
+              <DialogDescription>{usersMessages.roleDescription}</DialogDescription>
             </DialogHeader>
             <Refusal error={save.error} />
             <RoleField id="edit-role" defaultValue={user.role} />
-            {self && user.role === "admin" ? <Alert>{m.users.roleSelfWarning}</Alert> : null}
+            {self && user.role === "admin" ? <Alert>{usersMessages.roleSelfWarning}</Alert> : null}
             <DialogFooter>
               <DialogClose asChild>
                 <Button type="button" variant="outline">
@@ -333,7 +335,7 @@ export function RoleDialog({ user, me, onClose }: { user: User | null; me: User;
                 </Button>
               </DialogClose>
               <Button type="submit" disabled={save.isPending}>
-                {save.isPending ? m.users.saving : m.common.save}
+                {save.isPending ? usersMessages.saving : m.common.save}
               </Button>
             </DialogFooter>
           </form>
@@ -356,7 +358,7 @@ export function ResetPasswordDialog({ user, me, onClose }: { user: User | null; 
         }),
       ),
     onSuccess: async (_, { target }) => {
-      toast.success(m.users.resetDone(target.username));
+      toast.success(usersMessages.resetDone(target.username));
       if (self) return after.signedOut();
       close();
     },
@@ -386,15 +388,15 @@ export function ResetPasswordDialog({ user, me, onClose }: { user: User | null; 
             }}
           >
             <DialogHeader>
-              <DialogTitle>{m.users.resetTitle(user.username)}</DialogTitle>
-              <DialogDescription>{m.users.resetDescription}</DialogDescription>
+              <DialogTitle>{usersMessages.resetTitle(user.username)}</DialogTitle>
+              <DialogDescription>{usersMessages.resetDescription}</DialogDescription>
             </DialogHeader>
             <Refusal error={reset.error} fields={{ password: error }} />
-            {self ? <Alert>{m.users.resetSelfWarning}</Alert> : null}
+            {self ? <Alert>{usersMessages.resetSelfWarning}</Alert> : null}
             <Field
-              label={m.users.newPassword}
+              label={usersMessages.newPassword}
               htmlFor="reset-password"
-              hint={m.users.passwordHint(PASSWORD_MIN, PASSWORD_MAX)}
+              hint={usersMessages.passwordHint(PASSWORD_MIN, PASSWORD_MAX)}
               error={error}
             >
               <NewPasswordInput id="reset-password" name="password" invalid={Boolean(error)} />
@@ -406,7 +408,7 @@ export function ResetPasswordDialog({ user, me, onClose }: { user: User | null; 
                 </Button>
               </DialogClose>
               <Button type="submit" disabled={reset.isPending}>
-                {reset.isPending ? m.users.resetting : m.users.reset}
+                {reset.isPending ? usersMessages.resetting : usersMessages.reset}
               </Button>
             </DialogFooter>
           </form>
@@ -427,7 +429,7 @@ export function DisableDialog({ user, onClose }: { user: User | null; onClose: (
         }),
       ),
     onSuccess: (updated) => {
-      toast.success(updated.disabled ? m.users.disabledDone(updated.username) : m.users.enabledDone(updated.username));
+      toast.success(updated.disabled ? usersMessages.disabledDone(updated.username) : usersMessages.enabledDone(updated.username));
       void invalidate();
       onClose();
     },
@@ -447,8 +449,8 @@ export function DisableDialog({ user, onClose }: { user: User | null; onClose: (
         {user ? (
           <>
             <DialogHeader>
-              <DialogTitle>{disabling ? m.users.disableTitle(user.username) : m.users.enableTitle(user.username)}</DialogTitle>
-              <DialogDescription>{disabling ? m.users.disableDescription : m.users.enableDescription}</DialogDescription>
+              <DialogTitle>{disabling ? usersMessages.disableTitle(user.username) : usersMessages.enableTitle(user.username)}</DialogTitle>
+              <DialogDescription>{disabling ? usersMessages.disableDescription : usersMessages.enableDescription}</DialogDescription>
             </DialogHeader>
             <Refusal error={toggle.error} />
             <DialogFooter>
@@ -460,7 +462,7 @@ export function DisableDialog({ user, onClose }: { user: User | null; onClose: (
                 disabled={toggle.isPending}
                 onClick={() => toggle.mutate(user)}
               >
-                {toggle.isPending ? m.users.working : disabling ? m.users.disableConfirm : m.users.enableConfirm}
+                {toggle.isPending ? usersMessages.working : disabling ? usersMessages.disableConfirm : usersMessages.enableConfirm}
               </Button>
             </DialogFooter>
           </>

@@ -4,7 +4,7 @@ import { useState } from "react";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { generatePassword, PASSWORD_MAX } from "@/features/account/passwords";
-import { m } from "@/lib/messages";
+import { usersMessages } from "@/lib/messages/users";
 
 /** A new password an admin sets for someone: typed or generated, and visible on demand so it can
  * be passed on. */
@@ -39,7 +39,7 @@ export function NewPasswordInput({
           variant="ghost"
           size="icon"
           className="absolute end-0 top-0"
-          aria-label={visible ? m.users.hidePassword : m.users.showPassword}
+          aria-label={visible ? usersMessages.hidePassword : usersMessages.showPassword}
           aria-pressed={visible}
           onClick={() => setVisible(!visible)}
         >
@@ -49,13 +49,13 @@ export function NewPasswordInput({
       <Button
         type="button"
         variant="outline"
-        aria-label={m.users.generateLabel}
+        aria-label={usersMessages.generateLabel}
         onClick={() => {
           setValue(generatePassword());
           setVisible(true);
         }}
       >
-        <WandSparklesIcon aria-hidden /> {m.users.generate}
+        <WandSparklesIcon aria-hidden /> {usersMessages.generate}
       </Button>
     </div>
   );

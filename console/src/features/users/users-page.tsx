@@ -38,6 +38,7 @@ import {
 } from "@/features/users/dialogs";
 import { usersQuery } from "@/features/users/queries";
 import { m } from "@/lib/messages";
+import { usersMessages } from "@/lib/messages/users";
 import { formatDateTime } from "@/lib/utils";
 
 type User = Schemas["UserOut"];
@@ -49,15 +50,15 @@ export function UsersPage({ q, me: first }: { q: string | undefined; me: User })
   if (me.role !== "admin") {
     return (
       <>
-        <PageHeader title={m.users.title} />
+        <PageHeader title={usersMessages.title} />
         <div
           role="status"
           className="flex flex-col items-center gap-2 rounded-lg border border-dashed p-10 text-center"
           data-testid="admins-only"
         >
           <LockIcon className="size-6 text-muted-foreground" aria-hidden />
-          <p className="font-medium">{m.users.adminsOnlyTitle}</p>
-          <p className="max-w-prose text-sm text-muted-foreground">{m.users.adminsOnlyBody}</p>
+          <p className="font-medium">{usersMessages.adminsOnlyTitle}</p>
+          <p className="max-w-prose text-sm text-muted-foreground">{usersMessages.adminsOnlyBody}</p>
         </div>
       </>
     );
@@ -81,8 +82,8 @@ function SearchBox({ q }: { q: string | undefined }) {
       <SearchIcon className="pointer-events-none absolute start-2.5 top-2.5 size-4 text-muted-foreground" aria-hidden />
       <Input
         type="search"
-        aria-label={m.users.search}
-        placeholder={m.users.searchPlaceholder}
+        aria-label={usersMessages.search}
+        placeholder={usersMessages.searchPlaceholder}
         value={text}
         maxLength={100}
         onChange={(event) => setText(event.target.value)}
@@ -105,11 +106,11 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
   return (
     <>
       <PageHeader
-        title={m.users.title}
-        description={m.users.description}
+        title={usersMessages.title}
+        description={usersMessages.description}
         actions={
           <Button onClick={() => setCreating(true)}>
-            <UserPlusIcon aria-hidden /> {m.users.create}
+            <UserPlusIcon aria-hidden /> {usersMessages.create}
           </Button>
         }
       />
@@ -117,7 +118,7 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
         <SearchBox q={q} />
         {users.isSuccess && items.length > 0 ? (
           <p className="text-sm text-muted-foreground" aria-live="polite">
-            {m.users.shown(items.length)}
+            {usersMessages.shown(items.length)}
           </p>
         ) : null}
       </div>
@@ -128,29 +129,29 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
       ) : items.length === 0 ? (
         q ? (
           <EmptyState
-            title={m.users.emptySearch(q)}
-            description={m.users.emptySearchHint}
+            title={usersMessages.emptySearch(q)}
+            description={usersMessages.emptySearchHint}
             action={
               <Button variant="outline" onClick={() => void navigate({ search: {} })}>
-                <XIcon aria-hidden /> {m.users.clearSearch}
+                <XIcon aria-hidden /> {usersMessages.clearSearch}
               </Button>
             }
           />
         ) : (
-          <EmptyState title={m.users.empty} />
+          <EmptyState title={usersMessages.empty} />
         )
       ) : (
-        <Table aria-label={m.users.title}>
+        <Table aria-label={usersMessages.title}>
           <TableHeader>
             <TableRow>
-              <TableHead>{m.users.user}</TableHead>
-              <TableHead>{m.users.email}</TableHead>
-              <TableHead>{m.users.role}</TableHead>
-              <TableHead>{m.users.provider}</TableHead>
-              <TableHead>{m.users.status}</TableHead>
-              <TableHead>{m.users.created}</TableHead>
+              <TableHead>{usersMessages.user}</TableHead>
+              <TableHead>{usersMessages.email}</TableHead>
+              <TableHead>{usersMessages.role}</TableHead>
+              <TableHead>{usersMessages.provider}</TableHead>
+              <TableHead>{usersMessages.status}</TableHead>
+              <TableHead>{usersMessages.created}</TableHead>
               <TableHead className="w-12">
-                <span className="sr-only">{m.users.actions}</span>
+                <span className="sr-only">{usersMessages.actions}</span>
               </TableHead>
             </TableRow>
           </TableHeader>
@@ -163,7 +164,7 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
                     <div className="flex flex-col">
                       <span className="font-medium">
                         {user.display_name || user.username}
-                        {self ? <span className="ms-1.5 text-xs font-normal text-muted-foreground">({m.users.you})</span> : null}
+                        {self ? <span className="ms-1.5 text-xs font-normal text-muted-foreground">({usersMessages.you})</span> : null}
                       </span>
                       {user.display_name ? (
                         <span className="font-mono text-xs text-muted-foreground">{user.username}</span>
@@ -174,20 +175,20 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
                   <TableCell className="whitespace-nowrap">
                     {user.role === "admin" ? (
                       <Badge>
-                        <ShieldIcon className="size-3" aria-hidden /> {m.users.roles.admin}
+                        <ShieldIcon className="size-3" aria-hidden /> {usersMessages.roles.admin}
                       </Badge>
                     ) : (
-                      <Badge variant="secondary">{m.users.roles.user}</Badge>
+                      <Badge variant="secondary">{usersMessages.roles.user}</Badge>
                     )}
                   </TableCell>
                   <TableCell className="whitespace-nowrap text-muted-foreground">
-                    {m.users.providers[user.identity_provider] ?? user.identity_provider}
+                    {usersMessages.providers[user.identity_provider] ?? user.identity_provider}
                   </TableCell>
                   <TableCell>
                     {user.disabled ? (
-                      <Badge variant="destructive">{m.users.disabled}</Badge>
+                      <Badge variant="destructive">{usersMessages.disabled}</Badge>
                     ) : (
-                      <Badge variant="success">{m.users.active}</Badge>
+                      <Badge variant="success">{usersMessages.active}</Badge>
                     )}
                   </TableCell>
                   <TableCell className="whitespace-nowrap text-muted-foreground">
@@ -198,35 +199,35 @@ function UsersList({ q, me }: { q: string | undefined; me: User }) {
                   <TableCell className="text-end">
                     <DropdownMenu>
                       <DropdownMenuTrigger asChild>
-                        <Button variant="ghost" size="icon" aria-label={m.users.actionsFor(user.username)}>
+                        <Button variant="ghost" size="icon" aria-label={usersMessages.actionsFor(user.username)}>
                           <MoreHorizontalIcon aria-hidden />
                         </Button>
                       </DropdownMenuTrigger>
                       <DropdownMenuContent align="end">
                         <DropdownMenuLabel>{user.username}</DropdownMenuLabel>
                         <DropdownMenuItem onSelect={() => setDetailsOf(user)}>
-                          <PencilIcon aria-hidden /> {m.users.editDetails}
+                          <PencilIcon aria-hidden /> {usersMessages.editDetails}
                         </DropdownMenuItem>
                         <DropdownMenuItem onSelect={() => setRoleOf(user)}>
-                          <ShieldIcon aria-hidden /> {m.users.changeRole}
+                          <ShieldIcon aria-hidden /> {usersMessages.changeRole}
                         </DropdownMenuItem>
                         {user.identity_provider === "local" ? (
                           <DropdownMenuItem onSelect={() => setResetOf(user)}>
-                            <KeyRoundIcon aria-hidden /> {m.users.resetPassword}
+                            <KeyRoundIcon aria-hidden /> {usersMessages.resetPassword}
                           </DropdownMenuItem>
                         ) : null}
                         <DropdownMenuSeparator />
                         {user.disabled ? (
                           <DropdownMenuItem onSelect={() => setToggleOf(user)}>
-                            <CircleCheckIcon aria-hidden /> {m.users.enable}
+                            <CircleCheckIcon aria-hidden /> {usersMessages.enable}
                           </DropdownMenuItem>
                         ) : self ? (
                           <DropdownMenuItem disabled>
-                            <BanIcon aria-hidden /> {m.users.cannotDisableSelf}
+                            <BanIcon aria-hidden /> {usersMessages.cannotDisableSelf}
                           </DropdownMenuItem>
                         ) : (
                           <DropdownMenuItem className="text-destructive" onSelect={() => setToggleOf(user)}>
-                            <BanIcon aria-hidden /> {m.users.disable}
+                            <BanIcon aria-hidden /> {usersMessages.disable}
                           </DropdownMenuItem>
                         )}
                       </DropdownMenuContent>

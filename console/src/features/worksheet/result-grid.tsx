@@ -7,13 +7,13 @@ import { useRef } from "react";
 
 import { ErrorState, LoadingRows } from "@/components/page";
 import { Button } from "@/components/ui/button";
-import { m } from "@/lib/messages";
+import { worksheetMessages } from "@/lib/messages/worksheet";
 import { cn } from "@/lib/utils";
 
 import { resultQuery, type Statement } from "./api";
 import { cellText, formatBytes, formatDuration, isNumericType } from "./sql-text";
 
-const t = m.worksheet;
+const t = worksheetMessages;
 const ROW_PX = 32;
 
 export function ResultGrid({ workspace, statement }: { workspace: string; statement: Statement }) {

@@ -6,12 +6,12 @@ import { api, call, describeError } from "@/api/client";
 import { ErrorState, LoadingRows } from "@/components/page";
 import { Button } from "@/components/ui/button";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { m } from "@/lib/messages";
+import { worksheetMessages } from "@/lib/messages/worksheet";
 
 import { runningQuery, worksheetKeys } from "./api";
 import { formatDuration } from "./sql-text";
 
-const t = m.worksheet;
+const t = worksheetMessages;
 
 export function RunningNow({ workspace }: { workspace: string }) {
   const query = useQuery(runningQuery(workspace));

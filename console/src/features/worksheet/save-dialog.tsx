@@ -13,12 +13,12 @@ import {
   DialogTitle,
 } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
-import { m } from "@/lib/messages";
+import { worksheetMessages } from "@/lib/messages/worksheet";
 
 import type { Engine, SavedQuery } from "./api";
 import { parameterNames } from "./sql-text";
 
-const t = m.worksheet;
+const t = worksheetMessages;
 
 export function SaveQueryDialog({
   open,

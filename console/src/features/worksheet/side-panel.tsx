@@ -9,13 +9,14 @@ import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { m } from "@/lib/messages";
+import { worksheetMessages } from "@/lib/messages/worksheet";
 import { cn } from "@/lib/utils";
 
 import { historyQuery, savedQueriesQuery, type SavedQuery, type SchemaTree, schemaTreeQuery, type Statement } from "./api";
 import { StateBadge } from "./state-badge";
 import { formatDuration, quoteIdent, tableRef } from "./sql-text";
 
-const t = m.worksheet;
+const t = worksheetMessages;
 export type Side = "schema" | "history" | "saved";
 
 export function SidePanel({

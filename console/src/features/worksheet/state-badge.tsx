@@ -1,5 +1,5 @@
 import { Badge } from "@/components/ui/badge";
-import { m } from "@/lib/messages";
+import { worksheetMessages } from "@/lib/messages/worksheet";
 
 const VARIANT: Record<string, "default" | "secondary" | "success" | "warning" | "destructive"> = {
   QUEUED: "secondary",
@@ -11,5 +11,5 @@ const VARIANT: Record<string, "default" | "secondary" | "success" | "warning" | 
 };
 
 export function StateBadge({ state }: { state: string }) {
-  return <Badge variant={VARIANT[state] ?? "secondary"}>{m.worksheet.state[state] ?? state}</Badge>;
+  return <Badge variant={VARIANT[state] ?? "secondary"}>{worksheetMessages.state[state] ?? state}</Badge>;
 }

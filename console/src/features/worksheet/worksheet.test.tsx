@@ -158,6 +158,15 @@ async function typeSql(text: string) {
 }
 
 describe("SQL worksheet", () => {
+  it("opens with the SQL another page sent (?sql=), then drops it from the address", async () => {
+    base();
+    localStorage.setItem("sadeem.sql.demo", "SELECT 'old draft'");
+    const { router } = renderApp("/workspaces/demo/sql?sql=SELECT%20*%20FROM%20demo.meter_readings%20LIMIT%20100");
+    const editor = (await screen.findByRole("textbox", { name: "SQL" }, firstRender)) as HTMLTextAreaElement;
+    expect(editor.value).toBe("SELECT * FROM demo.meter_readings LIMIT 100");
+    await waitFor(() => expect(router.state.location.search).not.toHaveProperty("sql"));
+  });
+
   it("runs the SQL with its parameters and shows typed results, NULLs, exact numbers and more pages", async () => {
     base();
     let submitted: Record<string, unknown> | null = null;

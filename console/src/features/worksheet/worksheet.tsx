@@ -14,7 +14,7 @@ import { PageHeader } from "@/components/page";
 import { Button } from "@/components/ui/button";
 import { Input, NativeSelect } from "@/components/ui/input";
 import { Skeleton } from "@/components/ui/skeleton";
-import { m } from "@/lib/messages";
+import { worksheetMessages } from "@/lib/messages/worksheet";
 
 import {
   type Engine,
@@ -46,9 +46,10 @@ import {
 import { StateBadge } from "./state-badge";
 
 const SqlEditor = lazy(() => import("./sql-editor"));
-const t = m.worksheet;
+const t = worksheetMessages;
 
-export type WorksheetSearch = { statement?: string; side?: Side };
+// `sql`: text to open with (another page's "Query this table"); it replaces the draft once.
+export type WorksheetSearch = { statement?: string; side?: Side; sql?: string };
 
 export function engineChoice(value: string): Engine {
   return value.startsWith("trino:") ? { engine: "trino", connection: value.slice(6) } : { engine: "duckdb", connection: null };
@@ -69,7 +70,13 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
 
   const editor = useRef<EditorHandle | null>(null);
   const pendingText = useRef<string | null>(null);
-  const [initialText] = useState(() => localStorage.getItem(draftKey(workspace)) ?? "");
+  const [initialText] = useState(() => search.sql ?? localStorage.getItem(draftKey(workspace)) ?? "");
+  // Taken into the draft: dropped from the address, so a reload keeps later edits.
+  useEffect(() => {
+    if (search.sql !== undefined) {
+      void navigate({ to: ".", search: ({ sql: _taken, ...rest }: WorksheetSearch) => rest, replace: true });
+    }
+  }, [search.sql, navigate]);
   const [text, setText] = useState(initialText);
   const [values, setValues] = useState<Record<string, string>>({});
   const [engine, setEngine] = useState("duckdb");

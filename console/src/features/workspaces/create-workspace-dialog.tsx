@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Link } from "@tanstack/react-router";
-import { PlusIcon, RotateCwIcon } from "lucide-react";
+import { RotateCwIcon } from "lucide-react";
 import { useState } from "react";
 
 import { api, ApiError, call, describeError } from "@/api/client";
@@ -14,26 +14,27 @@ import {
   DialogFooter,
   DialogHeader,
   DialogTitle,
-  DialogTrigger,
 } from "@/components/ui/dialog";
 import { Field, Input, Textarea } from "@/components/ui/input";
 import { ProvisioningSteps } from "@/features/workspaces/provisioning-steps";
 import type { Provisioning, Workspace } from "@/features/workspaces/queries";
 import { m } from "@/lib/messages";
+import { workspacesMessages } from "@/lib/messages/workspaces";
 
 type Form = { slug: string; name: string; description: string };
 
 /** Create a workspace, then show how each provisioning step went, with a retry when one failed. */
-export function CreateWorkspaceDialog() {
-  const [open, setOpen] = useState(false);
+/** The create dialog, loaded when its button is first pressed (workspace-list.tsx). */
+export default function CreateWorkspaceDialog({
+  open,
+  onOpenChange,
+}: {
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+}) {
   return (
-    <Dialog open={open} onOpenChange={setOpen}>
-      <DialogTrigger asChild>
-        <Button>
-          <PlusIcon aria-hidden /> {m.workspaces.create.open}
-        </Button>
-      </DialogTrigger>
-      {open ? <CreateWorkspace onClose={() => setOpen(false)} /> : null}
+    <Dialog open={open} onOpenChange={onOpenChange}>
+      {open ? <CreateWorkspace onClose={() => onOpenChange(false)} /> : null}
     </Dialog>
   );
 }
@@ -73,13 +74,13 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
     return (
       <DialogContent>
         <DialogHeader>
-          <DialogTitle>{m.workspaces.create.provisioningTitle(slug)}</DialogTitle>
+          <DialogTitle>{workspacesMessages.create.provisioningTitle(slug)}</DialogTitle>
           <DialogDescription>
             {create.isPending || retry.isPending
-              ? m.workspaces.create.provisioningRunning
+              ? workspacesMessages.create.provisioningRunning
               : failed
-                ? m.workspaces.create.provisioningFailed
-                : m.workspaces.create.provisioningDone}
+                ? workspacesMessages.create.provisioningFailed
+                : workspacesMessages.create.provisioningDone}
           </DialogDescription>
         </DialogHeader>
         <ProvisioningSteps report={report} running={create.isPending || retry.isPending} />
@@ -93,13 +94,13 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
           {failed && created ? (
             <Button variant="outline" onClick={() => retry.mutate(created.slug)} disabled={retry.isPending}>
               <RotateCwIcon aria-hidden />
-              {retry.isPending ? m.workspaces.create.retrying : m.workspaces.create.retry}
+              {retry.isPending ? workspacesMessages.create.retrying : workspacesMessages.create.retry}
             </Button>
           ) : null}
           {created ? (
             <Button asChild>
               <Link to="/workspaces/$workspace" params={{ workspace: created.slug }} onClick={onClose}>
-                {m.workspaces.create.openCreated}
+                {workspacesMessages.create.openCreated}
               </Link>
             </Button>
           ) : null}
@@ -112,17 +113,17 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
     <DialogContent>
       <form
         className="grid gap-4"
-        aria-label={m.workspaces.create.title}
+        aria-label={workspacesMessages.create.title}
         onSubmit={(event) => {
           event.preventDefault();
           create.mutate(form);
         }}
       >
         <DialogHeader>
-          <DialogTitle>{m.workspaces.create.title}</DialogTitle>
-          <DialogDescription>{m.workspaces.create.description}</DialogDescription>
+          <DialogTitle>{workspacesMessages.create.title}</DialogTitle>
+          <DialogDescription>{workspacesMessages.create.description}</DialogDescription>
         </DialogHeader>
-        <Field label={m.workspaces.create.slug} htmlFor="ws-slug" hint={m.workspaces.create.slugHint} error={fieldErrors.slug}>
+        <Field label={workspacesMessages.create.slug} htmlFor="ws-slug" hint={workspacesMessages.create.slugHint} error={fieldErrors.slug}>
           <Input
             id="ws-slug"
             required
@@ -136,7 +137,7 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
             onChange={(event) => setForm({ ...form, slug: event.target.value })}
           />
         </Field>
-        <Field label={m.workspaces.create.name} htmlFor="ws-name" hint={m.workspaces.create.nameHint} error={fieldErrors.name}>
+        <Field label={workspacesMessages.create.name} htmlFor="ws-name" hint={workspacesMessages.create.nameHint} error={fieldErrors.name}>
           <Input
             id="ws-name"
             value={form.name}
@@ -145,7 +146,7 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
             onChange={(event) => setForm({ ...form, name: event.target.value })}
           />
         </Field>
-        <Field label={m.workspaces.create.description_} htmlFor="ws-description" error={fieldErrors.description}>
+        <Field label={workspacesMessages.create.description_} htmlFor="ws-description" error={fieldErrors.description}>
           <Textarea
             id="ws-description"
             rows={3}
@@ -160,7 +161,7 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
             {m.common.cancel}
           </Button>
           <Button type="submit" disabled={create.isPending}>
-            {m.workspaces.create.submit}
+            {workspacesMessages.create.submit}
           </Button>
         </DialogFooter>
       </form>
@@ -172,7 +173,7 @@ function CreateWorkspace({ onClose }: { onClose: () => void }) {
 function plainFieldErrors(error: ApiError): Record<string, string> {
   const errors = error.fieldErrors;
   const slug = error.problem?.errors?.find((e) => e.loc.join(".") === "body.slug");
-  if (slug?.type === "string_pattern_mismatch") errors.slug = m.workspaces.create.slugPattern;
-  if (slug?.type === "string_too_short" || slug?.type === "string_too_long") errors.slug = m.workspaces.create.slugLength;
+  if (slug?.type === "string_pattern_mismatch") errors.slug = workspacesMessages.create.slugPattern;
+  if (slug?.type === "string_too_short" || slug?.type === "string_too_long") errors.slug = workspacesMessages.create.slugLength;
   return errors;
 }

@@ -21,8 +21,9 @@ import {
 import { Field, Input } from "@/components/ui/input";
 import { blockersOf, type DeletionBlocker, deletionBlockersQuery, type Workspace } from "@/features/workspaces/queries";
 import { m } from "@/lib/messages";
+import { workspacesMessages } from "@/lib/messages/workspaces";
 
-const t = m.workspaces.remove;
+const t = workspacesMessages.remove;
 
 /** Delete a workspace: first what it still owns (the blockers), then typing its slug to confirm;
  * with blockers, the deletion is a purge that deletes them too. */
@@ -92,10 +93,10 @@ function DeleteWorkspace({ workspace }: { workspace: Workspace }) {
               <AlertTriangleIcon className="mt-0.5 size-4 shrink-0" aria-hidden />
               {t.blockersIntro}
             </p>
-            <ul className="grid gap-1.5 ps-6" aria-label={m.workspaces.remove.blockersIntro}>
+            <ul className="grid gap-1.5 ps-6" aria-label={workspacesMessages.remove.blockersIntro}>
               {found?.map((blocker) => (
                 <li key={`${blocker.kind}:${blocker.detail}`} data-testid="blocker" className="list-disc">
-                  <span className="font-medium">{m.workspaces.blockerKinds[blocker.kind] ?? blocker.kind}:</span>{" "}
+                  <span className="font-medium">{workspacesMessages.blockerKinds[blocker.kind] ?? blocker.kind}:</span>{" "}
                   {blocker.detail}
                   {blocker.names.length ? (
                     <span className="block break-all font-mono text-xs text-muted-foreground">

@@ -1,7 +1,7 @@
 import { CheckCircle2Icon, CircleDashedIcon, LoaderCircleIcon, XCircleIcon } from "lucide-react";
 
 import type { Provisioning } from "@/features/workspaces/queries";
-import { m } from "@/lib/messages";
+import { workspacesMessages } from "@/lib/messages/workspaces";
 import { cn } from "@/lib/utils";
 
 /** The steps the server runs for a new workspace, in its order (shown while the request runs). */
@@ -12,7 +12,7 @@ const EXPECTED = ["namespace", "storage"];
 export function ProvisioningSteps({ report, running }: { report: Provisioning | null; running: boolean }) {
   const steps = report?.steps ?? EXPECTED.map((name) => ({ name, ok: false, detail: "" }));
   return (
-    <ol className="grid gap-2" aria-label={m.workspaces.settings.provisioning} aria-busy={running}>
+    <ol className="grid gap-2" aria-label={workspacesMessages.settings.provisioning} aria-busy={running}>
       {steps.map((step) => {
         const state = running ? "running" : report ? (step.ok ? "ok" : "failed") : "pending";
         return (
@@ -28,7 +28,7 @@ export function ProvisioningSteps({ report, running }: { report: Provisioning | 
             <StepIcon state={state} />
             <div className="min-w-0 flex-1">
               <p className="flex items-center justify-between gap-2 text-sm font-medium">
-                <span>{m.workspaces.steps[step.name] ?? step.name}</span>
+                <span>{workspacesMessages.steps[step.name] ?? step.name}</span>
                 <span
                   className={cn(
                     "text-xs font-normal",
@@ -38,10 +38,10 @@ export function ProvisioningSteps({ report, running }: { report: Provisioning | 
                   )}
                 >
                   {state === "ok"
-                    ? m.workspaces.steps.ok
+                    ? workspacesMessages.steps.ok
                     : state === "failed"
-                      ? m.workspaces.steps.failed
-                      : m.workspaces.steps.pending}
+                      ? workspacesMessages.steps.failed
+                      : workspacesMessages.steps.pending}
                 </span>
               </p>
               {step.detail ? (

@@ -2,19 +2,19 @@ import { ArchiveIcon } from "lucide-react";
 
 import { Badge } from "@/components/ui/badge";
 import type { Workspace } from "@/features/workspaces/queries";
-import { m } from "@/lib/messages";
+import { workspacesMessages } from "@/lib/messages/workspaces";
 
 export function StatusBadge({ status }: { status: Workspace["status"] }) {
   return status === "archived" ? (
     <Badge variant="warning">
       <ArchiveIcon className="size-3" aria-hidden />
-      {m.workspaces.status.archived}
+      {workspacesMessages.status.archived}
     </Badge>
   ) : (
-    <Badge variant="success">{m.workspaces.status.active}</Badge>
+    <Badge variant="success">{workspacesMessages.status.active}</Badge>
   );
 }
 
 export function roleName(role: string | null | undefined): string {
-  return role ? (m.workspaces.roles[role] ?? role) : m.workspaces.noRole;
+  return role ? (workspacesMessages.roles[role] ?? role) : workspacesMessages.noRole;
 }

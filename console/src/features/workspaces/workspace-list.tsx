@@ -1,17 +1,17 @@
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { SearchIcon } from "lucide-react";
-import { useEffect, useRef, useState } from "react";
+import { PlusIcon, SearchIcon } from "lucide-react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 
 import { meQuery } from "@/api/queries";
 import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { CreateWorkspaceDialog } from "@/features/workspaces/create-workspace-dialog";
 import { workspaceListQuery } from "@/features/workspaces/queries";
 import { roleName, StatusBadge } from "@/features/workspaces/status-badge";
 import { m } from "@/lib/messages";
+import { workspacesMessages } from "@/lib/messages/workspaces";
 import { formatDateTime, formatRelative } from "@/lib/utils";
 
 /** Whether this user may create workspaces: the server says so in /me (platform admins always). */
@@ -52,9 +52,9 @@ export function WorkspaceList({ q }: { q: string }) {
   return (
     <>
       <PageHeader
-        title={m.workspaces.title}
-        description={me?.role === "admin" ? m.workspaces.descriptionAdmin : m.workspaces.description}
-        actions={canCreate ? <CreateWorkspaceDialog /> : null}
+        title={workspacesMessages.title}
+        description={me?.role === "admin" ? workspacesMessages.descriptionAdmin : workspacesMessages.description}
+        actions={canCreate ? <CreateWorkspaceButton /> : null}
       />
       <div className="mb-4 flex items-center gap-3">
         <div className="relative w-80">
@@ -64,8 +64,8 @@ export function WorkspaceList({ q }: { q: string }) {
           />
           <Input
             type="search"
-            aria-label={m.workspaces.filter}
-            placeholder={m.workspaces.filterPlaceholder}
+            aria-label={workspacesMessages.filter}
+            placeholder={workspacesMessages.filterPlaceholder}
             className="ps-8"
             value={text}
             onChange={(event) => setText(event.target.value)}
@@ -73,7 +73,7 @@ export function WorkspaceList({ q }: { q: string }) {
         </div>
         {list.data ? (
           <p className="text-sm text-muted-foreground" aria-live="polite">
-            {m.workspaces.shown(items.length, list.hasNextPage)}
+            {workspacesMessages.shown(items.length, list.hasNextPage)}
           </p>
         ) : null}
       </div>
@@ -84,18 +84,18 @@ export function WorkspaceList({ q }: { q: string }) {
       ) : items.length === 0 ? (
         q ? (
           <EmptyState
-            title={m.workspaces.noMatch(q)}
+            title={workspacesMessages.noMatch(q)}
             action={
               <Button variant="outline" size="sm" onClick={() => setText("")}>
-                {m.workspaces.clearFilter}
+                {workspacesMessages.clearFilter}
               </Button>
             }
           />
         ) : (
           <EmptyState
-            title={m.workspaces.empty}
-            description={canCreate ? m.workspaces.emptyHint : m.workspaces.emptyNoCreate}
-            action={canCreate ? <CreateWorkspaceDialog /> : null}
+            title={workspacesMessages.empty}
+            description={canCreate ? workspacesMessages.emptyHint : workspacesMessages.emptyNoCreate}
+            action={canCreate ? <CreateWorkspaceButton /> : null}
           />
         )
       ) : (
@@ -103,11 +103,11 @@ export function WorkspaceList({ q }: { q: string }) {
           <Table>
             <TableHeader>
               <TableRow>
-                <TableHead>{m.workspaces.columns.name}</TableHead>
-                <TableHead>{m.workspaces.columns.slug}</TableHead>
-                <TableHead>{m.workspaces.columns.status}</TableHead>
-                <TableHead>{m.workspaces.columns.role}</TableHead>
-                <TableHead>{m.workspaces.columns.created}</TableHead>
+                <TableHead>{workspacesMessages.columns.name}</TableHead>
+                <TableHead>{workspacesMessages.columns.slug}</TableHead>
+                <TableHead>{workspacesMessages.columns.status}</TableHead>
+                <TableHead>{workspacesMessages.columns.role}</TableHead>
+                <TableHead>{workspacesMessages.columns.created}</TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>
@@ -148,6 +148,31 @@ export function WorkspaceList({ q }: { q: string }) {
           ) : null}
         </>
       )}
+    </>
+  );
+}
+
+// The dialog's code loads on the first press, not with the list.
+const CreateWorkspaceDialog = lazy(() => import("@/features/workspaces/create-workspace-dialog"));
+
+function CreateWorkspaceButton() {
+  const [open, setOpen] = useState(false);
+  const [pressed, setPressed] = useState(false);
+  return (
+    <>
+      <Button
+        onClick={() => {
+          setPressed(true);
+          setOpen(true);
+        }}
+      >
+        <PlusIcon aria-hidden /> {workspacesMessages.create.open}
+      </Button>
+      {pressed ? (
+        <Suspense fallback={null}>
+          <CreateWorkspaceDialog open={open} onOpenChange={setOpen} />
+        </Suspense>
+      ) : null}
     </>
   );
 }

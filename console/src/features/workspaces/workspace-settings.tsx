@@ -24,9 +24,10 @@ import { ProvisioningSteps } from "@/features/workspaces/provisioning-steps";
 import { type Workspace, workspaceQuery } from "@/features/workspaces/queries";
 import { roleName, StatusBadge } from "@/features/workspaces/status-badge";
 import { m } from "@/lib/messages";
+import { workspacesMessages } from "@/lib/messages/workspaces";
 import { formatDateTime } from "@/lib/utils";
 
-const t = m.workspaces;
+const t = workspacesMessages;
 
 export function WorkspaceSettings({ slug }: { slug: string }) {
   const workspace = useQuery(workspaceQuery(slug));

@@ -6,7 +6,7 @@ import { PageHeader } from "@/components/page";
 import { PasswordCard } from "@/features/account/password-form";
 import { ProfileCard } from "@/features/account/profile";
 import { TokensCard } from "@/features/account/tokens";
-import { m } from "@/lib/messages";
+import { accountMessages } from "@/lib/messages/account";
 
 export const Route = createFileRoute("/_app/account")({
   component: Account,
@@ -19,7 +19,7 @@ function Account() {
 
   return (
     <>
-      <PageHeader title={m.account.title} description={m.account.description} />
+      <PageHeader title={accountMessages.title} description={accountMessages.description} />
       <div className="grid gap-6">
         <ProfileCard me={me} />
         <PasswordCard me={me} />

@@ -11,6 +11,7 @@ export const Route = createFileRoute("/_app/workspaces/$workspace/sql")({
       typeof search.side === "string" && SIDES.has(search.side) && search.side !== "schema"
         ? (search.side as WorksheetSearch["side"])
         : undefined,
+    sql: typeof search.sql === "string" && search.sql ? search.sql.slice(0, 100_000) : undefined,
   }),
   component: Page,
 });

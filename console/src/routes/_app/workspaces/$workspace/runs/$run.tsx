@@ -3,6 +3,7 @@ import { createFileRoute } from "@tanstack/react-router";
 import { ErrorState, PageHeader } from "@/components/page";
 import { RunPage } from "@/features/runs/run-page";
 import { m } from "@/lib/messages";
+import { runsMessages } from "@/lib/messages/runs";
 
 export const Route = createFileRoute("/_app/workspaces/$workspace/runs/$run")({
   component: Page,
@@ -14,7 +15,7 @@ function Page() {
   if (!Number.isInteger(id) || id < 1)
     return (
       <>
-        <PageHeader title={m.runs.title} />
+        <PageHeader title={runsMessages.title} />
         <ErrorState error={new Error(m.common.notFound)} />
       </>
     );

@@ -1,0 +1,40 @@
+/** The members area's strings (see lib/messages.ts). */
+export const membersMessages = {
+  title: "Members",
+  description: (workspace: string) => `Who can use ${workspace}, and what they may do there.`,
+  roleHelp: "Viewers read tables and runs; editors also change jobs, tables and connections; admins also manage settings and members.",
+  columns: { user: "User", role: "Role", added: "Added", actions: "Actions" },
+  you: "you",
+  empty: "No members",
+  add: {
+    open: "Add member",
+    title: "Add a member",
+    description: "Give an existing user a role in this workspace.",
+    username: "Username",
+    usernameHint: "The user's sign-in name. Platform admins create users on the Users page.",
+    role: "Role",
+    submit: "Add member",
+    submitting: "Adding…",
+    added: (username: string) => `${username} added`,
+  },
+  roleOptions: {
+    viewer: "Viewer — reads",
+    editor: "Editor — reads and changes",
+    admin: "Admin — also manages members",
+  } as Record<string, string>,
+  roleOf: (username: string) => `Role of ${username}`,
+  roleChanged: (username: string, role: string) => `${username} is now ${role}`,
+  lastAdmin: "The only admin: make someone else admin before changing this role or removing them.",
+  refused: "The server refused",
+  remove: {
+    label: (username: string) => `Remove ${username}`,
+    title: (username: string) => `Remove ${username}?`,
+    body: (username: string, workspace: string) =>
+      `${username} loses access to ${workspace}: its tables, jobs, runs and connections. Their account stays.`,
+    bodySelf: (workspace: string) => `You lose access to ${workspace}. Only an admin can add you back.`,
+    submit: "Remove member",
+    removing: "Removing…",
+    removed: (username: string) => `${username} removed`,
+  },
+  readOnly: "Only workspace admins can add, change or remove members.",
+} as const;
