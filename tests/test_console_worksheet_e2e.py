@@ -113,6 +113,9 @@ def test_run_page_download_and_exact_values(stack: Stack, context: BrowserContex
     page.keyboard.type("SELECT m.region FROM meter_")
     completion = page.locator(".cm-tooltip-autocomplete")
     expect(completion.get_by_role("option").first).to_contain_text("meter_readings")
+    # CodeMirror takes Enter as a new line, not a choice, on a list younger than 75 ms
+    # (`interactionDelay`, against accidental picks): a person reads it first.
+    page.wait_for_timeout(300)
     page.keyboard.press("Enter")
     page.keyboard.type(" m WHERE m.kw")
     kwh = completion.get_by_role("option", name="kwh", exact=True)
