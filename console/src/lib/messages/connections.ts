@@ -4,7 +4,10 @@ export const connectionsMessages = {
   description: "Storage, catalogs, engines and databases this workspace reaches, with their secrets kept write-only.",
   newConnection: "New connection",
   allTypes: "All types",
-  count: (shown: number, total: number) => (shown === total ? `${total} connections` : `${shown} of ${total} connections`),
+  count: (shown: number, total: number) => {
+    const noun = total === 1 ? "connection" : "connections";
+    return shown === total ? `${total} ${noun}` : `${shown} of ${total} ${noun}`;
+  },
   noMatch: "No connection matches the filter.",
   search: "Search connections",
   chooseType: "Choose a type",
