@@ -528,7 +528,10 @@ def run_check(config: ConnectionConfigBase, timeout: float, policy: EgressPolicy
     check = CHECKS[config.connection_type]
     outcome: list[tuple[bool, str]] = []
     guard = Guard(policy)
-    endpoints = config.endpoints()
+    try:
+        endpoints = config.endpoints()
+    except ValueError:  # a host urlsplit cannot read (a bracketed non-address): the check says so
+        endpoints = []
     first = endpoints[0] if endpoints else None
     recorder = _Recorder(host=first.host if first else None, port=first.port if first else None)
 

@@ -29,7 +29,7 @@ from sadeem.jobs import service as jobs
 from sadeem.workspaces.models import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace}", tags=["connections"], route_class=UnitOfWorkRoute)
-types_router = APIRouter(prefix="/api/v1", tags=["connections"])
+types_router = APIRouter(prefix="/api/v1", tags=["connections"], route_class=UnitOfWorkRoute)
 
 ConnectionNameParam = Annotated[str, Path(max_length=63, description="Connection name.")]
 
