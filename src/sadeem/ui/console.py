@@ -44,9 +44,8 @@ CSP = (
     "font-src 'self'; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-_PAGE_HEADERS = {
+_SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
-    "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
@@ -116,10 +115,10 @@ def _send(request: Request, file: _File, cache_control: str, extra: dict[str, st
 def _page(request: Request) -> Response:
     built = bundle()
     if built is None:
-        return HTMLResponse(_NOT_BUILT, status_code=503, headers=_PAGE_HEADERS)
-    return _send(
-        request, built.index, "no-cache", {k: v for k, v in _PAGE_HEADERS.items() if k != "Cache-Control"}
-    )
+        return HTMLResponse(
+            _NOT_BUILT, status_code=503, headers={**_SECURITY_HEADERS, "Cache-Control": "no-cache"}
+        )
+    return _send(request, built.index, "no-cache", _SECURITY_HEADERS)
 
 
 @router.get("/")
