@@ -13,7 +13,7 @@ CONSOLE_MODULES := console/node_modules/.installed
 CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) \
 	console/index.html console/vite.config.ts console/tsconfig.json console/package.json
 
-.PHONY: venv spark console console-test run test lint typecheck format bench clean
+.PHONY: venv spark console console-test k8s-tools run test lint typecheck format bench clean
 
 venv: $(STAMP)
 
@@ -47,12 +47,16 @@ $(CONSOLE_DIST): $(CONSOLE_MODULES) $(CONSOLE_SOURCES)
 console-test: $(CONSOLE_MODULES)
 	cd console && npx tsc -b && npx vitest run
 
+## helm v4, kubeconform and helm-unittest for the chart tests (pinned, cached in ~/.cache/sadeem/k8s-tools)
+k8s-tools: venv
+	$(BIN)/python scripts/k8s_tools.py >/dev/null
+
 ## Start Sadeem (API + console) at http://$${SADEEM_HOST:-127.0.0.1}:$${SADEEM_PORT:-8000}
 run: venv console
 	$(BIN)/sadeem up
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when SADEEM_TEST_DATABASE_URL is set)
-test: venv spark console lint typecheck console-test
+test: venv spark console k8s-tools lint typecheck console-test
 	$(BIN)/pytest
 
 lint: venv

@@ -1,0 +1,157 @@
+"""Render Sadeem's Helm charts offline and validate what they render.
+
+No Kubernetes API server runs here, so a chart is proven by `helm lint --strict`, `helm template`
+and strict schema validation of every rendered object (`kubernetes-validate`, and `kubeconform`
+when Go could build it). The tools come from `scripts/k8s_tools.py` (pinned, checksummed, cached
+outside the repository); `tools()` installs them on first use so a lone `pytest tests/helm...`
+works too.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHARTS = ROOT / "infra" / "helm"
+# The Kubernetes version the charts are validated against (kubernetes-validate bundles 1.25-1.37).
+KUBERNETES_VERSION = "1.33.0"
+
+
+@dataclass(frozen=True)
+class Tools:
+    helm: Path
+    kubeconform: Path | None
+    helm_unittest: Path | None
+
+
+@functools.cache
+def tools() -> Tools:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "k8s_tools.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=1800,
+    )
+    bin_dir = Path(result.stdout.strip().splitlines()[-1])
+
+    def found(name: str) -> Path | None:
+        path = bin_dir / name
+        return path if path.exists() else None
+
+    helm = found("helm")
+    assert helm is not None, f"helm was not installed: {result.stderr}"
+    return Tools(helm=helm, kubeconform=found("kubeconform"), helm_unittest=found("helm-unittest"))
+
+
+@functools.cache
+def _helm_home() -> Path:
+    # helm writes caches and config under these; keep them out of the user's home.
+    return Path(tempfile.mkdtemp(prefix="sadeem-helm-"))
+
+
+def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    home = _helm_home()
+    env = {
+        **os.environ,
+        "HELM_CACHE_HOME": str(home / "cache"),
+        "HELM_CONFIG_HOME": str(home / "config"),
+        "HELM_DATA_HOME": str(home / "data"),
+    }
+    return subprocess.run(
+        [str(tools().helm), *args], capture_output=True, text=True, env=env, check=check, timeout=300
+    )
+
+
+def chart_path(chart: str) -> Path:
+    return CHARTS / chart
+
+
+def values_args(values_files: Iterable[Path | str], values: Mapping[str, Any] | None) -> list[str]:
+    """`-f` for each file, plus `values` written to a temporary file (not `--set`: helm v4 compares
+    `--set` integers as float64 against int64 in templates and fails)."""
+    args: list[str] = []
+    for path in values_files:
+        args += ["-f", str(path)]
+    if values:
+        with tempfile.NamedTemporaryFile(
+            "w", suffix=".yaml", prefix="values-", dir=_helm_home(), delete=False
+        ) as handle:
+            yaml.safe_dump(dict(values), handle)
+        args += ["-f", handle.name]
+    return args
+
+
+def render(
+    chart: str,
+    values_files: Iterable[Path | str] = (),
+    values: Mapping[str, Any] | None = None,
+    *,
+    release: str = "sadeem",
+    namespace: str = "sadeem",
+) -> list[dict[str, Any]]:
+    """`helm template` of a chart: the rendered objects (hooks included), in order."""
+    result = helm(
+        "template",
+        release,
+        str(chart_path(chart)),
+        "--namespace",
+        namespace,
+        "--kube-version",
+        KUBERNETES_VERSION,
+        *values_args(values_files, values),
+    )
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def render_error(chart: str, values: Mapping[str, Any], values_files: Iterable[Path | str] = ()) -> str:
+    """The error `helm template` gives for values it must refuse (fails the test if it renders)."""
+    result = helm(
+        "template", "sadeem", str(chart_path(chart)), *values_args(values_files, values), check=False
+    )
+    assert result.returncode != 0, f"{chart} rendered values it should refuse: {values}"
+    return result.stderr
+
+
+def validate_strict(objects: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Strict schema errors of built-in kinds (unknown fields included); CRs are checked elsewhere."""
+    errors: list[str] = []
+    for obj in objects:
+        try:
+            kubernetes_validate.validate(dict(obj), KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            continue  # a custom resource (SparkApplication...): validated against its CRD
+        except kubernetes_validate.ValidationError as error:
+            name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+            errors.append(f"{name}: {error.message} at {'.'.join(map(str, error.path))}")
+    return errors
+
+
+def by_kind(objects: Iterable[Mapping[str, Any]], kind: str) -> list[Mapping[str, Any]]:
+    return [obj for obj in objects if obj.get("kind") == kind]
+
+
+def pod_specs(objects: Iterable[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """(kind/name, pod spec) of every workload, Jobs and CronJobs included."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for obj in objects:
+        kind, spec = obj.get("kind"), obj.get("spec") or {}
+        name = f"{kind}/{obj.get('metadata', {}).get('name')}"
+        if kind in {"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"}:
+            found.append((name, spec["template"]["spec"]))
+        elif kind == "CronJob":
+            found.append((name, spec["jobTemplate"]["spec"]["template"]["spec"]))
+        elif kind == "Pod":
+            found.append((name, spec))
+    return found
