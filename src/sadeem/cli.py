@@ -28,6 +28,7 @@ from sadeem.bootstrap import ADMIN_USERNAME, bootstrap
 from sadeem.cli_admin import connections_app, health, workspaces_app
 from sadeem.cli_client import (
     LimitOption,
+    ParamOption,
     TokenOption,
     UrlOption,
     WorkspaceOption,
@@ -39,8 +40,10 @@ from sadeem.cli_client import (
     fail,
     items,
     out,
+    parameters,
     require_token,
 )
+from sadeem.cli_jobs import jobs_app, runs_app
 from sadeem.config import Settings
 from sadeem.core.actor import Actor
 from sadeem.core.errors import SadeemError
@@ -62,7 +65,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
 app.add_typer(secrets_app, name="secrets")
-runs_app = typer.Typer(help="Submit runs and follow their logs (through the API).", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(runs_app, name="runs")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(connections_app, name="connections")
@@ -571,83 +574,6 @@ def scheduler() -> None:
     _run_until_signalled(runner.stop)
 
 
-ParamOption = Annotated[
-    list[str] | None, typer.Option("--param", "-p", help='name=value (JSON values: 5, true, "text").')
-]
-
-
-def _parameters(items: list[str] | None) -> dict[str, Any]:
-    import json
-
-    parameters: dict[str, Any] = {}
-    for item in items or []:
-        name, sep, raw = item.partition("=")
-        if not sep:
-            raise fail(f"--param must be name=value, got {item!r}.")
-        try:
-            parameters[name] = json.loads(raw)
-        except ValueError:
-            parameters[name] = raw  # plain text needs no quotes
-    return parameters
-
-
-@runs_app.command("submit")
-def runs_submit(
-    job: Annotated[str, typer.Argument(help="The job's name.")],
-    workspace: WorkspaceOption,
-    param: ParamOption = None,
-    idempotency_key: Annotated[str | None, typer.Option(help="Submit at most once per key.")] = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Queue a run of a job and print its id."""
-    body: dict[str, Any] = {"parameters": _parameters(param)}
-    if idempotency_key:
-        body["idempotency_key"] = idempotency_key
-    with connect(url, token) as client:
-        run = call(
-            client,
-            "POST",
-            f"/api/v1/workspaces/{quote(workspace, safe='')}/jobs/{quote(job, safe='')}/runs",
-            json=body,
-        )
-    out.print(f"Run [bold]{run['id']}[/bold] of {run['job']} (version {run['job_version']}): {run['state']}")
-
-
-@runs_app.command("logs")
-def runs_logs(
-    run_id: Annotated[int, typer.Argument(help="The run's id.")],
-    workspace: WorkspaceOption,
-    follow: Annotated[
-        bool, typer.Option("--follow", "-f", help="Keep printing until the attempt ends.")
-    ] = False,
-    attempt: Annotated[int | None, typer.Option(help="An attempt number (default: the current one).")] = None,
-    url: UrlOption = None,
-    token: TokenOption = None,
-) -> None:
-    """Print a run's log; with -f, follow it while the run is going, then print how it ended."""
-    path = f"/api/v1/workspaces/{quote(workspace, safe='')}/runs/{run_id}"
-    after = 0
-    with connect(url, token) as client:
-        while True:
-            params: dict[str, Any] = {"after": after, "wait": 10 if follow else 0}
-            if attempt is not None:
-                params["attempt"] = attempt
-            page = call(client, "GET", f"{path}/logs", params=params)
-            sys.stdout.write(page["text"])
-            sys.stdout.flush()
-            after, attempt = page["next_after"], page["attempt"]
-            if page["complete"] or (not follow and not page["text"]):
-                break
-        if follow:
-            run = call(client, "GET", path)
-            colour = "green" if run["state"] == "SUCCEEDED" else "red"
-            message = f": {run['state_message']}" if run.get("state_message") else ""
-            err.print(f"run {run_id}: [{colour}]{run['state']}[/{colour}]{escape(message)}")
-            if run["state"] != "SUCCEEDED":
-                raise typer.Exit(code=1)
-
-
 _DOWNLOAD_KINDS = {".csv": "csv", ".parquet": "parquet", ".arrow": "arrow", ".arrows": "arrow"}
 
 
@@ -674,7 +600,7 @@ def sql(
         "sql": sys.stdin.read() if text == "-" else text,
         "engine": engine,
         "connection": connection,
-        "parameters": _parameters(param),
+        "parameters": parameters(param),
         "wait_timeout": 10,
         "first_page_rows": max(min(rows, 10_000), 0),
     }

@@ -4,25 +4,24 @@ areas from a terminal, through the API as the token's user (so the same permissi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from sadeem.cli_client import (
     LimitOption,
     TokenOption,
     UrlOption,
     WorkspaceOption,
+    api_path,
     call,
     connect,
     fail,
-    items,
+    new_table,
     out,
+    print_list,
+    when,
 )
 
 workspaces_app = typer.Typer(help="Workspaces and their members (through the API).", no_args_is_help=True)
@@ -33,44 +32,16 @@ connections_app = typer.Typer(help="A workspace's connections (through the API).
 RoleArgument = Annotated[str, typer.Argument(help="admin, editor or viewer.")]
 
 
-def _path(*parts: str) -> str:
-    return "/api/v1/" + "/".join(quote(part, safe="") for part in parts)
-
-
-def _when(value: str | None) -> str:
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _table(*columns: str) -> Table:
-    return Table(*columns, show_edge=False, header_style="bold")
-
-
-def _print_list(
-    url: str | None,
-    token: str | None,
-    path: str,
-    limit: int,
-    columns: tuple[str, ...],
-    row: Callable[[dict[str, Any]], tuple[str, ...]],
-) -> None:
-    """Print up to `limit` items of a paged list as a table, one `row(item)` each."""
-    table = _table(*columns)
-    with connect(url, token) as client:
-        for item in items(client, path, limit):
-            table.add_row(*row(item))
-    out.print(table)
-
-
 # Workspaces -----------------------------------------------------------------------------------
 
 
 @workspaces_app.command("list")
 def workspaces_list(limit: LimitOption = 200, url: UrlOption = None, token: TokenOption = None) -> None:
     """The workspaces you can see (all of them for a platform admin), with your role in each."""
-    _print_list(
+    print_list(
         url,
         token,
-        _path("workspaces"),
+        api_path("workspaces"),
         limit,
         ("slug", "name", "status", "your role", "created"),
         lambda workspace: (
@@ -78,7 +49,7 @@ def workspaces_list(limit: LimitOption = 200, url: UrlOption = None, token: Toke
             escape(workspace["name"]),
             workspace["status"],
             workspace.get("my_role") or "",
-            _when(workspace["created_at"]),
+            when(workspace["created_at"]),
         ),
     )
 
@@ -94,7 +65,7 @@ def workspaces_create(
     """Create a workspace (platform admins) and show each provisioning step's result."""
     body = {"slug": slug, "name": name or slug, "description": description}
     with connect(url, token) as client:
-        created = call(client, "POST", _path("workspaces"), json=body)
+        created = call(client, "POST", api_path("workspaces"), json=body)
     for step in created["provisioning"]["steps"]:
         mark = "[green]ok[/green]" if step["ok"] else "[red]failed[/red]"
         out.print(f"  {mark} {step['name']}: {escape(step['detail'])}")
@@ -108,7 +79,7 @@ def workspaces_create(
 
 def _workspace_action(action: str, slug: str, url: str | None, token: str | None) -> None:
     with connect(url, token) as client:
-        workspace = call(client, "POST", _path("workspaces", slug, action))
+        workspace = call(client, "POST", api_path("workspaces", slug, action))
     out.print(f"Workspace [bold]{workspace['slug']}[/bold] is {workspace['status']}.")
 
 
@@ -129,17 +100,17 @@ def members_list(
     workspace: WorkspaceOption, limit: LimitOption = 500, url: UrlOption = None, token: TokenOption = None
 ) -> None:
     """A workspace's members and their roles."""
-    _print_list(
+    print_list(
         url,
         token,
-        _path("workspaces", workspace, "members"),
+        api_path("workspaces", workspace, "members"),
         limit,
         ("username", "name", "role", "since"),
         lambda member: (
             member["username"],
             escape(member.get("display_name") or ""),
             member["role"],
-            _when(member["created_at"]),
+            when(member["created_at"]),
         ),
     )
 
@@ -157,7 +128,7 @@ def members_add(
         member = call(
             client,
             "POST",
-            _path("workspaces", workspace, "members"),
+            api_path("workspaces", workspace, "members"),
             json={"username": username, "role": role},
         )
     out.print(f"{member['username']} is now {member['role']} of {workspace}.")
@@ -174,7 +145,7 @@ def members_set_role(
     """Change a member's role (the last admin cannot be demoted)."""
     with connect(url, token) as client:
         member = call(
-            client, "PATCH", _path("workspaces", workspace, "members", username), json={"role": role}
+            client, "PATCH", api_path("workspaces", workspace, "members", username), json={"role": role}
         )
     out.print(f"{member['username']} is now {member['role']} of {workspace}.")
 
@@ -185,7 +156,7 @@ def members_remove(
 ) -> None:
     """Remove a member (the last admin cannot be removed)."""
     with connect(url, token) as client:
-        call(client, "DELETE", _path("workspaces", workspace, "members", username))
+        call(client, "DELETE", api_path("workspaces", workspace, "members", username))
     out.print(f"{username} is no longer a member of {workspace}.")
 
 
@@ -210,8 +181,8 @@ def _test_line(result: dict[str, Any] | None) -> str:
     if not result:
         return "never tested"
     verdict = "[green]ok[/green]" if result["ok"] else "[red]failed[/red]"
-    when = _when(result["checked_at"])
-    return f"{verdict} in {result['latency_ms']:.0f} ms, {when}: {escape(result['detail'])}"
+    tested = when(result["checked_at"])
+    return f"{verdict} in {result['latency_ms']:.0f} ms, {tested}: {escape(result['detail'])}"
 
 
 @connections_app.command("list")
@@ -219,10 +190,10 @@ def connections_list(
     workspace: WorkspaceOption, limit: LimitOption = 500, url: UrlOption = None, token: TokenOption = None
 ) -> None:
     """A workspace's connections: type, secrets set (never their values), last test."""
-    _print_list(
+    print_list(
         url,
         token,
-        _path("workspaces", workspace, "connections"),
+        api_path("workspaces", workspace, "connections"),
         limit,
         ("name", "type", "secrets set", "last test"),
         lambda connection: (
@@ -258,7 +229,7 @@ def connections_create(
         config[key] = typer.prompt(key, hide_input=True)
     body = {"name": name, "description": description, "config": config}
     with connect(url, token) as client:
-        created = call(client, "POST", _path("workspaces", workspace, "connections"), json=body)
+        created = call(client, "POST", api_path("workspaces", workspace, "connections"), json=body)
     secrets_set = ", ".join(created.get("secrets_set") or []) or "none"
     out.print(
         f"Connection [bold]{created['name']}[/bold] ({created['type']}) created; secrets set: {secrets_set}."
@@ -271,7 +242,7 @@ def connections_test(
 ) -> None:
     """Test a saved connection now; exit 1 when it fails, naming the step that failed."""
     with connect(url, token) as client:
-        result = call(client, "POST", _path("workspaces", workspace, "connections", name, "test"))
+        result = call(client, "POST", api_path("workspaces", workspace, "connections", name, "test"))
     out.print(f"{name}: {_test_line(result)}")
     for step in result.get("steps") or []:
         mark = "[green]✓[/green]" if step["ok"] else "[red]✗[/red]"
@@ -291,8 +262,8 @@ def health(url: UrlOption = None, token: TokenOption = None) -> None:
     one is down."""
     with connect(url, token) as client:
         report = call(client, "GET", "/api/v1/health/components")
-    table = _table("Component", "Status", "Message", "Version", "Latency (ms)", "Checked at")
-    table.title = f"Sadeem health: {report['status']} (checked {_when(report['checked_at'])})"
+    table = new_table("Component", "Status", "Message", "Version", "Latency (ms)", "Checked at")
+    table.title = f"Sadeem health: {report['status']} (checked {when(report['checked_at'])})"
     for component in report["components"]:
         status = component["status"]
         table.add_row(
@@ -301,7 +272,7 @@ def health(url: UrlOption = None, token: TokenOption = None) -> None:
             escape(component["message"]),
             escape(component["version"] or ""),
             "" if component["latency_ms"] is None else f"{component['latency_ms']:g}",
-            _when(component["checked_at"]),
+            when(component["checked_at"]),
         )
     out.print(table)
     if report["status"] == "down":

@@ -4,13 +4,17 @@ settings `sadeem up` serves on, or `--url`), the personal access token (`--token
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from sadeem.config import Settings
 
@@ -26,6 +30,9 @@ TokenOption = Annotated[
 ]
 MAX_PAGE = 500  # the API's largest page
 LimitOption = Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="Rows to print.")]
+ParamOption = Annotated[
+    list[str] | None, typer.Option("--param", "-p", help='name=value (JSON values: 5, true, "text").')
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -74,6 +81,49 @@ def items(client: httpx.Client, path: str, limit: int, params: dict[str, Any] | 
         cursor = page.get("next_cursor")
         if not cursor:
             return
+
+
+def api_path(*parts: str) -> str:
+    return "/api/v1/" + "/".join(quote(part, safe="") for part in parts)
+
+
+def when(value: str | None) -> str:
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def new_table(*columns: str) -> Table:
+    return Table(*columns, show_edge=False, header_style="bold")
+
+
+def print_list(
+    url: str | None,
+    token: str | None,
+    path: str,
+    limit: int,
+    columns: tuple[str, ...],
+    row: Callable[[dict[str, Any]], tuple[str, ...]],
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Print up to `limit` items of a paged list as a table, one `row(item)` each."""
+    table = new_table(*columns)
+    with connect(url, token) as client:
+        for item in items(client, path, limit, params):
+            table.add_row(*row(item))
+    out.print(table)
+
+
+def parameters(pairs: list[str] | None) -> dict[str, Any]:
+    """`--param name=value` pairs; a value that parses as JSON (5, true, "5") is taken as such."""
+    found: dict[str, Any] = {}
+    for pair in pairs or []:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            raise fail(f"--param must be name=value, got {pair!r}.")
+        try:
+            found[name] = json.loads(raw)
+        except ValueError:
+            found[name] = raw  # plain text needs no quotes
+    return found
 
 
 def error_detail(response: httpx.Response) -> str:
