@@ -10,6 +10,7 @@ works too.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -155,3 +156,40 @@ def pod_specs(objects: Iterable[Mapping[str, Any]]) -> list[tuple[str, Mapping[s
         elif kind == "Pod":
             found.append((name, spec))
     return found
+
+
+@functools.cache
+def _kubeconform_schemas() -> Path:
+    """kubernetes-validate's bundled strict schemas, laid out as kubeconform looks them up. Their
+    `$ref`s point at `/api/_definitions.json` under an https `$id`; rewritten to the file beside
+    them (and the `$id` dropped) kubeconform resolves them offline."""
+    source = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+    source = source / f"v{KUBERNETES_VERSION}-local-strict"
+    target = _helm_home() / "kubeconform-schemas" / f"v{KUBERNETES_VERSION}-standalone-strict"
+    target.mkdir(parents=True, exist_ok=True)
+    for schema in source.glob("*.json"):
+        document = json.loads(schema.read_text().replace('"/api/_definitions.json#', '"_definitions.json#'))
+        document.pop("$id", None)
+        (target / schema.name).write_text(json.dumps(document))
+    return target.parent
+
+
+def kubeconform_errors(objects: Iterable[Mapping[str, Any]], skip_kinds: Iterable[str] = ()) -> list[str]:
+    """kubeconform's strict verdict on the objects (offline, with the schemas above); its error
+    lines, empty when every object is valid. Custom resources are skipped by kind."""
+    binary = tools().kubeconform
+    assert binary is not None, "kubeconform is not installed"
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=_helm_home(), delete=False) as handle:
+        yaml.safe_dump_all(list(map(dict, objects)), handle)
+    pattern = (
+        "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"
+    )
+    location = f"{_kubeconform_schemas()}/{pattern}"
+    args = [str(binary), "-strict", "-summary", "-kubernetes-version", KUBERNETES_VERSION]
+    args += ["-schema-location", location]
+    if skip := ",".join(skip_kinds):
+        args += ["-skip", skip]
+    result = subprocess.run([*args, handle.name], capture_output=True, text=True, timeout=120)
+    if result.returncode == 0:
+        return []
+    return [line for line in result.stdout.splitlines() + result.stderr.splitlines() if "Summary" not in line]
