@@ -248,59 +248,109 @@ def test_the_commands_the_chart_runs_exist() -> None:
 
 
 # --- the two charts together --------------------------------------------------------------------
+# The data plane publishes what the control plane needs in its `<release>-connection-settings`
+# ConfigMap; each pair of values files installed together must agree with it.
 
 needs_dataplane = pytest.mark.skipif(
     not (chart_path(DATA) / "Chart.yaml").exists(), reason="infra/helm/dataplane is not in this tree"
 )
+PAIRS = [
+    pytest.param(name, marks=needs_dataplane, id=name or "defaults")
+    for name in ("", "dev-values", "production-values")
+]
 
 
-@functools.cache
-def dataplane_text() -> str:
-    objects = render(DATA, release="dataplane", namespace=NAMESPACE)
-    return yaml.safe_dump_all(objects)
+def values_files(chart: str, name: str) -> list[Path]:
+    return [chart_path(chart) / "ci" / f"{name}.yaml"] if name else []
 
 
-def control_defaults() -> dict[str, Any]:
-    values: dict[str, Any] = yaml.safe_load((chart_path(CONTROL) / "values.yaml").read_text())
+def merged_values(chart: str, name: str) -> dict[str, Any]:
+    """The chart's values.yaml with a ci file over it (maps merged, as helm does)."""
+
+    def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        for key, value in over.items():
+            both_maps = isinstance(value, dict) and isinstance(base.get(key), dict)
+            out[key] = merge(base[key], value) if both_maps else value
+        return out
+
+    values: dict[str, Any] = yaml.safe_load((chart_path(chart) / "values.yaml").read_text())
+    for path in values_files(chart, name):
+        values = merge(values, yaml.safe_load(path.read_text()) or {})
     return values
 
 
-@needs_dataplane
-def test_the_data_plane_uses_the_control_planes_catalog() -> None:
-    objects = render(CONTROL, [PRODUCTION], release=CONTROL_RELEASE, namespace=NAMESPACE)
+@functools.cache
+def dataplane(name: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    objects = render(DATA, values_files(DATA, name), release="dataplane", namespace=NAMESPACE)
+    (settings,) = [
+        m for m in by_kind(objects, "ConfigMap") if m["metadata"]["name"].endswith("-connection-settings")
+    ]
+    return objects, settings["data"]
+
+
+def control_env(name: str) -> dict[str, str]:
+    objects = render(CONTROL, values_files(CONTROL, name), release=CONTROL_RELEASE, namespace=NAMESPACE)
     (api,) = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"].endswith("-api")]
-    env = {v["name"]: v.get("value") for v in api["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["SADEEM_CATALOG_URL"] in dataplane_text()
+    container = api["spec"]["template"]["spec"]["containers"][0]
+    return {v["name"]: v.get("value") or v["valueFrom"]["secretKeyRef"]["name"] for v in container["env"]}
 
 
-@needs_dataplane
-def test_the_data_plane_creates_the_warehouse_bucket_and_the_s3_secret_the_control_plane_reads() -> None:
-    values = control_defaults()
-    bucket = urlsplit(values["config"]["warehouse"]).netloc
-    assert bucket in dataplane_text()
-    assert values["objectStorage"]["existingSecret"] in dataplane_text()
-    for key in ("accessKeyIdKey", "secretAccessKeyKey"):
-        assert values["objectStorage"][key] in dataplane_text()
+def _control_values_for_defaults(name: str) -> str:
+    # The control plane's values.yaml cannot render alone (it must be told its Secret).
+    return name or "production-values"
 
 
-@needs_dataplane
-def test_the_s3_endpoint_is_a_data_plane_service() -> None:
-    endpoint = urlsplit(control_defaults()["config"]["s3_endpoint_url"])
-    name, namespace = endpoint.hostname.split(".")[:2]  # type: ignore[union-attr]
-    objects = render(DATA, release="dataplane", namespace=NAMESPACE)
-    services = {s["metadata"]["name"]: s for s in by_kind(objects, "Service")}
-    assert name in services, f"no Service {name} in the data plane: {sorted(services)}"
+@pytest.mark.parametrize("name", PAIRS)
+def test_the_data_plane_uses_the_control_planes_catalog(name: str) -> None:
+    env = control_env(_control_values_for_defaults(name))
+    assert dataplane(name)[1]["catalog.uri"] == env["SADEEM_CATALOG_URL"]
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_object_storage_bucket_and_secret_agree(name: str) -> None:
+    control = _control_values_for_defaults(name)
+    env = control_env(control)
+    published = dataplane(name)[1]
+    settings = {"s3_path_style": True} | {
+        k: v for k, v in merged_values(CONTROL, control)["config"].items() if v is not None
+    }
+    assert published["s3.endpoint_url"] == env["SADEEM_S3_ENDPOINT_URL"]
+    assert published["s3.region"] == env["SADEEM_S3_REGION"]
+    assert published["s3.path_style"] == str(settings["s3_path_style"]).lower()
+    assert published["s3.bucket"] == urlsplit(env["SADEEM_WAREHOUSE"]).netloc
+    # The same Secret and keys on both sides.
+    assert (
+        published["s3.existing_secret"]
+        == env["SADEEM_S3_ACCESS_KEY_ID"]
+        == env["SADEEM_S3_SECRET_ACCESS_KEY"]
+    )
+    ours, theirs = merged_values(CONTROL, control)["objectStorage"], merged_values(DATA, name)["objectStore"]
+    assert (ours["accessKeyIdKey"], ours["secretAccessKeyKey"]) == (
+        theirs["accessKeyIdKey"],
+        theirs["secretAccessKeyKey"],
+    )
+    assert published["s3.bucket"] in theirs["buckets"]  # the bucket Job creates it
+
+
+@pytest.mark.parametrize("name", PAIRS)
+def test_the_s3_endpoint_is_a_data_plane_service(name: str) -> None:
+    endpoint = urlsplit(dataplane(name)[1]["s3.endpoint_url"])
+    service_name, namespace = endpoint.hostname.split(".")[:2]  # type: ignore[union-attr]
+    services = {s["metadata"]["name"]: s for s in by_kind(dataplane(name)[0], "Service")}
+    assert service_name in services, f"no Service {service_name} in the data plane: {sorted(services)}"
     assert namespace == NAMESPACE
-    assert endpoint.port in {p["port"] for p in services[name]["spec"]["ports"]}
+    assert endpoint.port in {p["port"] for p in services[service_name]["spec"]["ports"]}
 
 
-@needs_dataplane
-def test_the_job_namespace_and_driver_service_account_exist_in_the_data_plane() -> None:
-    spark = control_defaults()["spark"]
-    objects = render(DATA, release="dataplane", namespace=NAMESPACE)
+@pytest.mark.parametrize("name", PAIRS)
+def test_the_job_namespace_and_driver_service_account_agree(name: str) -> None:
+    spark = merged_values(CONTROL, _control_values_for_defaults(name))["spark"]
+    objects, published = dataplane(name)
+    assert published["spark_k8s.namespace"] == spark["namespace"]
+    assert published["spark_k8s.service_account"] == spark["driverServiceAccount"]
     accounts = {
-        (a["metadata"].get("namespace", NAMESPACE), a["metadata"]["name"])
-        for a in by_kind(objects, "ServiceAccount")
+        (a["metadata"].get("namespace"), a["metadata"]["name"]) for a in by_kind(objects, "ServiceAccount")
     }
     assert (spark["namespace"], spark["driverServiceAccount"]) in accounts
 
