@@ -13,7 +13,7 @@ CONSOLE_MODULES := console/node_modules/.installed
 CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) \
 	console/index.html console/vite.config.ts console/tsconfig.json console/package.json
 
-.PHONY: venv spark console console-test k8s-tools run test lint typecheck format bench clean
+.PHONY: venv spark trino console console-test k8s-tools run test lint typecheck format bench clean
 
 venv: $(STAMP)
 
@@ -32,6 +32,12 @@ spark: $(SPARK_STAMP)
 $(SPARK_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[spark]'
 	touch $(SPARK_STAMP)
+
+## A real Trino (pinned, checksummed, from Maven Central) in ~/.cache/sadeem/trino for the tests;
+## `$(BIN)/python scripts/trino.py run --help` runs one for development
+trino: venv
+	$(BIN)/python scripts/trino.py fetch
+	@$(BIN)/python scripts/trino.py java >/dev/null || echo "warning: no Java 24+ found: the real-Trino tests will be skipped" >&2
 
 ## Build the console when it is missing or older than its sources (npm ci from the committed lock file)
 console: $(CONSOLE_DIST)
@@ -56,7 +62,7 @@ run: venv console
 	$(BIN)/sadeem up
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when SADEEM_TEST_DATABASE_URL is set)
-test: venv spark console k8s-tools lint typecheck console-test
+test: venv spark trino console k8s-tools lint typecheck console-test
 	$(BIN)/pytest
 
 lint: venv

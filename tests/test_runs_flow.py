@@ -30,38 +30,6 @@ def test_sql_run_with_parameter_succeeds_with_result_and_logs(running_platform: 
     assert states == ["QUEUED", "RUNNING", "SUCCEEDED"]
 
 
-def test_trino_sql_job_runs_as_its_owner_through_the_protocol_double(running_platform: Platform) -> None:  # noqa: F811
-    """No Trino server runs here: the Trino protocol double (tests/trino_protocol_double.py)
-    answers the real trino client; what matters is what the worker sends and how it reports."""
-    from tests.trino_protocol_double import TrinoProtocolDouble
-
-    p = running_platform
-    with TrinoProtocolDouble.running() as double:
-        created = p.api(
-            "POST",
-            "/connections",
-            "ws_admin",
-            json={
-                "name": "trino_main",
-                "config": {"type": "trino", "host": double.host, "port": double.port, "user": "sadeem"},
-            },
-        )
-        assert created.status_code == 201, created.text
-        p.create_job(
-            "trino_double",
-            {"type": "sql", "engine": "trino", "connection": "trino_main", "sql": "SELECT :n * 2 AS doubled"},
-            parameters=[{"name": "n", "type": "integer"}],
-        )
-        run = p.submit("trino_double", parameters={"n": 21})
-        done = p.wait(run["id"])
-        assert done["state"] == "SUCCEEDED", (done, p.logs(run["id"]))
-        assert p.api("GET", f"/runs/{run['id']}/result", "ws_viewer").json()["rows"] == [[42]]
-        (received,) = double.received
-        assert received.user == "ws_editor"  # the run's owner is the Trino user
-        assert received.parameters == (21,)  # bound, not formatted into the text
-        assert f"run:{run['id']}" in received.client_tags
-
-
 def test_spark_k8s_job_becomes_a_spark_application_and_follows_it(
     running_platform: Platform,  # noqa: F811
     tmp_path: Path,

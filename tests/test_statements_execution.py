@@ -1,8 +1,9 @@
 """The SQL worksheet's statements while they run: cancel (here, queued, on wait timeout, by an
-admin, from another server process), timeouts, orphans, the admins' view of what runs, the Trino
-path against the protocol double, JSON pages equal to the Arrow stream, paging a running
-statement, and a 10-million-row download whose server memory stays flat. A real uvicorn, the
-built-in catalog and the fenced DuckDB engine, on SQLite and PostgreSQL."""
+admin, from another server process), timeouts, orphans, the admins' view of what runs, a Trino
+statement refused before anything reaches Trino (the real Trino path: test_trino_server.py), JSON
+pages equal to the Arrow stream, paging a running statement, and a 10-million-row download whose
+server memory stays flat. A real uvicorn, the built-in catalog and the fenced DuckDB engine, on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ from tests.conftest import World, bearer, live_uvicorn
 from tests.engine_processes import engine_cpu_seconds
 from tests.jobs_support import Platform, platform  # noqa: F401
 from tests.statements_support import all_rows, get, run_sql, statements_url, submit
-from tests.trino_protocol_double import TrinoProtocolDouble
+from tests.trino_fault_double import TrinoFaultDouble
 
 # Runs for hours on DuckDB unless stopped; the aggregate keeps DuckDB inside `execute`.
 ENDLESS = "SELECT sum(hash(range)) AS s FROM range(10000000000)"
@@ -445,12 +446,12 @@ def assert_engine_stopped_threads(p: Platform, statement_id: str) -> None:
     wait_until(lambda: not engine_threads(p.db, statement_id), 2.0, f"{statement_id}'s threads gone")
 
 
-# --- 5. Trino ----------------------------------------------------------------------------------
+# --- 5. Trino: refused before anything is sent (the fault double records what arrives) ---------
 
 
 @pytest.fixture
-def trino(platform: Platform) -> Iterator[TrinoProtocolDouble]:  # noqa: F811
-    with TrinoProtocolDouble.running() as double:
+def trino(platform: Platform) -> Iterator[TrinoFaultDouble]:  # noqa: F811
+    with TrinoFaultDouble.running() as double:
         created = platform.api(
             "POST",
             "/connections",
@@ -464,79 +465,7 @@ def trino(platform: Platform) -> Iterator[TrinoProtocolDouble]:  # noqa: F811
         yield double
 
 
-def test_trino_statement_returns_the_doubles_rows_as_the_caller(
-    platform: Platform,  # noqa: F811
-    trino: TrinoProtocolDouble,
-) -> None:
-    sql = (
-        "SELECT t.x, t.x * 2 AS twice, 'n' || CAST(t.x AS VARCHAR) AS label "
-        "FROM range(1, 2501) AS t(x) ORDER BY 1"
-    )
-    done = run_sql(platform, sql, engine="trino", connection="trino_main")
-    assert done["state"] == "SUCCEEDED", done
-    assert done["engine"] == "trino" and done["connection"] == "trino_main" and done["user"] == "ws_editor"
-    expected = [[x, 2 * x, f"n{x}"] for x in range(1, 2501)]
-    assert done["result"]["total_rows"] == 2500
-    assert [c["name"] for c in done["result"]["columns"]] == ["x", "twice", "label"]
-    assert done["first_page"]["rows"] == expected[:1000]
-    assert all_rows(platform, done["id"], limit=700) == expected
-
-    arrow = get(platform, f"/{done['id']}/result.arrow")
-    assert arrow.status_code == 200, arrow.text
-    table = pa.ipc.open_stream(arrow.content).read_all()
-    assert [list(row.values()) for row in table.to_pylist()] == expected
-
-    (received,) = trino.received
-    assert received.user == "ws_editor"  # the caller is the Trino user, not the connection's
-    assert trino.data_pages[received.query_id] >= 3  # the double sent it in pages of 1000
-
-
-def test_trino_parameters_are_bound_with_execute_immediate(
-    platform: Platform,  # noqa: F811
-    trino: TrinoProtocolDouble,
-) -> None:
-    done = run_sql(
-        platform,
-        "SELECT :n * 2 AS doubled, :s AS s",
-        engine="trino",
-        connection="trino_main",
-        parameters={"n": 21, "s": "it's; DROP TABLE x"},
-    )
-    assert done["state"] == "SUCCEEDED", done
-    assert done["first_page"]["rows"] == [[42, "it's; DROP TABLE x"]]
-    (received,) = trino.received
-    assert received.text.startswith("EXECUTE IMMEDIATE"), received.text
-    assert received.statement == "SELECT ? * 2 AS doubled, ? AS s"
-    assert received.parameters == (21, "it's; DROP TABLE x")
-
-
-def test_trino_cancel_deletes_the_query(platform: Platform, trino: TrinoProtocolDouble) -> None:  # noqa: F811
-    statement_id = start(
-        platform, "SELECT /* double:sleep=60 */ 1 AS one", engine="trino", connection="trino_main"
-    )
-    wait_until(lambda: len(trino.received) == 1, 10, "the double got the query")
-    began = time.monotonic()
-    response = cancel(platform, statement_id)
-    assert response.status_code == 200, response.text
-    assert response.json()["state"] == "CANCELLED", response.json()
-    assert time.monotonic() - began < 2.0
-    # DELETE nextUri reached the coordinator (the client may send it twice: cancel, then close).
-    assert set(trino.cancelled) == {trino.received[0].query_id}
-    assert_engine_stopped_threads(platform, statement_id)
-
-
-def test_trino_error_fails_the_statement_with_trinos_message(
-    platform: Platform,  # noqa: F811
-    trino: TrinoProtocolDouble,
-) -> None:
-    done = run_sql(platform, "SELECT *\nFROM no_such_table", engine="trino", connection="trino_main")
-    assert done["state"] == "FAILED", done
-    assert "Table with name no_such_table does not exist" in done["error"]["message"], done["error"]
-    assert done["result"] is None
-    assert get(platform, f"/{done['id']}/result", params={"wait": 0}).status_code == 409
-
-
-def test_trino_needs_a_trino_connection(platform: Platform, trino: TrinoProtocolDouble) -> None:  # noqa: F811
+def test_trino_needs_a_trino_connection(platform: Platform, trino: TrinoFaultDouble) -> None:  # noqa: F811
     cases = [
         ({"engine": "trino"}, "needs `connection`"),
         ({"engine": "trino", "connection": "nowhere"}, "No connection 'nowhere'"),

@@ -1,6 +1,11 @@
 """Trino as a Sadeem SQL engine, through the trino-python client (DB-API).
 
-Identity: the run's owner is the Trino user (`X-Trino-User`). When the connection has a password,
+Identity: the run's owner is the Trino user (`X-Trino-User`), and the owner's short-lived catalog
+token goes with every query as the extra credential `token`: a Trino whose Iceberg catalog on
+Sadeem runs with `iceberg.rest-catalog.session=USER` (see scripts/trino.py) makes that query's
+catalog calls with it, so Sadeem's catalog authorizes the owner and refuses another workspace's
+tables inside Trino. Each attempt has a source of its own (`sadeem-<random>`), because Iceberg's
+REST client caches a user's catalog session by user and source. When the connection has a password,
 the client authenticates as the connection's user with HTTP Basic authentication and names the
 owner as the session user; Trino treats that as impersonation, so the coordinator's access control
 must allow the connection's user to impersonate workspace users (file-based access control:
@@ -23,6 +28,7 @@ from __future__ import annotations
 import base64
 import math
 import re
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +56,7 @@ from sadeem.engines.sql_text import SqlProblem, parse_statements, statement_line
 
 DEFAULT_CATALOG = "iceberg"
 SOURCE = "sadeem"
+CATALOG_TOKEN_CREDENTIAL = "token"  # noqa: S105 — the name Iceberg's REST client reads a bearer token under
 PROGRESS_INTERVAL_SECONDS = 1.0
 _RAW_TYPE = re.compile(r"^[a-z ]+")
 
@@ -151,7 +158,13 @@ class TrinoExecution:
         self._statements = statements
         self._batch_rows = batch_rows
         self._request_timeout = request_timeout
-        self._secrets = coordinator.secrets
+        # The owner's catalog token travels as the Trino extra credential `token`: a Trino whose
+        # Iceberg catalog runs with `iceberg.rest-catalog.session=USER` sends it to the catalog as
+        # the bearer token of this query's catalog calls (scripts/trino.py).
+        self._secrets = [*coordinator.secrets, task.catalog.token]
+        # Trino's Iceberg REST client caches a user's catalog session (and so its token) by user
+        # and source, for an hour: a source of the attempt's own makes each attempt use its token.
+        self._source = f"{SOURCE}-{secrets.token_hex(6)}"
         self._lock = threading.Lock()
         self._state = ExecutionState.RUNNING
         self._message: str | None = None
@@ -247,7 +260,8 @@ class TrinoExecution:
                 auth=auth,
                 catalog=coordinator.catalog or DEFAULT_CATALOG,
                 schema=self._task.workspace.namespace,
-                source=SOURCE,
+                source=self._source,
+                extra_credential=[(CATALOG_TOKEN_CREDENTIAL, self._task.catalog.token)],
                 client_tags=[f"run:{self._task.run_id}", f"attempt:{self._task.attempt}"],
                 http_session=session,
                 request_timeout=self._request_timeout,

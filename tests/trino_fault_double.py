@@ -1,15 +1,16 @@
-"""A Trino coordinator as far as the client protocol goes, running its queries on DuckDB.
+"""The Trino fault double: a Trino coordinator as far as the client protocol goes, running its
+queries on DuckDB — for what a real Trino cannot be made to do on demand.
 
-This is a test double, not Trino: no Trino server can run on these machines (see
-shared/COMPONENTS.md), so the Trino engine is tested against it. What is real: HTTP on 127.0.0.1
-(TLS when asked), the documented statement protocol (`POST /v1/statement`, then `GET nextUri` pages
-until there is no `nextUri`, long-polled like Trino's; `DELETE nextUri` cancels; `X-Trino-*` session
-headers; HTTP Basic authentication and 401s), the QueryResults payload (`id`, `infoUri`, `nextUri`,
-`columns` with Trino type signatures, `data`, `stats`, `error` with `errorLocation`, `updateType`),
-and `EXECUTE IMMEDIATE '…' USING …`, the way trino-python binds parameters. What is not: the SQL
-semantics are DuckDB's (each statement's text runs on an in-memory DuckDB as sent, its `?` markers
-bound to the USING values), result types are mapped back from DuckDB's Arrow types, and error names
-are mapped from DuckDB's exception classes.
+The real Trino (tests/trino_server.py, one per test session) carries the Trino tests: results,
+types, parameters, identity, errors, cancel, progress. This double stays for the rest: a coordinator
+behind TLS with password authentication whose 401 bodies repeat the rejected credentials (a careless
+proxy in front of Trino), and proof that nothing at all was sent when Sadeem refuses a task. What is
+real here: HTTP on 127.0.0.1 (TLS when asked), the documented statement protocol (`POST
+/v1/statement`, then `GET nextUri` pages until there is no `nextUri`, long-polled like Trino's;
+`DELETE nextUri` cancels; `X-Trino-*` session headers; HTTP Basic authentication and 401s), the
+QueryResults payload, and `EXECUTE IMMEDIATE '…' USING …`. What is not: the SQL semantics are
+DuckDB's, result types are mapped back from DuckDB's Arrow types, and error names are mapped from
+DuckDB's exception classes.
 
 Two test hooks: a `/* double:sleep=S */` comment makes a statement run S seconds (progress rising,
 cancellable) before it executes; and `echo_rejected_credentials=True` makes 401 bodies repeat the
@@ -139,8 +140,8 @@ class _Query:
     duckdb_cursor: duckdb.DuckDBPyConnection | None = None
 
 
-class TrinoProtocolDouble:
-    """Start with `with TrinoProtocolDouble.running(...) as double:`; `double.host`/`double.port`.
+class TrinoFaultDouble:
+    """Start with `with TrinoFaultDouble.running(...) as double:`; `double.host`/`double.port`.
 
     `credentials` (principal → password) turns on HTTP Basic authentication for every request;
     without it, X-Trino-User alone identifies the caller, as on a coordinator without
@@ -176,7 +177,7 @@ class TrinoProtocolDouble:
 
     @classmethod
     @contextmanager
-    def running(cls, *, tls: Tls | None = None, **options: Any) -> Iterator[TrinoProtocolDouble]:
+    def running(cls, *, tls: Tls | None = None, **options: Any) -> Iterator[TrinoFaultDouble]:
         double = cls(**options)
         server = ThreadingHTTPServer(("127.0.0.1", 0), double._handler_class())
         server.daemon_threads = True
