@@ -22,6 +22,8 @@ the release could not be fetched (`make trino` fetches it before the tests; CI h
 from __future__ import annotations
 
 import importlib.util
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -155,17 +157,18 @@ def running_trino(directory: Path, heap: str | None = None) -> Iterator[TrinoSer
         *([f"--heap={heap}"] if heap else []),
     ]
     with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        # A process group of its own: the script, the launcher and the JVM stop together.
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
     server = TrinoServer("127.0.0.1", port, log)
     try:
         _wait_until_ready(server, process)
         yield server
     finally:
-        process.terminate()
+        os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 
