@@ -241,6 +241,31 @@ def test_stop_a_running_run_then_retry_it(
     expect(page.get_by_role("combobox", name="State")).to_have_value("CANCELLED")
 
 
+def test_a_stop_made_elsewhere_reaches_the_open_run_page_within_a_second(
+    stack: Stack, demo_built: str, slow_job: str, admin_api: httpx.Client, context: BrowserContext, page: Page
+) -> None:
+    """The page follows the run over Server-Sent Events: a change made by someone else (here the
+    API) shows without a reload, before the page's one-second fallback poll could have fetched it."""
+    from playwright.sync_api import expect
+
+    sign_in(context)
+    submitted = admin_api.post(f"/api/v1/workspaces/{DEMO}/jobs/{slow_job}/runs", json={})
+    run_id = submitted.json()["id"]
+    wait_for_run(admin_api, run_id, {"RUNNING"})
+    with page.expect_request(re.compile(rf"/runs/{run_id}/events\?attempt=1$")):
+        page.goto(f"/workspaces/{DEMO}/runs/{run_id}")
+    state = page.get_by_role("heading", level=1).locator("[data-state]")
+    expect(state).to_have_text("Running")
+    # The page's fallback poll of the run is cut off: the change can only come by the stream.
+    page.route(re.compile(rf"/api/v1/workspaces/{DEMO}/runs/{run_id}$"), lambda route: route.abort())
+    assert admin_api.post(f"/api/v1/workspaces/{DEMO}/runs/{run_id}/stop").status_code == 200
+    stopped = time.monotonic()
+    expect(state).to_have_text(re.compile("Cancelling|Cancelled"), timeout=5_000)
+    shown = time.monotonic()
+    assert shown - stopped < 1.0, f"the page showed the stop after {shown - stopped:.2f} s"
+    expect(state).to_have_text("Cancelled", timeout=RUN_TIMEOUT_MS)
+
+
 def test_a_viewer_sees_no_write_buttons(
     stack: Stack, demo_built: str, demo_viewer: str, context: BrowserContext, page: Page
 ) -> None:

@@ -1206,6 +1206,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace}/runs/{run_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Run Events
+         * @description The run live, as Server-Sent Events (what the console's run page follows): `run` with the
+         *     run's detail whenever it changes (the first at once), `log` with each new piece of the followed
+         *     attempt's log (the current one, moving on to the next attempt, unless `attempt` is given),
+         *     `end` once the run has finished and that log is complete. Polled every 0.25 s; a stream ends
+         *     after 5 minutes and the browser reconnects with `Last-Event-ID` (the log position).
+         */
+        get: operations["runs:streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace}/runs/{run_id}/logs": {
         parameters: {
             query?: never;
@@ -9902,6 +9926,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetailOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "runs:streamEvents": {
+        parameters: {
+            query?: {
+                /** @description An attempt number; default: the current attempt. */
+                attempt?: number | null;
+                /** @description Log position to start after. */
+                after?: number;
+            };
+            header?: {
+                /** @description Set by the browser on reconnect: where it was. */
+                "last-event-id"?: string | null;
+            };
+            path: {
+                /** @description The run's id. */
+                run_id: number;
+                /** @description Workspace slug. */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Event stream */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description Unauthorized */

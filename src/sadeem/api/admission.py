@@ -21,13 +21,16 @@ Requests that wait on each other must not share slots, or the slots fill with wa
 The thread pool has a thread for every slot and every place in the waiting room, so an admitted
 request or a waiter taking its slot back never waits for a thread.
 
+- An event stream (a run page following its run) is open for minutes but works only a moment
+  per poll: between polls it sleeps on the event loop (`idle()`), holding neither a slot nor a
+  thread, so open pages never crowd out requests.
 Liveness and metrics are exempt, so a busy server still answers its probes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 
 import anyio
@@ -89,6 +92,21 @@ def waiting() -> Iterator[None]:
         yield
     finally:
         anyio.from_thread.run(slot.step_back_in)
+
+
+@asynccontextmanager
+async def idle() -> AsyncIterator[None]:
+    """Around an async wait that blocks no thread (an event stream between two polls): the slot
+    serves other requests meanwhile, and is taken back (waiting like a new request) afterwards."""
+    slot = _current_slot.get()
+    if slot is None:
+        yield
+        return
+    slot.give_back()
+    try:
+        yield
+    finally:
+        await slot.take()
 
 
 class AdmissionControl:

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from sadeem.api.context import Ctx
@@ -14,9 +16,10 @@ from sadeem.audit.middleware import unaudited_when_unchanged
 from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
 from sadeem.core.pagination import Page
-from sadeem.db.session import DbSession, UnitOfWorkRoute
+from sadeem.db.engine import Database
+from sadeem.db.session import AppDatabase, DbSession, UnitOfWorkRoute
 from sadeem.results.schemas import ResultColumn
-from sadeem.runs import service
+from sadeem.runs import events, service
 from sadeem.runs.models import RunState, RunTrigger
 from sadeem.runs.schemas import (
     AttemptOut,
@@ -26,6 +29,7 @@ from sadeem.runs.schemas import (
     RunResultOut,
     TransitionOut,
 )
+from sadeem.workspaces.models import Workspace
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace}/runs", tags=["runs"], route_class=UnitOfWorkRoute)
 
@@ -82,12 +86,7 @@ def list_runs(
 @router.get("/{run_id}", operation_id="runs:get", responses=errors(404))
 def get_run(run_id: RunId, access: WorkspaceViewer, db: DbSession) -> RunDetailOut:
     """The run with its attempts and its timeline (every state change, when and by whom)."""
-    found = service.detail(db, access.workspace, run_id)
-    return RunDetailOut(
-        **run_out(found.view).model_dump(),
-        attempts=[AttemptOut.model_validate(a) for a in found.attempts],
-        transitions=[TransitionOut.model_validate(t) for t in found.transitions],
-    )
+    return run_detail_out(service.detail(db, access.workspace, run_id))
 
 
 @router.post("/{run_id}/stop", operation_id="runs:stop", responses=errors(404))
@@ -124,6 +123,79 @@ def run_logs(
     if tail is not None:
         text = "".join(text.splitlines(keepends=True)[-tail:])
     return LogPageOut(attempt=page.attempt, text=text, next_after=page.next_seq, complete=page.complete)
+
+
+def run_detail_out(found: service.RunDetail) -> RunDetailOut:
+    return RunDetailOut(
+        **run_out(found.view).model_dump(),
+        attempts=[AttemptOut.model_validate(a) for a in found.attempts],
+        transitions=[TransitionOut.model_validate(t) for t in found.transitions],
+    )
+
+
+def _sse(event: events.Event, position: events.Position) -> str:
+    """One Server-Sent Event: `run` (RunDetailOut), `log` (LogPageOut), `end` or a keep-alive."""
+    match event:
+        case events.RunChanged(detail):
+            name, data = "run", run_detail_out(detail).model_dump_json()
+        case events.LogLines(page):
+            name, data = (
+                "log",
+                LogPageOut(
+                    attempt=page.attempt, text=page.text, next_after=page.next_seq, complete=page.complete
+                ).model_dump_json(),
+            )
+        case events.Ended(state):
+            name, data = "end", json.dumps({"state": state})
+        case _:
+            return ": keep-alive\n\n"
+    return f"event: {name}\nid: {position.event_id()}\ndata: {data}\n\n"
+
+
+@router.get(
+    "/{run_id}/events",
+    operation_id="runs:streamEvents",
+    responses={
+        **errors(404),
+        200: {
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "description": "Event stream",
+        },
+    },
+    response_class=StreamingResponse,
+)
+async def run_events(
+    run_id: RunId,
+    access: WorkspaceViewer,
+    database: AppDatabase,
+    attempt: AttemptQuery = None,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1, description="Log position to start after.")] = 0,
+    last_event_id: Annotated[
+        str | None, Header(max_length=64, description="Set by the browser on reconnect: where it was.")
+    ] = None,
+) -> StreamingResponse:
+    """The run live, as Server-Sent Events (what the console's run page follows): `run` with the
+    run's detail whenever it changes (the first at once), `log` with each new piece of the followed
+    attempt's log (the current one, moving on to the next attempt, unless `attempt` is given),
+    `end` once the run has finished and that log is complete. Polled every 0.25 s; a stream ends
+    after 5 minutes and the browser reconnects with `Last-Event-ID` (the log position)."""
+    start = events.Position.parse(last_event_id) or events.Position(attempt, after)
+    workspace = access.workspace
+    await run_in_threadpool(_exists, database, workspace, run_id)  # a 404 before the stream opens
+    stream = (
+        _sse(event, position)
+        async for event, position in events.follow(database.reads, workspace, run_id, start)
+    )
+    return StreamingResponse(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _exists(database: Database, workspace: Workspace, run_id: int) -> None:
+    with database.reads() as session:
+        service.get_run(session, workspace, run_id)
 
 
 @router.get("/{run_id}/result", operation_id="runs:getResult", responses=errors(404))

@@ -26,6 +26,7 @@ export const RETRYABLE = new Set<RunState>(["FAILED", "CANCELLED", "TIMED_OUT"])
 
 /** While something runs, poll every second (a state change shows within ~1 s); else now and then. */
 export const ACTIVE_POLL_MS = 1000;
+const STREAMED_POLL_MS = 10_000;
 export const IDLE_POLL_MS = 15_000;
 
 export const isActive = (state: RunState) => !TERMINAL.has(state);
@@ -76,7 +77,14 @@ export const runQuery = (workspace: string, id: number) =>
     queryKey: runKeys.one(workspace, id),
     queryFn: () =>
       call(api.GET("/api/v1/workspaces/{workspace}/runs/{run_id}", { params: { path: { workspace, run_id: id } } })),
-    refetchInterval: (query) => (query.state.data && !isActive(query.state.data.state) ? false : ACTIVE_POLL_MS),
+    // An open run page gets the run's changes pushed over its event stream (see run-log.tsx); the
+    // poll is only a safety net there, and the way where EventSource is missing.
+    refetchInterval: (query) =>
+      query.state.data && !isActive(query.state.data.state)
+        ? false
+        : typeof EventSource === "undefined"
+          ? ACTIVE_POLL_MS
+          : STREAMED_POLL_MS,
   });
 
 export const runResultQuery = (workspace: string, id: number, attempt: number) =>

@@ -57,6 +57,7 @@ export const runsMessages = {
   logFollowing: "following…",
   logComplete: "complete",
   logEmpty: "No log lines yet.",
+  logUnavailable: "The live log stopped: reload the page to follow it again.",
   follow: "Follow",
   downloadLog: "Download log",
   logLabel: (n: number) => `Log of attempt ${n}`,
