@@ -27,5 +27,8 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
     globals: true,
+    // A component test walks a page through several requests; on a loaded 2-core CI machine the
+    // default 5 s cut slow-but-correct runs short.
+    testTimeout: 15_000,
   },
 });
