@@ -7,14 +7,14 @@
 #
 #   SADEEM_TOKEN=sdm_... WORKSPACE=demo infra/examples/demo-spark-to-trino.sh
 #
-# Settings (environment): DATAPLANE_NAMESPACE (default sadeem-data), RELEASE (dataplane),
+# Settings (environment): DATAPLANE_NAMESPACE (default sadeem), RELEASE (sadeemplane),
 # WORKSPACE (demo), TRINO_USER (admin: a Trino user the chart's rules let read the workspace),
 # TIMEOUT_SECONDS (600). The token never appears on a command line or in a manifest: it goes to
 # the driver through a Secret, as Sadeem's own spark_k8s engine does.
 set -euo pipefail
 
-DATAPLANE_NAMESPACE="${DATAPLANE_NAMESPACE:-sadeem-data}"
-RELEASE="${RELEASE:-dataplane}"
+DATAPLANE_NAMESPACE="${DATAPLANE_NAMESPACE:-sadeem}"
+RELEASE="${RELEASE:-sadeemplane}"
 WORKSPACE="${WORKSPACE:-demo}"
 TRINO_USER="${TRINO_USER:-admin}"
 TIMEOUT_SECONDS="${TIMEOUT_SECONDS:-600}"

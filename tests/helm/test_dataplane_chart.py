@@ -29,6 +29,7 @@ from tests.helm_support import (
     by_kind,
     chart_path,
     helm,
+    kubeconform_errors,
     pod_specs,
     render,
     render_error,
@@ -36,7 +37,6 @@ from tests.helm_support import (
     validate_strict,
     values_args,
 )
-from tests.kubeconform_support import kubeconform
 from tests.kubernetes_api_double import spark_application_validator
 
 CHART = "dataplane"
@@ -86,7 +86,7 @@ def test_every_rendered_object_is_strictly_valid(case: str) -> None:
 def test_kubeconform_strict(case: str) -> None:
     if tools().kubeconform is None:
         pytest.skip("kubeconform was not built (no Go here)")
-    assert kubeconform(rendered(case), skip_kinds={"SparkApplication"}) == ""
+    assert kubeconform_errors(rendered(case), skip_kinds=["SparkApplication"]) == []
 
 
 def test_the_crd_is_the_spec_file() -> None:
