@@ -4,8 +4,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
-# Debian's Java libraries scripts/build_spark_jars.py relocates into Iceberg's shaded namespace.
-SPARK_DEBS := libjarjar-java libasm-java libhttpclient5-java libhttpcore5-java
 
 # The console (React app in console/) builds into the Python package, which serves it.
 CONSOLE_DIST := src/sadeem/console_dist/index.html
@@ -23,11 +21,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-## Local Spark with Iceberg for the integration tests: Debian jars, the `spark` extra, build/spark-jars/
+## Local Spark 4 with Iceberg for the integration tests: the `spark` extra (pyspark) and the official
+## Iceberg runtime + AWS bundle jars from Maven Central, cached in ${XDG_CACHE_HOME:-~/.cache}/sadeem/
 spark: $(SPARK_STAMP)
-	dpkg -s $(SPARK_DEBS) >/dev/null 2>&1 || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SPARK_DEBS) >/dev/null)
-	$(BIN)/python scripts/build_spark_jars.py
+	$(BIN)/python scripts/fetch_spark_jars.py
 
 $(SPARK_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[spark]'
@@ -89,4 +86,4 @@ bench: venv console
 
 clean:
 	rm -rf console/node_modules src/sadeem/console_dist
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache build/spark-jars
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -1,15 +1,14 @@
-"""Real Spark 3.5 with Iceberg 1.10 for tests: local mode, a REST catalog, file:// data.
+"""Real Spark 4.0 with Iceberg 1.10 for tests: local mode, a REST catalog, file:// or s3:// data.
 
-`spark_jars()` gives the Iceberg jars (built by scripts/build_spark_jars.py into build/spark-jars/
-when missing or stale; `make spark` does the same ahead of time). `spark_session(...)` starts a
-local SparkSession whose catalog `catalog_name` is an Iceberg REST catalog, and stops it after::
+`spark_jars()` gives the official Iceberg jars (the Spark runtime and the AWS bundle, fetched from
+Maven Central into the user's cache by `sadeem.engines.spark_jars` when missing; `make spark`
+does the same ahead of time). `spark_session(...)` starts a local SparkSession whose catalog
+`catalog_name` is an Iceberg REST catalog, and stops it after::
 
     with spark_session("sadeem", "http://127.0.0.1:8000/api/iceberg", token, "main", tmp_path) as spark:
         spark.sql("CREATE NAMESPACE sales")
 
-Spark here has no S3 client (no hadoop-aws, no AWS SDK), so tables whose data Spark writes need
-file:// locations; metadata-only work (namespaces, CREATE/DROP TABLE, DESCRIBE) works against
-any warehouse. Even a scan of an empty table opens its location, so it needs file:// too.
+For `s3://` tables, pass the catalog's `s3.*` properties in `extra_conf` (see `s3_catalog_conf`).
 
 pyspark runs one JVM per Python process and keeps it after `stop()`: the JVM options of the first
 session (classpath, driver memory, log configuration) stay for all later ones. Its SQL settings
@@ -20,58 +19,59 @@ exactly the catalogs it asks for. Sessions are sequential: one at a time per pro
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import importlib.util
 import os
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import pytest
 
+from sadeem.engines import spark_jars as pinned
 from sadeem.engines.spark_local import LOG4J2_PROPERTIES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-BUILD_SCRIPT = REPO_ROOT / "scripts" / "build_spark_jars.py"
-JARS_DIR = REPO_ROOT / "build" / "spark-jars"
-
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
-
-
-def _build_script() -> ModuleType:
-    """scripts/build_spark_jars.py as a module (scripts/ is not a package)."""
-    name = "build_spark_jars"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, BUILD_SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @functools.cache
 def _jars() -> tuple[Path, ...]:
-    script = _build_script()
     try:
-        return tuple(script.build(JARS_DIR))
-    except script.BuildError as error:
-        pytest.fail(f"cannot build the Spark jars: {error}", pytrace=False)
+        return tuple(pinned.fetch(log=lambda line: print(f"spark jars: {line}", file=sys.stderr)))
+    except pinned.FetchError as error:
+        pytest.fail(f"cannot fetch the Spark jars: {error}", pytrace=False)
 
 
 def spark_jars() -> list[Path]:
-    """The Iceberg runtime jar and its relocated Jackson/httpclient5 jar, in classpath order;
-    built into build/spark-jars/ first if missing or stale. Skips the test when pyspark is not
-    installed (`make spark` installs it); fails when the jars cannot be built."""
+    """The Iceberg Spark runtime and AWS bundle jars, in classpath order; fetched first if missing.
+    Skips the test when pyspark is not installed (`make spark` installs it); fails when it is not
+    the Spark the runtime is built for, or the jars cannot be fetched."""
     if importlib.util.find_spec("pyspark") is None:
-        pytest.skip("pyspark is not installed: `make spark` installs the `spark` extra and builds the jars")
+        pytest.skip("pyspark is not installed: `make spark` installs the `spark` extra and fetches the jars")
+    version = importlib.metadata.version("pyspark")
+    if not version.startswith(f"{pinned.SPARK_MINOR}."):
+        pytest.fail(
+            f"pyspark {version} is installed, the Iceberg runtime needs {pinned.SPARK_MINOR}.x: `make spark`"
+        )
     return list(_jars())
+
+
+def s3_catalog_conf(catalog_name: str, endpoint_url: str, key_id: str, secret: str) -> dict[str, str]:
+    """The catalog properties Iceberg's S3FileIO reads to reach an S3 server with static keys
+    (path-style, as SeaweedFS and MinIO serve buckets)."""
+    catalog = f"spark.sql.catalog.{catalog_name}"
+    return {
+        f"{catalog}.s3.endpoint": endpoint_url,
+        f"{catalog}.s3.path-style-access": "true",
+        f"{catalog}.s3.access-key-id": key_id,
+        f"{catalog}.s3.secret-access-key": secret,
+        f"{catalog}.client.region": "us-east-1",
+    }
 
 
 def spark_conf(

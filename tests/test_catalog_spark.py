@@ -1,5 +1,5 @@
 # ruff: noqa: S608  (Spark SQL built from the tests' own catalog and table names)
-"""Spark 3.5 with Iceberg 1.10 against Sadeem's built-in Iceberg REST catalog (`type=rest`,
+"""Spark 4.0 with Iceberg 1.10 against Sadeem's built-in Iceberg REST catalog (`type=rest`,
 `uri=<server>/iceberg`, `warehouse=<workspace>`, a personal access token as bearer token).
 
 One SparkSession for the module (its JVM takes 10-20 s to start); each test gets its own live
@@ -7,8 +7,8 @@ server and database as the other catalog tests do (SQLite, and PostgreSQL when c
 adds to the running session one Spark catalog per caller it needs, under fresh names: catalogs
 are SQL settings that `spark.conf.set` adds at any time, and Spark keeps a catalog it has loaded.
 
-Spark has no S3 client here: the warehouse is the default file:// one under the server's home,
-which Spark reads and writes directly (the catalog hands out locations, not credentials).
+The warehouse is the default file:// one under the server's home, which Spark reads and writes
+directly (the catalog hands out locations, not credentials); `s3://` is tests/test_spark_s3.py.
 """
 
 from __future__ import annotations

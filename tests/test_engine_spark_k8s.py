@@ -37,6 +37,7 @@ from sadeem.engines.base import (
 )
 from sadeem.engines.spark_k8s import (
     CATALOG_MOUNT_DIR,
+    DEFAULT_SPARK_VERSION,
     PROGRAM_DIR,
     SparkApplicationExecution,
     SparkKubernetesEngine,
@@ -318,6 +319,42 @@ def submit(
     yield start
     for execution in executions:
         execution.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, DEFAULT_SPARK_VERSION),
+        ({"image": "registry.local/spark:4.0.1-iceberg", "spark_version": "4.0.1"}, "4.0.1"),
+    ],
+)
+def test_the_connection_names_the_image_and_its_spark_version(
+    api: KubernetesApiDouble,
+    submit: Callable[..., tuple[SparkApplicationExecution, Log]],
+    changes: dict[str, str],
+    expected: str,
+) -> None:
+    submit(**changes)
+    _wait(lambda: api.application(APP) is not None, "the application")
+    application = api.application(APP)
+    assert application is not None
+    assert application["spec"]["sparkVersion"] == expected
+    assert application["spec"]["image"] == changes.get("image", "registry.local/spark:3.5.9")
+    assert SparkK8sConfig.model_fields["spark_version"].default == DEFAULT_SPARK_VERSION
+
+
+@pytest.mark.parametrize("version", ["2.4.8", "3.4.1", "4.0", "latest"])
+def test_a_spark_version_other_than_3_5_or_4_is_refused(version: str) -> None:
+    with pytest.raises(ValueError, match="spark_version"):
+        SparkK8sConfig.model_validate(
+            {
+                "type": "spark_k8s",
+                "api_server": "https://k8s.example:6443",
+                "namespace": NAMESPACE,
+                "token": K8S_TOKEN,
+                "spark_version": version,
+            }
+        )
 
 
 def test_a_run_goes_from_created_to_completed_with_the_driver_log(

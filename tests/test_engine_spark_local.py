@@ -1,4 +1,4 @@
-"""The Spark local engine: real `spark-submit` (Spark 3.5.9, Iceberg 1.10) against Sadeem's
+"""The Spark local engine: real `spark-submit` (Spark 4.0, Iceberg 1.10) against Sadeem's
 built-in catalog served by a live server, as the run owner.
 
 Each real submission starts a JVM (10-20 s on a 2-core machine), so there are four: a PySpark
@@ -43,7 +43,7 @@ from sadeem.engines.spark_local import (
 )
 from sadeem.engines.spark_sql_runner import split_statements
 from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
-from tests.spark_support import JARS_DIR, spark_jars
+from tests.spark_support import spark_jars
 
 TOKEN = "sdm_0123456789abcdef_not-a-real-token"
 # C1 only and the serial GC: a short-lived JVM on 2 cores starts and warms up faster with them.
@@ -91,7 +91,7 @@ def _task(
 
 
 def _settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path / "home", spark_jars_dir=JARS_DIR, demo=False)
+    return Settings(home=tmp_path / "home", demo=False)
 
 
 # --- without Spark -----------------------------------------------------------------------------

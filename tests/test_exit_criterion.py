@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.jobs_support import Platform, platform  # noqa: F401
-from tests.spark_support import JARS_DIR, spark_jars
+from tests.spark_support import spark_jars
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -30,7 +30,7 @@ print("wrote", spark.table("alpha.sales_by_region").count(), "regions")
 
 def test_ingest_then_spark_writes_then_sql_reads_and_the_result_is_served(platform: Platform) -> None:  # noqa: F811
     spark_jars()  # skips when pyspark is not installed
-    platform.start_worker(spark_jars_dir=JARS_DIR)
+    platform.start_worker()
 
     ingested = platform.api(
         "POST", "/ingest/alpha/sales", params={"format": "csv", "mode": "create"}, content=SALES_CSV.encode()

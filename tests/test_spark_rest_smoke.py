@@ -3,10 +3,8 @@
 One SparkSession for the module, with two Iceberg catalogs:
 
 * `weed`: a REST catalog on SeaweedFS's built-in Iceberg REST server (`weed mini`), reached with
-  a bearer token the server issued. SeaweedFS keeps table data in its own S3 and Spark has no S3
-  client here, so this part covers what a REST catalog does without data files: namespaces,
-  CREATE TABLE, DESCRIBE, and the Authorization header. It proves the relocated Jackson and
-  httpclient5 work.
+  a bearer token the server issued: namespaces, CREATE TABLE, DESCRIBE, and the Authorization
+  header. (Spark writing `s3://` data through Sadeem's own catalog is tests/test_spark_s3.py.)
 * `local`: a `hadoop` catalog on a file:// warehouse, where Spark writes data: INSERT, MERGE INTO,
   DELETE and time travel (`VERSION AS OF`).
 """

@@ -44,6 +44,13 @@ def _config_file() -> Path | None:
     return Path(path) if path else None
 
 
+def user_cache_dir() -> Path:
+    """`${XDG_CACHE_HOME:-$HOME/.cache}/sadeem`: downloads (the pinned Spark jars) kept outside any
+    checkout, so every clone on a machine shares them."""
+    cache_home = os.environ.get("XDG_CACHE_HOME")
+    return (Path(cache_home) if cache_home else Path.home() / ".cache") / "sadeem"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SADEEM_", extra="forbid", frozen=True)
 
@@ -107,9 +114,10 @@ class Settings(BaseSettings):
         default=True,
         description="Allow Spark local jobs: their code runs on this host as Sadeem's own OS user.",
     )
-    spark_jars_dir: Path = Field(
-        default=Path("build/spark-jars"),
-        description="Iceberg Spark runtime jars for Spark local runs (`make spark` builds them).",
+    spark_jars_dir: Path | None = Field(
+        default=None,
+        description="Iceberg Spark jars for Spark local runs; default: the pinned official jars "
+        "`make spark` fetches into ${XDG_CACHE_HOME:-~/.cache}/sadeem/spark-jars/.",
     )
     run_result_preview_rows: int = Field(
         default=100, ge=1, le=10000, description="Rows of a SQL run's result kept with the run."

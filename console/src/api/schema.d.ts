@@ -3675,6 +3675,12 @@ export interface components {
             /** Service Account */
             service_account?: string | null;
             /**
+             * Spark Version
+             * @description The image's Spark version (3.5.x or 4.x), as the operator expects it; the image must carry the matching iceberg-spark-runtime and iceberg-aws-bundle jars.
+             * @default 3.5.9
+             */
+            spark_version: string;
+            /**
              * Token
              * @description Write-only: never returned. In an update, omit it to keep the stored value; null clears it.
              */

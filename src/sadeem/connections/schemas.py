@@ -257,6 +257,10 @@ class SparkLocalConfig(ConnectionConfigBase):
         ]
 
 
+# The Spark of the operator's default image; a connection naming another image says its version.
+DEFAULT_K8S_SPARK_VERSION = "3.5.9"
+
+
 class SparkK8sConfig(ConnectionConfigBase):
     """Spark on Kubernetes through the Spark Operator (SparkApplication resources)."""
 
@@ -272,6 +276,12 @@ class SparkK8sConfig(ConnectionConfigBase):
         default=None, description="PEM CA bundle that signed the API server's certificate."
     )
     image: str | None = Field(default=None, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:@-]*$")
+    spark_version: str = Field(
+        default=DEFAULT_K8S_SPARK_VERSION,
+        pattern=r"^(3\.5|4\.[0-9]{1,2})\.[0-9]{1,3}$",
+        description="The image's Spark version (3.5.x or 4.x), as the operator expects it; "
+        "the image must carry the matching iceberg-spark-runtime and iceberg-aws-bundle jars.",
+    )
     verify_tls: StrictBool = True
 
     def endpoints(self) -> list[Endpoint]:

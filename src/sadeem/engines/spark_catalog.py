@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from sadeem.config import Settings
 from sadeem.engines.base import CatalogAccess, EngineRefused, WorkspaceStorage
 
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
@@ -34,6 +35,28 @@ def catalog_conf(
         token_key(name): catalog.token,
         f"{prefix}.token-refresh-enabled": "false",
     }
+
+
+def s3_conf(
+    settings: Settings, storage: WorkspaceStorage, name: str = DEFAULT_CATALOG_NAME
+) -> dict[str, str]:
+    """For a workspace on `s3://`: the endpoint and credentials of Sadeem's object store as
+    catalog `name`'s properties, which Iceberg hands to the S3FileIO its default ResolvingFileIO
+    picks for `s3://` paths (the built-in catalog does not vend credentials). Empty for `file://`.
+    The secret key is among them: never on a command line or in a log line."""
+    if not storage.location.startswith("s3://"):
+        return {}
+    prefix = f"spark.sql.catalog.{name}"
+    conf = {
+        f"{prefix}.client.region": settings.s3_region or "us-east-1",
+        f"{prefix}.s3.path-style-access": str(settings.s3_path_style).lower(),
+    }
+    if settings.s3_endpoint_url:
+        conf[f"{prefix}.s3.endpoint"] = settings.s3_endpoint_url
+    if settings.s3_access_key_id and settings.s3_secret_access_key:
+        conf[f"{prefix}.s3.access-key-id"] = settings.s3_access_key_id
+        conf[f"{prefix}.s3.secret-access-key"] = settings.s3_secret_access_key.get_secret_value()
+    return conf
 
 
 def token_key(name: str = DEFAULT_CATALOG_NAME) -> str:

@@ -1,5 +1,7 @@
 """Spark on Kubernetes through the Spark Operator: one `SparkApplication` (sparkoperator.k8s.io/v1beta2)
-per attempt, in cluster mode, with Spark 3.5.9 and the catalog configuration of `spark_catalog`.
+per attempt, in cluster mode, with the catalog configuration of `spark_catalog`. The connection names
+the image and its Spark version (3.5.x or 4.x; default 3.5.9): the image brings the Iceberg runtime
+and AWS bundle jars that match it.
 
 Where things go, and why:
 
@@ -46,7 +48,7 @@ from sadeem.engines.base import EngineRefused, EngineTask, ExecutionState, Execu
 from sadeem.engines.spark_catalog import catalog_conf, refuse_catalog_overrides, token_key
 from sadeem.engines.spark_local import DriverOutput
 
-SPARK_VERSION = "3.5.9"
+DEFAULT_SPARK_VERSION = "3.5.9"
 API_GROUP = "sparkoperator.k8s.io"
 API_VERSION = "v1beta2"
 PLURAL = "sparkapplications"
@@ -170,7 +172,11 @@ def render_catalog_secret(task: EngineTask, namespace: str) -> dict[str, Any]:
 
 
 def render_spark_application(
-    task: EngineTask, namespace: str, image: str | None = None, service_account: str | None = None
+    task: EngineTask,
+    namespace: str,
+    image: str | None = None,
+    service_account: str | None = None,
+    spark_version: str = DEFAULT_SPARK_VERSION,
 ) -> dict[str, Any]:
     spark = _spark(task)
     refuse_catalog_overrides(
@@ -197,7 +203,7 @@ def render_spark_application(
     spec: dict[str, Any] = {
         "type": "Scala" if spark.kind == "jar" else "Python",
         "mode": "cluster",
-        "sparkVersion": SPARK_VERSION,
+        "sparkVersion": spark_version,
         "mainApplicationFile": main_file,
         "arguments": arguments,
         "sparkConf": conf,
@@ -259,7 +265,11 @@ class SparkKubernetesEngine:
         namespace = str(connection["namespace"])
         image, service_account = connection.get("image"), connection.get("service_account")
         application = render_spark_application(
-            task, namespace, str(image) if image else None, str(service_account) if service_account else None
+            task,
+            namespace,
+            str(image) if image else None,
+            str(service_account) if service_account else None,
+            str(connection.get("spark_version") or DEFAULT_SPARK_VERSION),
         )
         owned = [render_catalog_secret(task, namespace)]
         if (program := render_program_config_map(task, namespace)) is not None:

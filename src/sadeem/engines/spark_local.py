@@ -1,8 +1,9 @@
 """Spark in local mode on the Sadeem host: one `spark-submit` process group per attempt.
 
-The program (inline PySpark or SQL, or a local file, or a jar) runs with the Iceberg runtime jars
-from `settings.spark_jars_dir` and the catalog configuration of `spark_catalog.catalog_conf`. The
-configuration, token included, goes into a 0600 `--properties-file` in the attempt's work_dir,
+The program (inline PySpark or SQL, or a local file, or a jar) runs with the official Iceberg jars
+(`spark_jars`: the Spark runtime and the AWS bundle, so `s3://` tables work) and the catalog
+configuration of `spark_catalog` (plus Sadeem's S3 endpoint and keys for an `s3://` workspace). The
+configuration, token and S3 secret included, goes into a 0600 `--properties-file` in the attempt's work_dir,
 never onto the command line (which `ps` shows to every local user). The driver's output, stdout
 and stderr interleaved, goes line by line to the task log with the token redacted.
 
@@ -33,7 +34,7 @@ from urllib.parse import urlsplit
 
 from sadeem.config import Settings
 from sadeem.core.redaction import redact_secrets
-from sadeem.engines import spark_sql_runner
+from sadeem.engines import spark_jars, spark_sql_runner
 from sadeem.engines.base import (
     EngineRefused,
     EngineTask,
@@ -41,7 +42,7 @@ from sadeem.engines.base import (
     ExecutionStatus,
     SparkTask,
 )
-from sadeem.engines.spark_catalog import catalog_conf, refuse_catalog_overrides
+from sadeem.engines.spark_catalog import catalog_conf, refuse_catalog_overrides, s3_conf
 from sadeem.engines.spec import Installation
 
 # Warnings and errors only: Spark and Iceberg log every step at INFO, which would bury the job's
@@ -116,7 +117,10 @@ class SparkLocalEngine:
     def submit(self, task: EngineTask) -> FailedExecution | SparkSubmitExecution:
         if not isinstance(task.task, SparkTask):
             raise EngineRefused("spark_local runs Spark tasks only")
-        output = DriverOutput(task.log, [task.catalog.token])
+        s3_secret = self._settings.s3_secret_access_key
+        output = DriverOutput(
+            task.log, [task.catalog.token, s3_secret.get_secret_value() if s3_secret else ""]
+        )
         try:
             launch = prepare_launch(task, self._settings)
         except LaunchImpossible as impossible:
@@ -164,11 +168,10 @@ def prepare_launch(task: EngineTask, settings: Settings) -> SparkSubmitLaunch:
     if spark.kind == "sql":
         application_args += spark_sql_runner.parameter_args(task.parameters)
     spark_home = _spark_home(connection.get("spark_home"))
-    jars = sorted(settings.spark_jars_dir.resolve().glob("*.jar"))
+    jars_dir = spark_jars.jars_dir(settings)
+    jars = sorted(jars_dir.glob("*.jar"))
     if not jars:
-        raise LaunchImpossible(
-            f"no Iceberg Spark jars in {settings.spark_jars_dir.resolve()}: `make spark` builds them"
-        )
+        raise LaunchImpossible(spark_jars.missing_jars_message(jars_dir))
 
     conf = {
         "spark.driver.host": "127.0.0.1",
@@ -181,6 +184,7 @@ def prepare_launch(task: EngineTask, settings: Settings) -> SparkSubmitLaunch:
         **connection_conf,
         **spark.conf,
         **catalog_conf(task.catalog, task.workspace),
+        **s3_conf(settings, task.workspace),
     }
     properties = work_dir / "spark.properties"
     fd = os.open(properties, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -268,10 +272,14 @@ def installation(settings: Settings) -> Installation:
         return Installation(
             False, "java not found on PATH (set java_home on a spark_local connection)", version
         )
-    if not any(settings.spark_jars_dir.resolve().glob("*.jar")):
+    jars_dir = spark_jars.jars_dir(settings)
+    if not any(jars_dir.glob("*.jar")):
+        return Installation(False, spark_jars.missing_jars_message(jars_dir), version)
+    if settings.spark_jars_dir is None and version and not version.startswith(f"{spark_jars.SPARK_MINOR}."):
         return Installation(
             False,
-            f"no Iceberg Spark jars in {settings.spark_jars_dir.resolve()}: `make spark` builds them",
+            f"pyspark {version} is installed but the Iceberg runtime in {jars_dir} is for Spark "
+            f"{spark_jars.SPARK_MINOR}: `make spark` installs the matching pyspark",
             version,
         )
     return Installation(True, f"spark-submit in {home}, java on PATH", version)

@@ -5,14 +5,13 @@ where Spark is set up (`make spark`), a Spark job building the same aggregate.""
 
 from __future__ import annotations
 
-import importlib.util
-
 from sqlalchemy.orm import Session
 
 from sadeem.auth.models import User
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.core.actor import Actor
+from sadeem.engines import spark_local
 from sadeem.jobs import service as jobs
 from sadeem.jobs.models import Job
 from sadeem.jobs.schemas import JobDefinition
@@ -59,7 +58,7 @@ print("daily_usage_spark rows:", spark.table("{namespace}.daily_usage_spark").co
 
 
 def spark_is_set_up(settings: Settings) -> bool:
-    return importlib.util.find_spec("pyspark") is not None and any(settings.spark_jars_dir.glob("*.jar"))
+    return spark_local.installation(settings).ready
 
 
 def demo_definitions(settings: Settings, namespace: str) -> dict[str, JobDefinition]:

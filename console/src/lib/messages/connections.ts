@@ -67,6 +67,7 @@ export const connectionsMessages = {
     service_account: "Service account",
     ca_cert: "CA certificate (PEM)",
     image: "Image",
+    spark_version: "Spark version",
     database: "Database",
     sslmode: "SSL mode",
   } as Record<string, string>,
