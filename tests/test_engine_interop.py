@@ -1,0 +1,287 @@
+# ruff: noqa: S608  (SQL built from the test's own table names and values)
+"""Interoperability of the engines on the same Iceberg tables: Spark 4.0, DuckDB and pyiceberg,
+each through Sadeem's built-in catalog, on an `s3://` warehouse served by a real S3 server
+(SeaweedFS). A table goes through a whole life (create, append, upsert by MERGE, UPDATE, DELETE,
+a new column and a row that has it), written by one engine, or by the engines taking turns; then
+every engine must read the same rows: the current ones, and those of the first snapshot by its id
+(time travel). Every engine here does every step (DuckDB 1.5.5 included: MERGE INTO and ALTER
+TABLE ADD COLUMN work on an attached Iceberg catalog).
+
+An engine is a class with the same few methods (`LakeEngine`); another engine (Trino) is one more
+entry in `ENGINES`.
+
+One SparkSession (in this process) and one SeaweedFS for the module; each test gets its own
+server and bucket. The catalog's backends have their own tests: SQLite only.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pyarrow as pa
+import pytest
+from pyiceberg.catalog.rest import RestCatalog
+from pyiceberg.expressions import EqualTo
+from pyiceberg.types import StringType
+
+from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
+from tests.connection_doubles import S3Server, closed_port
+from tests.lake_support import (  # noqa: F401
+    S3_KEY_ID,
+    S3_SECRET,
+    bucket,
+    duckdb_on_s3,
+    lake_s3,
+    pyiceberg_on_s3,
+    settings,
+)
+from tests.spark_support import rest_catalog_conf, s3_catalog_conf, spark_jars, spark_session
+
+if TYPE_CHECKING:
+    import duckdb
+    from pyspark.sql import SparkSession
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+Row = tuple[Any, ...]
+SCHEMA = pa.schema(
+    [pa.field("id", pa.int64(), nullable=False), pa.field("site", pa.string()), pa.field("kwh", pa.float64())]
+)
+FIRST = [(1, "north", 1.5), (2, "south", 2.5)]
+SECOND = [(3, "east", 3.5)]
+UPSERT = [(2, "south", 20.0), (4, "west", 4.5)]  # id 2 updated, id 4 inserted
+# After: first append, second append, upsert, UPDATE kwh=0 WHERE id=1, DELETE id=3, new column `note`
+# and one row that has it.
+FINAL = [(1, "north", 0.0, None), (2, "south", 20.0, None), (4, "west", 4.5, None), (5, "up", 5.5, "new")]
+
+_names = itertools.count()
+
+
+class LakeEngine(Protocol):
+    """What the test asks of an engine, on a table `name` of the workspace `alpha`."""
+
+    name: str
+
+    def create(self, table: str) -> None: ...  # (id BIGINT NOT NULL, site STRING, kwh DOUBLE)
+    def append(self, table: str, rows: list[Row]) -> None: ...
+    def upsert(self, table: str, rows: list[Row]) -> None: ...  # MERGE on id
+    def update_kwh(self, table: str, id_: int, kwh: float) -> None: ...
+    def delete(self, table: str, id_: int) -> None: ...
+    def add_note_column(self, table: str) -> None: ...  # note STRING
+    def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]: ...
+
+
+def _sql_value(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
+
+
+def _values(rows: list[Row]) -> str:
+    return ", ".join("(" + ", ".join(_sql_value(v) for v in row) + ")" for row in rows)
+
+
+class SparkEngine:
+    name = "spark"
+
+    def __init__(self, spark: SparkSession, server: CatalogServer, s3: S3Server) -> None:
+        self._spark = spark
+        self._catalog = f"lake_{next(_names)}"
+        conf = {
+            **rest_catalog_conf(self._catalog, server.uri, server.world.tokens["ws_editor"], "alpha"),
+            **s3_catalog_conf(self._catalog, s3.endpoint_url, S3_KEY_ID, S3_SECRET),
+        }
+        for key, value in conf.items():
+            spark.conf.set(key, value)
+
+    def _t(self, table: str) -> str:
+        return f"{self._catalog}.alpha.{table}"
+
+    def _sql(self, sql: str) -> list[Row]:
+        return [tuple(row) for row in self._spark.sql(sql).collect()]
+
+    def create(self, table: str) -> None:
+        self._sql(
+            f"CREATE TABLE {self._t(table)} (id BIGINT NOT NULL, site STRING, kwh DOUBLE) USING iceberg"
+        )
+
+    def append(self, table: str, rows: list[Row]) -> None:
+        self._sql(f"INSERT INTO {self._t(table)} VALUES {_values(rows)}")
+
+    def upsert(self, table: str, rows: list[Row]) -> None:
+        self._sql(
+            f"""MERGE INTO {self._t(table)} t
+            USING (SELECT * FROM VALUES {_values(rows)} AS s(id, site, kwh)) s ON t.id = s.id
+            WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"""
+        )
+
+    def update_kwh(self, table: str, id_: int, kwh: float) -> None:
+        self._sql(f"UPDATE {self._t(table)} SET kwh = {kwh} WHERE id = {id_}")
+
+    def delete(self, table: str, id_: int) -> None:
+        self._sql(f"DELETE FROM {self._t(table)} WHERE id = {id_}")
+
+    def add_note_column(self, table: str) -> None:
+        self._sql(f"ALTER TABLE {self._t(table)} ADD COLUMN note STRING")
+
+    def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]:
+        version = f" VERSION AS OF {snapshot_id}" if snapshot_id is not None else ""
+        return self._sql(f"SELECT * FROM {self._t(table)}{version} ORDER BY id")
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, server: CatalogServer, s3: S3Server) -> None:
+        self._duck: duckdb.DuckDBPyConnection = duckdb_on_s3(server, s3, "ws_editor")
+
+    def _sql(self, sql: str) -> list[Row]:
+        return self._duck.execute(sql).fetchall()
+
+    def create(self, table: str) -> None:
+        self._sql(f"CREATE TABLE lake.alpha.{table} (id BIGINT NOT NULL, site VARCHAR, kwh DOUBLE)")
+
+    def append(self, table: str, rows: list[Row]) -> None:
+        self._sql(f"INSERT INTO lake.alpha.{table} VALUES {_values(rows)}")
+
+    def upsert(self, table: str, rows: list[Row]) -> None:
+        self._sql(
+            f"""MERGE INTO lake.alpha.{table} t
+            USING (SELECT * FROM (VALUES {_values(rows)}) AS s(id, site, kwh)) s ON t.id = s.id
+            WHEN MATCHED THEN UPDATE SET site = s.site, kwh = s.kwh
+            WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.site, s.kwh)"""
+        )
+
+    def update_kwh(self, table: str, id_: int, kwh: float) -> None:
+        self._sql(f"UPDATE lake.alpha.{table} SET kwh = {kwh} WHERE id = {id_}")
+
+    def delete(self, table: str, id_: int) -> None:
+        self._sql(f"DELETE FROM lake.alpha.{table} WHERE id = {id_}")
+
+    def add_note_column(self, table: str) -> None:
+        self._sql(f"ALTER TABLE lake.alpha.{table} ADD COLUMN note VARCHAR")
+
+    def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]:
+        version = f" AT (VERSION => {snapshot_id})" if snapshot_id is not None else ""
+        return self._sql(f"SELECT * FROM lake.alpha.{table}{version} ORDER BY id")
+
+
+class PyIcebergEngine:
+    name = "pyiceberg"
+
+    def __init__(self, server: CatalogServer, s3: S3Server) -> None:
+        self._catalog: RestCatalog = pyiceberg_on_s3(server, s3, "ws_editor")
+
+    def table(self, table: str) -> Any:
+        return self._catalog.load_table(("alpha", table))
+
+    def _arrow(self, table: str, rows: list[Row]) -> pa.Table:
+        schema = self.table(table).schema().as_arrow()
+        return pa.Table.from_pylist(
+            [dict(zip(schema.names, row, strict=True)) for row in rows], schema=schema
+        )
+
+    def create(self, table: str) -> None:
+        self._catalog.create_table(("alpha", table), SCHEMA)
+
+    def append(self, table: str, rows: list[Row]) -> None:
+        self.table(table).append(self._arrow(table, rows))
+
+    def upsert(self, table: str, rows: list[Row]) -> None:
+        self.table(table).upsert(self._arrow(table, rows), join_cols=["id"])
+
+    def update_kwh(self, table: str, id_: int, kwh: float) -> None:
+        current = self.table(table)
+        (row,) = current.scan(row_filter=EqualTo("id", id_)).to_arrow().to_pylist()
+        current.overwrite(
+            self._arrow(table, [tuple({**row, "kwh": kwh}.values())]), overwrite_filter=EqualTo("id", id_)
+        )
+
+    def delete(self, table: str, id_: int) -> None:
+        self.table(table).delete(EqualTo("id", id_))
+
+    def add_note_column(self, table: str) -> None:
+        with self.table(table).update_schema() as update:
+            update.add_column("note", StringType())
+
+    def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]:
+        scanned = self.table(table).scan(snapshot_id=snapshot_id).to_arrow().to_pylist()
+        return sorted((tuple(row.values()) for row in scanned), key=lambda row: row[0])
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    spark_jars()  # skips the module before starting anything when pyspark is not installed
+    tmp = tmp_path_factory.mktemp("spark-interop")
+    uri = f"http://127.0.0.1:{closed_port()}"  # never used: each test adds its own catalog
+    with spark_session("placeholder", uri, "", None, tmp, default_catalog=False) as session:
+        yield session
+
+
+ENGINES: dict[str, Callable[[SparkSession, CatalogServer, S3Server], LakeEngine]] = {
+    "spark": SparkEngine,
+    "duckdb": lambda _spark, server, s3: DuckDBEngine(server, s3),
+    "pyiceberg": lambda _spark, server, s3: PyIcebergEngine(server, s3),
+}
+
+
+def _life(table: str, writers: Iterator[LakeEngine], pyiceberg: PyIcebergEngine) -> int:
+    """Take `table` through its whole life, each step by the next of `writers`; the id of the
+    snapshot its first append made."""
+    next(writers).create(table)
+    next(writers).append(table, FIRST)
+    first_snapshot: int = pyiceberg.table(table).current_snapshot().snapshot_id
+    next(writers).append(table, SECOND)
+    next(writers).upsert(table, UPSERT)
+    next(writers).update_kwh(table, 1, 0.0)
+    next(writers).delete(table, 3)
+    next(writers).add_note_column(table)
+    next(writers).append(table, [(5, "up", 5.5, "new")])
+    return first_snapshot
+
+
+def _engines(spark: SparkSession, server: CatalogServer, s3: S3Server) -> dict[str, LakeEngine]:
+    return {name: make(spark, server, s3) for name, make in ENGINES.items()}
+
+
+def _assert_every_engine_reads(engines: dict[str, LakeEngine], table: str, first_snapshot: int) -> None:
+    for reader in engines.values():
+        assert reader.rows(table) == FINAL, f"{reader.name} reading {table}"
+        assert reader.rows(table, first_snapshot) == FIRST, f"{reader.name} reading {table}'s first snapshot"
+
+
+@pytest.mark.parametrize("writer", ENGINES)
+def test_a_table_written_by_one_engine_reads_the_same_in_every_engine(
+    writer: str,
+    spark: SparkSession,
+    catalog_server: CatalogServer,  # noqa: F811
+    lake_s3: S3Server,  # noqa: F811
+) -> None:
+    engines = _engines(spark, catalog_server, lake_s3)
+    pyiceberg = engines["pyiceberg"]
+    assert isinstance(pyiceberg, PyIcebergEngine)
+    table = f"by_{writer}"
+    first_snapshot = _life(table, itertools.repeat(engines[writer]), pyiceberg)
+    _assert_every_engine_reads(engines, table, first_snapshot)
+
+
+def test_engines_taking_turns_on_one_table_read_the_same(
+    spark: SparkSession,
+    catalog_server: CatalogServer,  # noqa: F811
+    lake_s3: S3Server,  # noqa: F811
+) -> None:
+    engines = _engines(spark, catalog_server, lake_s3)
+    pyiceberg = engines["pyiceberg"]
+    assert isinstance(pyiceberg, PyIcebergEngine)
+    # spark creates, duckdb appends, pyiceberg appends, spark upserts, ...: each step's writer
+    # works on what the previous engine committed.
+    first_snapshot = _life("by_turns", itertools.cycle(engines.values()), pyiceberg)
+    _assert_every_engine_reads(engines, "by_turns", first_snapshot)
