@@ -8,15 +8,17 @@
 #   SADEEM_TOKEN=sdm_... WORKSPACE=demo infra/examples/demo-spark-to-trino.sh
 #
 # Settings (environment): DATAPLANE_NAMESPACE (default sadeem), RELEASE (sadeemplane),
-# WORKSPACE (demo), TRINO_USER (admin: a Trino user the chart's rules let read the workspace),
-# TIMEOUT_SECONDS (600). The token never appears on a command line or in a manifest: it goes to
-# the driver through a Secret, as Sadeem's own spark_k8s engine does.
+# WORKSPACE (demo), SADEEM_USER (admin: the token's owner, also the Trino user, whom the chart's
+# rules must let read the workspace), TIMEOUT_SECONDS (600). The token never appears on a command
+# line here or in a manifest: it reaches the Spark driver through a Secret (as Sadeem's spark_k8s
+# engine does) and the Trino CLI on its standard input (as the extra credential `token`, with
+# which Trino's Iceberg catalog calls Sadeem's catalog for this query).
 set -euo pipefail
 
 DATAPLANE_NAMESPACE="${DATAPLANE_NAMESPACE:-sadeem}"
 RELEASE="${RELEASE:-sadeemplane}"
 WORKSPACE="${WORKSPACE:-demo}"
-TRINO_USER="${TRINO_USER:-admin}"
+SADEEM_USER="${SADEEM_USER:-admin}"
 TIMEOUT_SECONDS="${TIMEOUT_SECONDS:-600}"
 TABLE="demo_spark_to_trino"
 APP="sadeem-demo-spark-to-trino"
@@ -159,6 +161,10 @@ fi
 kubectl -n "${JOB_NAMESPACE}" logs "${APP}-driver" | grep "^wrote " || true
 
 echo "Reading it with Trino:"
-kubectl -n "${DATAPLANE_NAMESPACE}" exec "deploy/${RELEASE}-trino-coordinator" -c trino -- \
-  trino --user "${TRINO_USER}" --output-format ALIGNED \
-  --execute "SELECT id, city, reading FROM iceberg.${WORKSPACE}.${TABLE} ORDER BY id"
+# The inner script is expanded by the pod's shell, not this one.
+# shellcheck disable=SC2016
+printf '%s\n' "${SADEEM_TOKEN}" |
+  kubectl -n "${DATAPLANE_NAMESPACE}" exec -i "deploy/${RELEASE}-trino-coordinator" -c trino -- \
+    sh -c 'IFS= read -r token && exec trino --user "$1" --extra-credential "token=${token}" \
+      --output-format ALIGNED --execute "$2"' trino-cli "${SADEEM_USER}" \
+    "SELECT id, city, reading FROM iceberg.${WORKSPACE}.${TABLE} ORDER BY id"

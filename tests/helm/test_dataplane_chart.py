@@ -11,6 +11,7 @@ the chart's names) are validated against the CRD's openAPIV3Schema.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
 import subprocess
@@ -252,23 +253,50 @@ def _properties(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines)
 
 
-def test_trino_reads_iceberg_from_sadeems_catalog_with_client_credentials_from_a_secret() -> None:
+def test_trino_reads_iceberg_from_sadeems_catalog_with_each_querys_user_token() -> None:
     catalog = _properties(_trino_config("defaults", "coordinator")["iceberg.properties"])
     control_plane = VALUES["catalog"]["controlPlane"]["url"]
-    # The built-in catalog's mount point and token route (src/sadeem/app.py, catalog/rest.py).
+    # The built-in catalog's mount point (src/sadeem/catalog/rest.py's router prefix).
     assert catalog["iceberg.rest-catalog.uri"] == f"{control_plane}/iceberg"
-    assert catalog["iceberg.rest-catalog.oauth2.server-uri"] == f"{control_plane}/iceberg/v1/oauth/tokens"
     assert catalog["iceberg.rest-catalog.security"] == "OAUTH2"
-    assert catalog["iceberg.rest-catalog.oauth2.credential"] == "${ENV:ICEBERG_REST_CREDENTIAL}"
+    assert catalog["iceberg.rest-catalog.oauth2.token"] == "${ENV:ICEBERG_REST_TOKEN}"
+    assert catalog["iceberg.rest-catalog.session"] == "USER"  # the engine's extra credential `token`
     assert catalog["fs.native-s3.enabled"] == "true"
     assert catalog["s3.aws-secret-key"] == "${ENV:S3_SECRET_ACCESS_KEY}"
-    assert "iceberg.rest-catalog.warehouse" not in catalog  # every workspace the service user may see
+    assert "iceberg.rest-catalog.warehouse" not in catalog  # every workspace (the user's token decides)
 
     external = _properties(_trino_config("external-catalog-values", "worker")["iceberg.properties"])
     values = yaml.safe_load(CASES["external-catalog-values"].read_text())["catalog"]
     assert external["iceberg.rest-catalog.uri"] == values["external"]["uri"]
     assert external["iceberg.rest-catalog.warehouse"] == values["external"]["warehouse"]
     assert external["iceberg.rest-catalog.oauth2.server-uri"] == values["external"]["oauth2ServerUri"]
+    assert external["iceberg.rest-catalog.oauth2.credential"] == "${ENV:ICEBERG_REST_CREDENTIAL}"
+    assert "iceberg.rest-catalog.session" not in external
+
+
+def _trino_script() -> Any:
+    """scripts/trino.py: the Trino that Sadeem's own tests run against the built-in catalog."""
+    spec = importlib.util.spec_from_file_location("sadeem_trino_script", ROOT / "scripts" / "trino.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_trino_is_the_version_and_configuration_sadeems_tests_prove() -> None:
+    """The chart's Trino is the one tests/test_trino_server.py runs, configured the same way: a
+    renamed or added catalog property in scripts/trino.py breaks this test."""
+    script = _trino_script()
+    assert VALUES["trino"]["image"]["tag"] == script.TRINO_VERSION
+    proven = script.iceberg_catalog_properties(
+        "http://sadeem:8000", "sdm_service", script.S3("http://s3:8333", "access", "secret")
+    )
+    catalog = _properties(_trino_config("defaults", "worker")["iceberg.properties"])
+    assert set(proven) <= set(catalog)
+    for key in ("iceberg.catalog.type", "iceberg.rest-catalog.security", "iceberg.rest-catalog.session"):
+        assert catalog[key] == proven[key]
+    assert catalog["iceberg.rest-catalog.nested-namespace-enabled"] == "true"
 
 
 def test_rest_catalog_routes_the_chart_names_exist_in_the_code() -> None:
