@@ -31,6 +31,7 @@ from sadeem.health.routes import router as health_router
 from sadeem.ingest.routes import router as ingest_router
 from sadeem.ingest.scratch import clean_scratch as clean_ingest_scratch
 from sadeem.jobs.routes import router as jobs_router
+from sadeem.jobs.routes import schedule_router
 from sadeem.observability.metrics import HttpMetrics
 from sadeem.observability.middleware import RequestObservability
 from sadeem.queries.routes import router as queries_router
@@ -54,6 +55,7 @@ ROUTERS = (
     audit_router,
     ingest_router,
     jobs_router,
+    schedule_router,
     runs_router,
     queries_router,
     statements_router,

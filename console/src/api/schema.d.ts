@@ -245,6 +245,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schedule-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Preview Schedule
+         * @description The next fire times of a schedule (what the scheduler would fire), in its own time zone:
+         *     for a schedule editor to show before saving. A bad cron or zone is a 400 naming it.
+         */
+        get: operations["jobs:previewSchedule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/statements": {
         parameters: {
             query?: never;
@@ -3537,6 +3558,18 @@ export interface components {
              */
             timezone: string;
         };
+        /** SchedulePreview */
+        SchedulePreview: {
+            /** Cron */
+            cron: string;
+            /**
+             * Fire Times
+             * @description The next fire times, in the schedule's time zone (ISO 8601 with its UTC offset).
+             */
+            fire_times: string[];
+            /** Timezone */
+            timezone: string;
+        };
         /** SchemaField */
         SchemaField: {
             /**
@@ -5117,6 +5150,62 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "jobs:previewSchedule": {
+        parameters: {
+            query: {
+                /** @description Five-field cron. */
+                cron: string;
+                /** @description IANA time zone. */
+                timezone?: string;
+                /** @description How many fire times. */
+                count?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePreview"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {

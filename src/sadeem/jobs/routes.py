@@ -8,11 +8,12 @@ from sadeem.api.context import Ctx
 from sadeem.api.pagination import PageParams
 from sadeem.api.responses import errors
 from sadeem.audit.middleware import unaudited_when_unchanged
-from sadeem.auth.permissions import WorkspaceEditor, WorkspaceViewer
+from sadeem.auth.permissions import CurrentUser, WorkspaceEditor, WorkspaceViewer
 from sadeem.config import Settings
+from sadeem.core.clock import utcnow
 from sadeem.core.pagination import Page
 from sadeem.db.session import DbSession, UnitOfWorkRoute
-from sadeem.jobs import service
+from sadeem.jobs import service, slots
 from sadeem.jobs.schemas import (
     FieldChange,
     JobCreate,
@@ -24,6 +25,8 @@ from sadeem.jobs.schemas import (
     Repair,
     Rollback,
     RunSubmit,
+    Schedule,
+    SchedulePreview,
 )
 from sadeem.runs import service as runs
 from sadeem.runs.routes import run_out
@@ -31,6 +34,9 @@ from sadeem.runs.schemas import RunOut, RunSubmitted
 
 # Tagged per route: submitting and repairing runs of a job are operations on runs.
 router = APIRouter(prefix="/api/v1/workspaces/{workspace}/jobs", route_class=UnitOfWorkRoute)
+
+# Outside any workspace: a schedule's fire times depend on nothing but the cron and the zone.
+schedule_router = APIRouter(prefix="/api/v1/schedule-preview", route_class=UnitOfWorkRoute)
 
 JobParam = Annotated[str, Path(max_length=100, description="The job's name.")]
 VersionParam = Annotated[int, Path(ge=1, le=2**31 - 1, description="A version number.")]
@@ -255,3 +261,16 @@ def repair_job(job: JobParam, body: Repair, access: WorkspaceEditor, db: DbSessi
     """Rerun failed: every FAILED or TIMED_OUT run of the job (since `since`) gets a new attempt,
     with its own version and parameters."""
     return [run_out(v) for v in runs.repair(db, ctx.actor, access.workspace, job, body.since)]
+
+
+@schedule_router.get("", operation_id="jobs:previewSchedule", tags=["jobs"], responses=errors(400))
+def preview_schedule(
+    _: CurrentUser,
+    cron: Annotated[str, Query(min_length=1, max_length=120, description="Five-field cron.")],
+    timezone: Annotated[str, Query(min_length=1, max_length=64, description="IANA time zone.")] = "UTC",
+    count: Annotated[int, Query(ge=1, le=50, description="How many fire times.")] = 5,
+) -> SchedulePreview:
+    """The next fire times of a schedule (what the scheduler would fire), in its own time zone:
+    for a schedule editor to show before saving. A bad cron or zone is a 400 naming it."""
+    schedule = Schedule.model_construct(cron=cron, timezone=timezone, catch_up="skip")
+    return SchedulePreview(cron=cron, timezone=timezone, fire_times=slots.upcoming(schedule, utcnow(), count))

@@ -125,6 +125,14 @@ class Schedule(RequestModel):
     )
 
 
+class SchedulePreview(ResponseModel):
+    cron: str
+    timezone: str
+    fire_times: list[datetime] = Field(
+        description="The next fire times, in the schedule's time zone (ISO 8601 with its UTC offset)."
+    )
+
+
 class NotificationEvent(enum.StrEnum):
     failure = "failure"
     success = "success"

@@ -44,6 +44,18 @@ def next_after(schedule: Schedule, moment: datetime) -> datetime:
     return local.astimezone(UTC)
 
 
+def upcoming(schedule: Schedule, moment: datetime, count: int) -> list[datetime]:
+    """The next `count` slots strictly after `moment`, in the schedule's own zone (what a person
+    setting up the schedule wants to read)."""
+    validate(schedule)
+    zone = _zone(schedule)
+    slots: list[datetime] = []
+    for _ in range(count):
+        moment = next_after(schedule, moment)
+        slots.append(moment.astimezone(zone))
+    return slots
+
+
 def due_slots(schedule: Schedule, first: datetime, now: datetime) -> tuple[list[datetime], datetime]:
     """The slots to fire now, starting at `first` (the job's next unfired slot), and the next slot
     after them. `skip` fires only the latest due slot; `backfill` every due slot (bounded per pass)."""
