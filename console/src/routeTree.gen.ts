@@ -28,6 +28,8 @@ import { Route as AppWorkspacesWorkspaceRunsIndexRouteImport } from './routes/_a
 import { Route as AppWorkspacesWorkspaceRunsRunRouteImport } from './routes/_app/workspaces/$workspace/runs/$run'
 import { Route as AppWorkspacesWorkspaceTablesIndexRouteImport } from './routes/_app/workspaces/$workspace/tables/index'
 import { Route as AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport } from './routes/_app/workspaces/$workspace/connections/[-]/new'
+import { Route as AppWorkspacesWorkspaceJobsJobEditRouteImport } from './routes/_app/workspaces/$workspace/jobs/$job_.edit'
+import { Route as AppWorkspacesWorkspaceJobsChar91Char93NewRouteImport } from './routes/_app/workspaces/$workspace/jobs/[-]/new'
 import { Route as AppWorkspacesWorkspaceTablesNamespaceTableRouteImport } from './routes/_app/workspaces/$workspace/tables/$namespace/$table'
 
 const IndexRoute = IndexRouteImport.update({
@@ -135,6 +137,18 @@ const AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute =
     path: '/workspaces/$workspace/connections/-/new',
     getParentRoute: () => AppRoute,
   } as any)
+const AppWorkspacesWorkspaceJobsJobEditRoute =
+  AppWorkspacesWorkspaceJobsJobEditRouteImport.update({
+    id: '/workspaces/$workspace/jobs/$job_/edit',
+    path: '/workspaces/$workspace/jobs/$job/edit',
+    getParentRoute: () => AppRoute,
+  } as any)
+const AppWorkspacesWorkspaceJobsChar91Char93NewRoute =
+  AppWorkspacesWorkspaceJobsChar91Char93NewRouteImport.update({
+    id: '/workspaces/$workspace/jobs/-/new',
+    path: '/workspaces/$workspace/jobs/-/new',
+    getParentRoute: () => AppRoute,
+  } as any)
 const AppWorkspacesWorkspaceTablesNamespaceTableRoute =
   AppWorkspacesWorkspaceTablesNamespaceTableRouteImport.update({
     id: '/workspaces/$workspace/tables/$namespace/$table',
@@ -161,6 +175,8 @@ export interface FileRoutesByFullPath {
   '/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
   '/workspaces/$workspace/tables/': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
+  '/workspaces/$workspace/jobs/$job/edit': typeof AppWorkspacesWorkspaceJobsJobEditRoute
+  '/workspaces/$workspace/jobs/-/new': typeof AppWorkspacesWorkspaceJobsChar91Char93NewRoute
   '/workspaces/$workspace/tables/$namespace/$table': typeof AppWorkspacesWorkspaceTablesNamespaceTableRoute
 }
 export interface FileRoutesByTo {
@@ -182,6 +198,8 @@ export interface FileRoutesByTo {
   '/workspaces/$workspace/runs': typeof AppWorkspacesWorkspaceRunsIndexRoute
   '/workspaces/$workspace/tables': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
+  '/workspaces/$workspace/jobs/$job/edit': typeof AppWorkspacesWorkspaceJobsJobEditRoute
+  '/workspaces/$workspace/jobs/-/new': typeof AppWorkspacesWorkspaceJobsChar91Char93NewRoute
   '/workspaces/$workspace/tables/$namespace/$table': typeof AppWorkspacesWorkspaceTablesNamespaceTableRoute
 }
 export interface FileRoutesById {
@@ -205,6 +223,8 @@ export interface FileRoutesById {
   '/_app/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
   '/_app/workspaces/$workspace/tables/': typeof AppWorkspacesWorkspaceTablesIndexRoute
   '/_app/workspaces/$workspace/connections/-/new': typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
+  '/_app/workspaces/$workspace/jobs/$job_/edit': typeof AppWorkspacesWorkspaceJobsJobEditRoute
+  '/_app/workspaces/$workspace/jobs/-/new': typeof AppWorkspacesWorkspaceJobsChar91Char93NewRoute
   '/_app/workspaces/$workspace/tables/$namespace/$table': typeof AppWorkspacesWorkspaceTablesNamespaceTableRoute
 }
 export interface FileRouteTypes {
@@ -228,6 +248,8 @@ export interface FileRouteTypes {
     | '/workspaces/$workspace/runs/'
     | '/workspaces/$workspace/tables/'
     | '/workspaces/$workspace/connections/-/new'
+    | '/workspaces/$workspace/jobs/$job/edit'
+    | '/workspaces/$workspace/jobs/-/new'
     | '/workspaces/$workspace/tables/$namespace/$table'
   fileRoutesByTo: FileRoutesByTo
   to:
@@ -249,6 +271,8 @@ export interface FileRouteTypes {
     | '/workspaces/$workspace/runs'
     | '/workspaces/$workspace/tables'
     | '/workspaces/$workspace/connections/-/new'
+    | '/workspaces/$workspace/jobs/$job/edit'
+    | '/workspaces/$workspace/jobs/-/new'
     | '/workspaces/$workspace/tables/$namespace/$table'
   id:
     | '__root__'
@@ -271,6 +295,8 @@ export interface FileRouteTypes {
     | '/_app/workspaces/$workspace/runs/'
     | '/_app/workspaces/$workspace/tables/'
     | '/_app/workspaces/$workspace/connections/-/new'
+    | '/_app/workspaces/$workspace/jobs/$job_/edit'
+    | '/_app/workspaces/$workspace/jobs/-/new'
     | '/_app/workspaces/$workspace/tables/$namespace/$table'
   fileRoutesById: FileRoutesById
 }
@@ -415,6 +441,20 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/workspaces/$workspace/jobs/$job_/edit': {
+      id: '/_app/workspaces/$workspace/jobs/$job_/edit'
+      path: '/workspaces/$workspace/jobs/$job/edit'
+      fullPath: '/workspaces/$workspace/jobs/$job/edit'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceJobsJobEditRouteImport
+      parentRoute: typeof AppRoute
+    }
+    '/_app/workspaces/$workspace/jobs/-/new': {
+      id: '/_app/workspaces/$workspace/jobs/-/new'
+      path: '/workspaces/$workspace/jobs/-/new'
+      fullPath: '/workspaces/$workspace/jobs/-/new'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceJobsChar91Char93NewRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/workspaces/$workspace/tables/$namespace/$table': {
       id: '/_app/workspaces/$workspace/tables/$namespace/$table'
       path: '/workspaces/$workspace/tables/$namespace/$table'
@@ -442,6 +482,8 @@ interface AppRouteChildren {
   AppWorkspacesWorkspaceRunsIndexRoute: typeof AppWorkspacesWorkspaceRunsIndexRoute
   AppWorkspacesWorkspaceTablesIndexRoute: typeof AppWorkspacesWorkspaceTablesIndexRoute
   AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute: typeof AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute
+  AppWorkspacesWorkspaceJobsJobEditRoute: typeof AppWorkspacesWorkspaceJobsJobEditRoute
+  AppWorkspacesWorkspaceJobsChar91Char93NewRoute: typeof AppWorkspacesWorkspaceJobsChar91Char93NewRoute
   AppWorkspacesWorkspaceTablesNamespaceTableRoute: typeof AppWorkspacesWorkspaceTablesNamespaceTableRoute
 }
 
@@ -466,6 +508,10 @@ const AppRouteChildren: AppRouteChildren = {
     AppWorkspacesWorkspaceTablesIndexRoute,
   AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute:
     AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute,
+  AppWorkspacesWorkspaceJobsJobEditRoute:
+    AppWorkspacesWorkspaceJobsJobEditRoute,
+  AppWorkspacesWorkspaceJobsChar91Char93NewRoute:
+    AppWorkspacesWorkspaceJobsChar91Char93NewRoute,
   AppWorkspacesWorkspaceTablesNamespaceTableRoute:
     AppWorkspacesWorkspaceTablesNamespaceTableRoute,
 }

@@ -2,7 +2,7 @@
  * resume, rerun failed and delete for editors and admins. */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { ArrowLeftIcon, GitCompareIcon, PlayIcon, RotateCcwIcon, Trash2Icon } from "lucide-react";
+import { ArrowLeftIcon, GitCompareIcon, HistoryIcon, PencilIcon, PlayIcon, RotateCcwIcon, Trash2Icon } from "lucide-react";
 import type * as React from "react";
 import { useState } from "react";
 import { toast } from "sonner";
@@ -21,6 +21,7 @@ import {
   DialogHeader,
   DialogTitle,
 } from "@/components/ui/dialog";
+import { NativeSelect } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { runKeys, runsQuery, useCanRun, useWorkspaceRole } from "@/features/runs/api";
 import { RunsTable } from "@/features/runs/runs-list";
@@ -170,13 +171,49 @@ function ParametersView({ definition }: { definition: Definition }) {
 function Versions({ workspace, job, canRun }: { workspace: string; job: Job; canRun: boolean }) {
   const query = useInfiniteQuery(versionsQuery(workspace, job.name));
   const [runVersion, setRunVersion] = useState<number | null>(null);
-  const [diffOf, setDiffOf] = useState<number | null>(null);
+  const [diff, setDiff] = useState<{ from: number; to: number } | null>(null);
+  const [restore, setRestore] = useState<number | null>(null);
+  const [compareFrom, setCompareFrom] = useState(Math.max(1, job.current_version - 1));
+  const [compareTo, setCompareTo] = useState(job.current_version);
   if (query.isPending) return <LoadingRows rows={2} />;
   if (query.isError) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
   const versions = query.data.pages.flatMap((page) => page.items);
+  const numbers = Array.from({ length: job.current_version }, (_, i) => job.current_version - i);
   const c = t.versionColumns;
   return (
     <>
+      {job.current_version > 1 ? (
+        <div className="mb-3 flex flex-wrap items-end gap-2" role="group" aria-label={t.compare}>
+          <label className="grid gap-1 text-xs text-muted-foreground">
+            {t.compareFrom}
+            <NativeSelect className="w-28" value={compareFrom} onChange={(event) => setCompareFrom(Number(event.target.value))}>
+              {numbers.map((n) => (
+                <option key={n} value={n}>
+                  {t.version(n)}
+                </option>
+              ))}
+            </NativeSelect>
+          </label>
+          <label className="grid gap-1 text-xs text-muted-foreground">
+            {t.compareTo}
+            <NativeSelect className="w-28" value={compareTo} onChange={(event) => setCompareTo(Number(event.target.value))}>
+              {numbers.map((n) => (
+                <option key={n} value={n}>
+                  {t.version(n)}
+                </option>
+              ))}
+            </NativeSelect>
+          </label>
+          <Button
+            variant="outline"
+            disabled={compareFrom === compareTo}
+            onClick={() => setDiff({ from: compareFrom, to: compareTo })}
+          >
+            <GitCompareIcon aria-hidden />
+            {t.compare}
+          </Button>
+        </div>
+      ) : null}
       <Table>
         <TableHeader>
           <TableRow>
@@ -213,11 +250,22 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
                   <Button
                     variant="ghost"
                     size="sm"
-                    onClick={() => setDiffOf(version.version)}
+                    onClick={() => setDiff({ from: version.version - 1, to: version.version })}
                     aria-label={t.diffButtonLabel(version.version - 1, version.version)}
                     title={t.diffButtonLabel(version.version - 1, version.version)}
                   >
                     <GitCompareIcon aria-hidden />
+                  </Button>
+                ) : null}
+                {canRun && version.version !== job.current_version ? (
+                  <Button
+                    variant="ghost"
+                    size="sm"
+                    onClick={() => setRestore(version.version)}
+                    aria-label={t.rollbackLabel(version.version)}
+                    title={t.rollbackLabel(version.version)}
+                  >
+                    <HistoryIcon aria-hidden />
                   </Button>
                 ) : null}
                 {canRun ? (
@@ -243,14 +291,11 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
           </Button>
         </div>
       ) : null}
-      {diffOf !== null ? (
-        <VersionDiffDialog
-          workspace={workspace}
-          job={job.name}
-          from={diffOf - 1}
-          to={diffOf}
-          onClose={() => setDiffOf(null)}
-        />
+      {diff !== null ? (
+        <VersionDiffDialog workspace={workspace} job={job.name} from={diff.from} to={diff.to} onClose={() => setDiff(null)} />
+      ) : null}
+      {restore !== null ? (
+        <RestoreDialog workspace={workspace} job={job} version={restore} onClose={() => setRestore(null)} />
       ) : null}
       {runVersion !== null ? (
         <RunDialog
@@ -263,6 +308,46 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
         />
       ) : null}
     </>
+  );
+}
+
+/** Rollback: the chosen version's definition saved as a new version. */
+function RestoreDialog({ workspace, job, version, onClose }: { workspace: string; job: Job; version: number; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const restore = useMutation({
+    mutationFn: () =>
+      call(
+        api.POST("/api/v1/workspaces/{workspace}/jobs/{job}/rollback", {
+          params: { path: { workspace, job: job.name } },
+          body: { version, message: t.rollbackLabel(version) },
+        }),
+      ),
+    onSuccess: (updated) => {
+      toast.success(t.rolledBack(version, updated.current_version));
+      queryClient.setQueryData(jobKeys.one(workspace, job.name), updated);
+      void queryClient.invalidateQueries({ queryKey: jobKeys.all(workspace) });
+      onClose();
+    },
+  });
+  return (
+    <Dialog open onOpenChange={(open) => !open && onClose()}>
+      <DialogContent>
+        <DialogHeader>
+          <DialogTitle>{t.rollbackTitle(version)}</DialogTitle>
+          <DialogDescription>{t.rollbackBody(version, job.current_version + 1)}</DialogDescription>
+        </DialogHeader>
+        {restore.isError ? <Alert variant="destructive">{describeError(restore.error)}</Alert> : null}
+        <DialogFooter>
+          <Button variant="outline" onClick={onClose}>
+            {m.common.cancel}
+          </Button>
+          <Button onClick={() => restore.mutate()} disabled={restore.isPending}>
+            <HistoryIcon aria-hidden />
+            {t.rollback}
+          </Button>
+        </DialogFooter>
+      </DialogContent>
+    </Dialog>
   );
 }
 
@@ -410,6 +495,12 @@ export function JobPage({ workspace, name }: { workspace: string; name: string }
               <PauseResumeButton workspace={workspace} job={job} />
               <RepairButton workspace={workspace} job={job.name} />
               <DeleteButton workspace={workspace} job={job.name} />
+              <Button variant="outline" asChild>
+                <Link to="/workspaces/$workspace/jobs/$job/edit" params={{ workspace, job: job.name }}>
+                  <PencilIcon aria-hidden />
+                  {t.editJob}
+                </Link>
+              </Button>
               <RunNowButton workspace={workspace} job={job} />
             </>
           ) : null

@@ -1,7 +1,7 @@
 /** A workspace's jobs: type, schedule in words, last run, next fire time; search and type in the URL. */
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { SearchIcon } from "lucide-react";
+import { PlusIcon, SearchIcon } from "lucide-react";
 import type * as React from "react";
 
 import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
@@ -173,7 +173,20 @@ export function JobsList({ workspace, search }: { workspace: string; search: Job
 
   return (
     <>
-      <PageHeader title={t.title} description={t.description} />
+      <PageHeader
+        title={t.title}
+        description={t.description}
+        actions={
+          canRun ? (
+            <Button asChild>
+              <Link to="/workspaces/$workspace/jobs/-/new" params={{ workspace }}>
+                <PlusIcon aria-hidden />
+                {t.newJob}
+              </Link>
+            </Button>
+          ) : null
+        }
+      />
       <div className="mb-3 flex flex-wrap items-center gap-2">
         <div className="relative w-72">
           <SearchIcon className="pointer-events-none absolute start-2.5 top-2.5 size-4 text-muted-foreground" aria-hidden />
