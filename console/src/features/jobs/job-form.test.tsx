@@ -44,6 +44,8 @@ vi.mock("@/features/worksheet/sql-editor", () => ({
 
 const BASE = "*/api/v1/workspaces/lake";
 const firstRender = { timeout: 5000 };
+// Whole-app renders with many clicks: more than the default 5 s on a loaded, shared machine.
+const SLOW = 20_000;
 const RIYADH_MINUTES = ["2026-12-08T00:14:00+03:00", "2026-12-08T00:15:00+03:00", "2026-12-08T00:16:00+03:00", "2026-12-08T00:17:00+03:00", "2026-12-08T00:18:00+03:00"];
 
 function commonAnswers() {
@@ -200,7 +202,7 @@ describe("version diff", () => {
     await waitFor(() => expect(restored).toEqual({ version: 1, message: "Restore v1" }));
     expect(await screen.findByText("v1 restored as v4.")).toBeInTheDocument();
     expect(screen.queryByRole("button", { name: "Restore v3" })).not.toBeInTheDocument();
-  });
+  }, SLOW);
 });
 
 describe("schedule editor", () => {
@@ -248,11 +250,11 @@ describe("job form", () => {
     await user.click(screen.getByRole("button", { name: "Every minute" }));
     await user.clear(screen.getByLabelText("Time zone (IANA)"));
     await user.type(screen.getByLabelText("Time zone (IANA)"), "Mars/Olympus");
-    expect(await screen.findByText(/Unknown time zone 'Mars\/Olympus'/)).toBeInTheDocument();
+    expect(await screen.findByText(/Unknown time zone 'Mars\/Olympus'/, {}, firstRender)).toBeInTheDocument();
     await user.clear(screen.getByLabelText("Time zone (IANA)"));
     await user.type(screen.getByLabelText("Time zone (IANA)"), "Asia/Riyadh");
     expect(screen.getByTestId("schedule-words")).toHaveTextContent("Every minute (Asia/Riyadh)");
-    const times = await screen.findByTestId("fire-times");
+    const times = await screen.findByTestId("fire-times", {}, firstRender);
     expect(await screen.findByText("Next five runs (Asia/Riyadh)")).toBeInTheDocument();
     expect(within(times).getAllByRole("listitem")).toHaveLength(5);
     expect(within(times).getAllByRole("listitem")[0]).toHaveTextContent(/00:14.*UTC\+03:00/);
@@ -267,7 +269,7 @@ describe("job form", () => {
       retry: { max_attempts: 1 },
       notifications: [],
     });
-  });
+  }, SLOW);
 
   it("shows the server's field errors on their fields", async () => {
     signedIn(undefined, [workspaceAs("editor")]);
@@ -299,7 +301,7 @@ describe("job form", () => {
     expect(await screen.findByText("String should match pattern")).toBeInTheDocument();
     expect(screen.getByText("String should have at most 200000 characters")).toBeInTheDocument();
     expect(screen.getByTestId("job-form-error")).toHaveTextContent("The request is not valid");
-  });
+  }, SLOW);
 
   it("edits a job: the current version in the form, saved as a new version with a message", async () => {
     signedIn(undefined, [workspaceAs("editor")]);
@@ -334,5 +336,5 @@ describe("job form", () => {
       max_concurrent_runs: 1,
     });
     expect(await screen.findByText("nightly_build: version 3 saved.")).toBeInTheDocument();
-  });
+  }, SLOW);
 });

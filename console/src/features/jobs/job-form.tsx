@@ -74,7 +74,7 @@ function ConnectionPicker({
       label={t.connection}
       htmlFor="job-connection"
       error={error}
-      hint={query.data && names.length === 0 ? t.noConnectionsOfType(type) : undefined}
+      hint={query.data && names.length === 0 && !optional ? t.noConnectionsOfType(type) : undefined}
     >
       <NativeSelect
         id="job-connection"
@@ -210,13 +210,14 @@ export function JobForm({ workspace, job }: { workspace: string; job?: Job }) {
   const sparkFromFile = spark.from === "file" || spark.kind === "jar";
 
   return (
-    <form onSubmit={onSubmit} noValidate className="grid gap-6" aria-label={job ? t.editTitle(job.name) : t.newJobTitle}>
+    <>
       <PageHeader
         title={job ? t.editTitle(job.name) : t.newJobTitle}
         description={job ? t.editDescription(job.current_version) : t.newJobDescription}
       />
+    <form onSubmit={onSubmit} noValidate className="grid gap-6" aria-label={job ? t.editTitle(job.name) : t.newJobTitle}>
       <Section title={t.definition}>
-        <div className="grid gap-4 md:grid-cols-2">
+        <div className="grid items-start gap-4 md:grid-cols-2">
           {job ? null : (
             <Field label={t.name} htmlFor="job-name" error={errors.name} hint={t.nameHint}>
               <Input
@@ -240,8 +241,8 @@ export function JobForm({ workspace, job }: { workspace: string; job?: Job }) {
       </Section>
 
       <Section title={t.taskType}>
-        <div className="grid gap-4 md:grid-cols-3">
-          <Field label={t.taskType} htmlFor="job-type">
+        <div className="grid items-start gap-4 md:grid-cols-3">
+          <Field label={t.taskType} htmlFor="job-type" hint={t.taskTypeHint[draft.type]}>
             <NativeSelect
               id="job-type"
               value={draft.type}
@@ -332,7 +333,7 @@ export function JobForm({ workspace, job }: { workspace: string; job?: Job }) {
           </div>
         ) : (
           <div className="grid gap-4">
-            <div className="grid gap-4 md:grid-cols-3">
+            <div className="grid items-start gap-4 md:grid-cols-3">
               <Field label={t.sparkKind} htmlFor="spark-kind">
                 <NativeSelect
                   id="spark-kind"
@@ -449,7 +450,7 @@ export function JobForm({ workspace, job }: { workspace: string; job?: Job }) {
                 </Button>
               </div>
             </fieldset>
-            <div className="grid gap-4 md:grid-cols-2">
+            <div className="grid items-start gap-4 md:grid-cols-2">
               <ResourcesFields
                 label={t.driver}
                 path="task.driver"
@@ -683,7 +684,7 @@ export function JobForm({ workspace, job }: { workspace: string; job?: Job }) {
       </Section>
 
       <Section title={t.settings}>
-        <div className="grid gap-4 md:grid-cols-3">
+        <div className="grid items-start gap-4 md:grid-cols-3">
           <Field label={t.retriesLabel} htmlFor="job-retries" error={errors["retry.max_attempts"]}>
             <Input id="job-retries" inputMode="numeric" value={draft.retries} onChange={(event) => update("retries", event.target.value)} />
           </Field>
@@ -718,6 +719,7 @@ export function JobForm({ workspace, job }: { workspace: string; job?: Job }) {
         </Button>
       </div>
     </form>
+    </>
   );
 }
 

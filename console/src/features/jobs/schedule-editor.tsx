@@ -82,7 +82,7 @@ export function ScheduleEditor({
   const fresh = preview.data && preview.data.cron === value.cron.trim() && preview.data.timezone === value.timezone.trim();
   return (
     <div className="grid gap-4" data-testid="schedule-editor">
-      <div className="grid gap-4 sm:grid-cols-2">
+      <div className="grid items-start gap-4 sm:grid-cols-2">
         <Field label={t.cronLabel} htmlFor="job-cron" error={errors["schedule.cron"] ?? errors.schedule}>
           <Input
             id="job-cron"

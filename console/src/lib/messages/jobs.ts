@@ -40,7 +40,8 @@ export const jobsMessages = {
   message: "What changed",
   messageHint: "Kept with the new version, shown in the versions list.",
   taskType: "Task",
-  taskTypes: { sql: "SQL: statements on DuckDB or Trino", spark: "Spark: a PySpark, Spark SQL or jar program" } as Record<string, string>,
+  taskTypes: { sql: "SQL", spark: "Spark" } as Record<string, string>,
+  taskTypeHint: { sql: "Statements on DuckDB or Trino.", spark: "A PySpark, Spark SQL or jar program." } as Record<string, string>,
   engines: {
     duckdb: "DuckDB (embedded)",
     trino: "Trino (a connection)",
