@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import Depends, FastAPI
 
@@ -73,6 +74,7 @@ def create_app(
     db: Database | None = None,
     provisioner: WorkspaceProvisioner | None = None,
     identity_provider: IdentityProvider | None = None,
+    shared_metrics_directory: Path | None = None,
 ) -> FastAPI:
     database = db or Database.connect(
         settings.resolved_database_url,
@@ -106,7 +108,7 @@ def create_app(
     app.state.provisioner = provisioner or CatalogProvisioner(settings)
     app.state.identity_provider = identity_provider or LocalIdentityProvider()
     app.state.keyring = Keyring.from_settings(settings)  # built once: may create the key file
-    app.state.metrics = HttpMetrics() if settings.metrics_enabled else None
+    app.state.metrics = HttpMetrics(shared_metrics_directory) if settings.metrics_enabled else None
     # Each server reaps orphaned statements and runs from its start, on its watchdog's schedule.
     statements = StatementExecutor(
         database,
@@ -130,3 +132,21 @@ def create_app(
     )
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     return app
+
+
+# prometheus_client's own variable, not a Sadeem setting: `sadeem api --workers N` sets it for the
+# server processes it starts (see observability/metrics.py).
+PROMETHEUS_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def create_app_from_environment() -> FastAPI:
+    """The app of one of several server processes (`sadeem api --workers N`): uvicorn starts each
+    process afresh, so each builds its Settings from the same SADEEM_* environment."""
+    import os
+
+    from sadeem.observability.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    shared = os.environ.get(PROMETHEUS_MULTIPROC_DIR)
+    return create_app(settings, shared_metrics_directory=Path(shared) if shared else None)

@@ -180,9 +180,65 @@ def up(host: HostOption = None, port: PortOption = None) -> None:
 
 
 @app.command()
-def api(host: HostOption = None, port: PortOption = None) -> None:
+def api(
+    host: HostOption = None,
+    port: PortOption = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes sharing the port (each with its own request and statement slots).",
+        ),
+    ] = 1,
+) -> None:
     """Serve the API only (migrations are run separately with `sadeem db upgrade`)."""
-    _serve(_settings(host, port))
+    settings = _settings(host, port)
+    if workers == 1:
+        _serve(settings)
+    else:
+        _serve_processes(settings, workers)
+
+
+def _serve_processes(settings: Settings, workers: int) -> None:
+    """Several uvicorn worker processes on one port, for a pod or host with several cores. Each
+    builds its app from the environment (`create_app_from_environment`), which therefore carries
+    --host/--port too; their metrics are added up across them (observability/metrics.py)."""
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from sadeem.app import PROMETHEUS_MULTIPROC_DIR
+    from sadeem.observability.logging import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    # Fresh at every start: the files of processes from an earlier start would be counted again.
+    metrics = tempfile.mkdtemp(prefix="metrics-", dir=settings.home)
+    os.environ[PROMETHEUS_MULTIPROC_DIR] = metrics
+    os.environ["SADEEM_HOST"], os.environ["SADEEM_PORT"] = settings.host, str(settings.port)
+    out.print(
+        f"Sadeem is at [bold]http://{settings.host}:{settings.port}[/bold] "
+        f"({workers} server processes; API docs: /docs)"
+    )
+    try:
+        uvicorn.run(
+            "sadeem.app:create_app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            # A new process first re-imports this command line (multiprocessing's spawn), which
+            # can take longer than uvicorn's 5 s on a busy node: it would be killed as hung.
+            timeout_worker_healthcheck=60,
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        shutil.rmtree(metrics, ignore_errors=True)
 
 
 @app.command()

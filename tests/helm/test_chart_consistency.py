@@ -237,13 +237,18 @@ def test_the_commands_the_chart_runs_exist() -> None:
                 exec_command = (container.get(probe) or {}).get("exec", {}).get("command", [])
                 if exec_command[:1] == ["sadeem"]:
                     runs.add(tuple(exec_command[1:]))
-    assert {("api",), ("worker",), ("scheduler",), ("db", "upgrade"), ("db", "current")} <= runs
+    words = {tuple(word for word in args if not word.startswith("-") and not word.isdigit()) for args in runs}
+    assert {("api",), ("worker",), ("scheduler",), ("db", "upgrade"), ("db", "current")} <= words
     for args in runs:
         current: Any = command
         for word in args:
-            found = getattr(current, "commands", {}).get(word)
-            assert found is not None, f"`sadeem {' '.join(args)}`: no command {word!r}"
-            current = found
+            if word.startswith("-"):
+                options = {name for parameter in current.params for name in parameter.opts}
+                assert word in options, f"`sadeem {' '.join(args)}`: no option {word}"
+            elif not word.isdigit():
+                found = getattr(current, "commands", {}).get(word)
+                assert found is not None, f"`sadeem {' '.join(args)}`: no command {word!r}"
+                current = found
         assert not hasattr(current, "commands"), f"`sadeem {' '.join(args)}` is a group, not a command"
 
 

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from sadeem.config import Settings
 from tests.helm_support import (
     by_kind,
     chart_path,
@@ -133,10 +135,33 @@ def test_the_api_probes_its_health_and_readiness_endpoints(values_file: Path) ->
         d for d in by_kind(rendered(values_file), "Deployment") if d["metadata"]["name"].endswith("-api")
     )
     container = api["spec"]["template"]["spec"]["containers"][0]
-    assert container["args"] == ["api"]
+    workers = str(yaml.safe_load(values_file.read_text())["api"].get("workers", 2))
+    assert container["args"] == ["api", "--workers", workers]  # several server processes per pod
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
     assert container["ports"][0]["containerPort"] == 8000
+
+
+def _gib(quantity: str) -> float:
+    units = {"Mi": 1 / 1024, "Gi": 1, "Ti": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+@pytest.mark.parametrize("values_file", CI_VALUES, ids=CI_IDS)
+def test_memory_limits_hold_the_engine_processes(values_file: Path) -> None:
+    """An API pod holds workers x statement slots DuckDB processes, a worker pod its run slots, each
+    up to duckdb_process_memory_mb (its RLIMIT_AS), plus about 1 GiB per server process."""
+    defaults = yaml.safe_load((chart_path(CHART) / "values.yaml").read_text())
+    over = yaml.safe_load(values_file.read_text())
+    values = {key: {**defaults[key], **over.get(key, {})} for key in ("api", "worker")}
+    given = {**defaults["config"], **(over.get("config") or {})}
+    config = {**Settings.model_construct().model_dump(), **{k: v for k, v in given.items() if v is not None}}
+    process_gib = config["duckdb_process_memory_mb"] / 1024
+    api, worker = values["api"], values["worker"]
+    api_needs = api["workers"] * (config["statement_slots"] * process_gib + 1)
+    assert _gib(api["resources"]["limits"]["memory"]) >= api_needs, values_file.name
+    worker_needs = config["worker_slots"] * process_gib + 1
+    assert _gib(worker["resources"]["limits"]["memory"]) >= worker_needs, values_file.name
 
 
 @pytest.mark.parametrize("values_file", CI_VALUES, ids=CI_IDS)
@@ -196,6 +221,7 @@ def test_the_production_values_scale_the_api_with_a_shared_result_volume() -> No
     [
         ({"api": {"replicas": -1}}, "/api/replicas"),
         ({"worker": {"replicas": -2}}, "/worker/replicas"),
+        ({"api": {"workers": 0}}, "/api/workers"),
         ({"secrets": {"existingSecret": ""}}, "/secrets/existingSecret"),
         ({"api": {"replicaz": 2}}, "'replicaz'"),
         ({"scheduler": {"replicas": 2}}, "'replicas'"),

@@ -71,4 +71,4 @@ def metrics(_: Public, request: Request) -> Response:
     http_metrics = request.app.state.metrics
     if http_metrics is None:
         raise NotFound("Metrics are disabled (SADEEM_METRICS_ENABLED=false).")
-    return Response(generate_latest(http_metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(http_metrics.exposition_registry()), media_type=CONTENT_TYPE_LATEST)
