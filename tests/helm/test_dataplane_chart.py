@@ -25,6 +25,7 @@ import yaml
 
 from sadeem.engines.base import CatalogAccess, EngineTask, SparkTask, WorkspaceStorage
 from sadeem.engines.spark_k8s import render_spark_application
+from sadeem.engines.trino import WORKSPACE_TAG_PREFIX
 from tests.helm_support import (
     ROOT,
     by_kind,
@@ -349,7 +350,12 @@ def test_trino_access_control_maps_workspaces_and_resource_groups_are_consistent
     assert {selector["group"] for selector in resource_groups["selectors"]} <= names
     assert {"interactive.ws_water_utility_prod", "batch.ws_water_utility_prod"} <= names
     tagged = [s for s in resource_groups["selectors"] if s.get("clientTags")]
-    assert all(s["clientTags"] == ["workspace:water_utility_prod"] for s in tagged)
+    # The tag Sadeem's Trino engine sends with every query.
+    assert all(s["clientTags"] == [f"{WORKSPACE_TAG_PREFIX}water_utility_prod"] for s in tagged)
+    assert [s["source"] for s in resource_groups["selectors"] if s["group"] == "batch.other"] == [
+        "sadeem(-.*)?"
+    ]
+    assert re.fullmatch("sadeem(-.*)?", "sadeem-1a2b3c4d5e6f")  # the engine's per-attempt source
 
 
 def test_object_store_types_render_their_servers_and_one_endpoint() -> None:

@@ -56,6 +56,8 @@ from sadeem.engines.sql_text import SqlProblem, parse_statements, statement_line
 
 DEFAULT_CATALOG = "iceberg"
 SOURCE = "sadeem"
+# Client tag naming the workspace: the data plane chart selects its resource group by it.
+WORKSPACE_TAG_PREFIX = "workspace:"
 CATALOG_TOKEN_CREDENTIAL = "token"  # noqa: S105 — the name Iceberg's REST client reads a bearer token under
 PROGRESS_INTERVAL_SECONDS = 1.0
 _RAW_TYPE = re.compile(r"^[a-z ]+")
@@ -262,7 +264,11 @@ class TrinoExecution:
                 schema=self._task.workspace.namespace,
                 source=self._source,
                 extra_credential=[(CATALOG_TOKEN_CREDENTIAL, self._task.catalog.token)],
-                client_tags=[f"run:{self._task.run_id}", f"attempt:{self._task.attempt}"],
+                client_tags=[
+                    f"run:{self._task.run_id}",
+                    f"attempt:{self._task.attempt}",
+                    f"{WORKSPACE_TAG_PREFIX}{self._task.workspace.slug}",
+                ],
                 http_session=session,
                 request_timeout=self._request_timeout,
                 # EXECUTE IMMEDIATE, not probed per coordinator: a failed probe (say, a 401) would
