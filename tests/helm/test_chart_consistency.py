@@ -60,6 +60,7 @@ SAMPLES: dict[str, Any] = {
     "s3_region": "eu-west-3",
     "catalog_url": "http://catalog.example.com/iceberg",
     "statement_results_dir": "/var/lib/sadeem-test/results",
+    "spark_jars_dir": "/opt/spark-jars",
     "embedded_workers": False,
     "spark_local_enabled": False,
     "log_format": "json",
@@ -122,6 +123,8 @@ def test_every_variable_the_control_plane_sets_is_a_setting() -> None:
 def test_every_setting_is_reachable_from_values_and_arrives_intact(monkeypatch: pytest.MonkeyPatch) -> None:
     """values -> helm template -> container env -> Settings gives back exactly the values."""
     wanted = full_values()["config"]
+    unset = sorted(name for name, value in wanted.items() if value is None)
+    assert not unset, f"give these settings (default unset) a value in SAMPLES: {unset}"
     for where, container in sadeem_containers(rendered_full()):
         env: dict[str, str] = {}
         for variable in container["env"]:
