@@ -89,6 +89,8 @@ async def follow(
             position = Position(page.attempt, page.next_seq)
             yield LogLines(page), position
             last_sent = time.monotonic()
+            if not page.complete:
+                continue  # more may be waiting already (a long log is read page by page): no pause
         if page.complete:
             following_current = start.attempt is None
             if run.state in TERMINAL_STATES and (page.attempt >= run.attempt or not following_current):
