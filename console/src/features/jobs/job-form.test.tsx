@@ -205,6 +205,40 @@ describe("version diff", () => {
   }, SLOW);
 });
 
+describe("run this version", () => {
+  it("asks for the chosen version's own parameters, typed", async () => {
+    signedIn(undefined, [workspaceAs("editor")]);
+    let body: unknown = null;
+    const v1 = { task: { type: "sql", engine: "duckdb", sql: "SELECT :days" }, parameters: [{ name: "days", type: "integer", default: null, description: "" }] };
+    const job = { ...reportJob, current_version: 2 };
+    server.use(
+      ...commonAnswers(),
+      http.get(`${BASE}/jobs/report`, () => HttpResponse.json(job)),
+      http.get(`${BASE}/jobs/report/versions`, () =>
+        HttpResponse.json({
+          items: [
+            { version: 2, message: "", created_by: "admin", run_as: "admin", created_at: "2026-12-02T10:00:00Z", definition: reportJob.definition },
+            { version: 1, message: "", created_by: "admin", run_as: "admin", created_at: "2026-12-01T10:00:00Z", definition: v1 },
+          ],
+          next_cursor: null,
+        }),
+      ),
+      http.post(`${BASE}/jobs/report/runs`, async ({ request }) => {
+        body = await request.json();
+        return HttpResponse.json({ id: 31, job: "report", state: "QUEUED", created: true }, { status: 201 });
+      }),
+    );
+    const user = userEvent.setup();
+    renderApp("/workspaces/lake/jobs/report");
+    await user.click(await screen.findByRole("button", { name: "Run this version v1" }, firstRender));
+    const dialog = await screen.findByRole("dialog", { name: "Run report" });
+    expect(within(dialog).queryByLabelText("min_x (integer)")).not.toBeInTheDocument();
+    await user.type(within(dialog).getByLabelText("days (integer)"), "3");
+    await user.click(within(dialog).getByRole("button", { name: "Start the run" }));
+    await waitFor(() => expect(body).toEqual({ parameters: { days: 3 }, version: 1 }));
+  }, SLOW);
+});
+
 describe("schedule editor", () => {
   it("formats a fire time in the schedule's zone with its offset", () => {
     const { text, offset } = formatFireTime("2026-12-08T00:14:00+03:00", "Asia/Riyadh");

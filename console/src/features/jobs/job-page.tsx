@@ -29,7 +29,17 @@ import { m } from "@/lib/messages";
 import { jobsMessages } from "@/lib/messages/jobs";
 import { formatDateTime, formatRelative } from "@/lib/utils";
 
-import { type Definition, definitionOf, engineOf, type Job, jobKeys, jobQuery, scheduleInWords, versionsQuery } from "./api";
+import {
+  type Definition,
+  definitionOf,
+  engineOf,
+  type Job,
+  jobKeys,
+  jobQuery,
+  PAUSED_CONTRAST,
+  scheduleInWords,
+  versionsQuery,
+} from "./api";
 import { PauseResumeButton, RunNowButton } from "./job-actions";
 import { RunDialog } from "./run-dialog";
 import { VersionDiffDialog } from "./version-diff";
@@ -126,7 +136,7 @@ function ScheduleView({ job }: { job: Job }) {
       <Fact label={t.schedule}>
         <span className="flex flex-wrap items-center gap-2">
           {scheduleInWords(schedule)}
-          <Badge variant={job.paused ? "warning" : "success"}>{job.paused ? t.paused : t.active}</Badge>
+          <Badge variant={job.paused ? "warning" : "success"} className={job.paused ? PAUSED_CONTRAST : undefined}>{job.paused ? t.paused : t.active}</Badge>
         </span>
         <code className="font-mono text-xs text-muted-foreground">
           {schedule.cron} {schedule.timezone ?? "UTC"}
@@ -303,6 +313,7 @@ function Versions({ workspace, job, canRun }: { workspace: string; job: Job; can
           job={job}
           version={runVersion}
           versions={versions.map((v) => v.version)}
+          definitions={Object.fromEntries(versions.map((v) => [v.version, definitionOf(v)]))}
           open
           onOpenChange={(open) => !open && setRunVersion(null)}
         />

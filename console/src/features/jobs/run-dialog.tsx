@@ -14,7 +14,7 @@ import { runKeys } from "@/features/runs/api";
 import { m } from "@/lib/messages";
 import { jobsMessages } from "@/lib/messages/jobs";
 
-import { definitionOf, type Job, jobKeys, type ParameterSpec } from "./api";
+import { type Definition, definitionOf, type Job, jobKeys, type ParameterSpec } from "./api";
 
 const t = jobsMessages;
 type Value = string | number | boolean;
@@ -59,6 +59,7 @@ export function RunDialog({
   job,
   version,
   versions,
+  definitions,
   open,
   onOpenChange,
 }: {
@@ -67,11 +68,13 @@ export function RunDialog({
   /** The version to run (default: the current one). */
   version?: number;
   versions?: number[];
+  /** Versions' definitions by number: an older version asks for its own parameters. */
+  definitions?: Record<number, Definition>;
   open: boolean;
   onOpenChange: (open: boolean) => void;
 }) {
-  const parameters = definitionOf(job).parameters ?? [];
   const [chosen, setChosen] = useState<number>(version ?? job.current_version);
+  const parameters = (definitions?.[chosen] ?? definitionOf(job)).parameters ?? [];
   const [values, setValues] = useState<Record<string, string>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const submit = useSubmitRun(workspace, job.name);
