@@ -158,20 +158,63 @@ def pod_specs(objects: Iterable[Mapping[str, Any]]) -> list[tuple[str, Mapping[s
     return found
 
 
+SHARED_DEFINITIONS = '"/api/_definitions.json#/$defs/'
+
+
 @functools.cache
-def _kubeconform_schemas() -> Path:
-    """kubernetes-validate's bundled strict schemas, laid out as kubeconform looks them up. Their
-    `$ref`s point at `/api/_definitions.json` under an https `$id`; rewritten to the file beside
-    them (and the `$id` dropped) kubeconform resolves them offline."""
+def _schema_bundle() -> tuple[Path, dict[str, Any]]:
+    """kubernetes-validate's bundled strict schemas and their shared definitions."""
     source = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
     source = source / f"v{KUBERNETES_VERSION}-local-strict"
-    target = _helm_home() / "kubeconform-schemas" / f"v{KUBERNETES_VERSION}-standalone-strict"
+    definitions: dict[str, Any] = json.loads((source / "_definitions.json").read_text())["$defs"]
+    return source, definitions
+
+
+def _kubeconform_schemas(objects: Iterable[Mapping[str, Any]]) -> Path:
+    """The schemas of the objects' kinds, laid out as kubeconform looks them up. The bundle's
+    files refer to one shared `/api/_definitions.json` (4 MB), which kubeconform would compile
+    for every kind; each kind's file here carries just the definitions it reaches instead."""
+    source, definitions = _schema_bundle()
+    root = _helm_home() / "kubeconform-schemas"
+    target = root / f"v{KUBERNETES_VERSION}-standalone-strict"
     target.mkdir(parents=True, exist_ok=True)
-    for schema in source.glob("*.json"):
-        document = json.loads(schema.read_text().replace('"/api/_definitions.json#', '"_definitions.json#'))
-        document.pop("$id", None)
-        (target / schema.name).write_text(json.dumps(document))
-    return target.parent
+    for obj in objects:
+        name = _schema_file_name(obj)
+        if (target / name).exists() or not (source / name).exists():
+            continue  # done, or an unknown kind (kubeconform then reports it)
+        schema = json.loads((source / name).read_text().replace(SHARED_DEFINITIONS, '"#/$defs/'))
+        schema.pop("$id", None)
+        reached: set[str] = set()
+        pending = _references(schema)
+        while pending:
+            reached.add(found := pending.pop())
+            pending |= _references(definitions[found]) - reached
+        local = json.dumps({d: definitions[d] for d in reached}).replace(SHARED_DEFINITIONS, '"#/$defs/')
+        schema["$defs"] = json.loads(local)
+        (target / name).write_text(json.dumps(schema))
+    return root
+
+
+def _schema_file_name(obj: Mapping[str, Any]) -> str:
+    """`<kind>-<first label of the group>-<version>.json`, as kubeconform's KindSuffix has it."""
+    group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
+    suffix = f"-{group.split('.')[0]}-{version}" if group else f"-{version}"
+    return f"{str(obj.get('kind', '')).lower()}{suffix}.json"
+
+
+def _references(node: object) -> set[str]:
+    """The names of the definitions a schema refers to."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                found.add(value.rsplit("/", 1)[-1])
+            else:
+                found |= _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _references(value)
+    return found
 
 
 def kubeconform_errors(objects: Iterable[Mapping[str, Any]], skip_kinds: Iterable[str] = ()) -> list[str]:
@@ -179,12 +222,13 @@ def kubeconform_errors(objects: Iterable[Mapping[str, Any]], skip_kinds: Iterabl
     lines, empty when every object is valid. Custom resources are skipped by kind."""
     binary = tools().kubeconform
     assert binary is not None, "kubeconform is not installed"
+    objects = list(objects)
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=_helm_home(), delete=False) as handle:
         yaml.safe_dump_all(list(map(dict, objects)), handle)
     pattern = (
         "{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json"
     )
-    location = f"{_kubeconform_schemas()}/{pattern}"
+    location = f"{_kubeconform_schemas(objects)}/{pattern}"
     args = [str(binary), "-strict", "-summary", "-kubernetes-version", KUBERNETES_VERSION]
     args += ["-schema-location", location]
     if skip := ",".join(skip_kinds):
