@@ -101,6 +101,13 @@ def chromium_path() -> str:
 @contextlib.contextmanager
 def sadeem_up() -> Iterator[str]:
     """`sadeem up` on a throwaway home and a free port, with a few workspaces to list."""
+    with sadeem_up_in_home() as (base, _home):
+        yield base
+
+
+@contextlib.contextmanager
+def sadeem_up_in_home() -> Iterator[tuple[str, Path]]:
+    """`sadeem up` as above, with its home directory (its SQLite database is `home/sadeem.db`)."""
     with tempfile.TemporaryDirectory(prefix="sadeem-bench-console-") as home:
         port = free_port()
         env = {name: value for name, value in os.environ.items() if not name.startswith("SADEEM_")}
@@ -140,7 +147,7 @@ def sadeem_up() -> Iterator[str]:
                     client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
                     for name in ("sales", "marketing", "finance", "operations", "research"):
                         client.post("/api/v1/workspaces", json={"slug": name, "name": name.title()})
-                yield base
+                yield base, Path(home)
             finally:
                 process.terminate()
                 try:
