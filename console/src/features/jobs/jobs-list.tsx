@@ -19,7 +19,14 @@ import { definitionOf, engineOf, type Job, jobsQuery, PAUSED_CONTRAST, scheduleI
 import { PauseResumeButton, RunNowButton } from "./job-actions";
 
 const t = jobsMessages;
-export type JobsSearch = { q?: string; type?: "sql" | "spark" };
+export type JobStatus = "active" | "paused" | "manual";
+export type JobsSearch = { q?: string; type?: "sql" | "spark"; status?: JobStatus };
+
+/** Scheduled and firing, scheduled but paused, or run only by hand. */
+export function statusOf(job: Job): JobStatus {
+  if (!definitionOf(job).schedule) return "manual";
+  return job.paused ? "paused" : "active";
+}
 
 function LastRun({ workspace, job }: { workspace: string; job: string }) {
   const query = useInfiniteQuery(runsQuery(workspace, { job }, 1));
@@ -65,15 +72,22 @@ export function JobsList({ workspace, search }: { workspace: string; search: Job
   const role = useWorkspaceRole(workspace);
   const query = useInfiniteQuery(jobsQuery(workspace, search.q));
   const all = query.data?.pages.flatMap((page) => page.items) ?? [];
-  const shown = all.filter((job) => !search.type || definitionOf(job).task.type === search.type);
-  const filtered = Boolean(search.q || search.type);
+  const shown = all.filter(
+    (job) =>
+      (!search.type || definitionOf(job).task.type === search.type) && (!search.status || statusOf(job) === search.status),
+  );
+  const filtered = Boolean(search.q || search.type || search.status);
   const setSearch = (next: Partial<Record<keyof JobsSearch, string>>) =>
     void navigate({
       to: "/workspaces/$workspace/jobs",
       params: { workspace },
       search: (() => {
         const merged = { ...search, ...next } as Record<string, string | undefined>;
-        return { q: merged.q || undefined, type: (merged.type || undefined) as JobsSearch["type"] };
+        return {
+          q: merged.q || undefined,
+          type: (merged.type || undefined) as JobsSearch["type"],
+          status: (merged.status || undefined) as JobsSearch["status"],
+        };
       })(),
       replace: true,
     });
@@ -86,7 +100,7 @@ export function JobsList({ workspace, search }: { workspace: string; search: Job
       <EmptyState
         title={t.noMatch}
         action={
-          <Button variant="outline" size="sm" onClick={() => setSearch({ q: "", type: "" })}>
+          <Button variant="outline" size="sm" onClick={() => setSearch({ q: "", type: "", status: "" })}>
             {t.clearFilters}
           </Button>
         }
@@ -208,6 +222,17 @@ export function JobsList({ workspace, search }: { workspace: string; search: Job
           <option value="">{t.allTypes}</option>
           <option value="sql">{t.types.sql}</option>
           <option value="spark">{t.types.spark}</option>
+        </NativeSelect>
+        <NativeSelect
+          aria-label={t.statusFilter}
+          className="w-44"
+          value={search.status ?? ""}
+          onChange={(event) => setSearch({ status: event.target.value })}
+        >
+          <option value="">{t.allStatuses}</option>
+          <option value="active">{t.statuses.active}</option>
+          <option value="paused">{t.statuses.paused}</option>
+          <option value="manual">{t.statuses.manual}</option>
         </NativeSelect>
       </div>
       {role === "viewer" ? <p className="mb-3 text-sm text-muted-foreground">{t.readOnly}</p> : null}

@@ -76,6 +76,15 @@ describe("jobs list", () => {
     expect(router.state.location.search).toEqual({ type: "spark" });
 
     await user.selectOptions(screen.getByRole("combobox", { name: "Type" }), "");
+    await user.selectOptions(screen.getByRole("combobox", { name: "Schedule" }), "paused");
+    await waitFor(() => expect(screen.queryByRole("link", { name: "nightly_build" })).not.toBeInTheDocument());
+    expect(screen.getByRole("link", { name: "spark_etl" })).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "report" })).not.toBeInTheDocument();
+    expect(router.state.location.search).toEqual({ status: "paused" });
+    await user.selectOptions(screen.getByRole("combobox", { name: "Schedule" }), "manual");
+    await waitFor(() => expect(screen.getByRole("link", { name: "report" })).toBeInTheDocument());
+    expect(screen.queryByRole("link", { name: "spark_etl" })).not.toBeInTheDocument();
+    await user.selectOptions(screen.getByRole("combobox", { name: "Schedule" }), "");
     await user.type(screen.getByRole("searchbox", { name: "Search jobs" }), "rep");
     await waitFor(() => expect(router.state.location.search).toEqual({ q: "rep" }));
     await waitFor(() => expect(asked.at(-1)?.searchParams.get("q")).toBe("rep"));

@@ -6,6 +6,7 @@ export const Route = createFileRoute("/_app/workspaces/$workspace/jobs/")({
   validateSearch: (search: Record<string, unknown>): JobsSearch => ({
     q: typeof search.q === "string" && search.q ? search.q : undefined,
     type: search.type === "sql" || search.type === "spark" ? search.type : undefined,
+    status: search.status === "active" || search.status === "paused" || search.status === "manual" ? search.status : undefined,
   }),
   component: Page,
 });
