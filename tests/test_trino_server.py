@@ -128,6 +128,18 @@ def lake(
         trino_server.drop_catalog(catalog)
 
 
+def run_end_audit(p: Platform, run_id: int) -> dict[str, Any]:
+    """The audit event of the run's last transition (as the platform admin reads it)."""
+    response = httpx.get(
+        f"{p.base_url}/api/v1/audit/events",
+        params={"action": "run.transition", "target_type": "run", "target_id": str(run_id)},
+        headers=bearer(p.world.tokens["root"]),
+    )
+    assert response.status_code == 200, response.text
+    newest: dict[str, Any] = response.json()["items"][0]
+    return newest
+
+
 def wait_until(condition: Any, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -459,6 +471,9 @@ def test_trino_sql_job_run_reads_the_table_and_logs_the_query(
     (query,) = [q for q in trino_server.queries(user="ws_editor") if "sum(kwh)" in q["query"].lower()]
     assert query["state"] == "FINISHED"
     assert query["query_id"] in logs and "rows /" in logs and "bytes processed" in logs
+    ended = run_end_audit(p, run["id"])
+    assert ended["details"]["to"] == "SUCCEEDED" and ended["details"]["query_ids"] == [query["query_id"]]
+    assert ended["details"]["run_as"] == "ws_editor"
 
 
 def test_run_stop_kills_the_trino_query(lake: tuple[Platform, str], trino_server: TrinoServer) -> None:
@@ -482,6 +497,8 @@ def test_run_stop_kills_the_trino_query(lake: tuple[Platform, str], trino_server
     )
     assert trino_server.queries(query_id=running["query_id"])[0]["error_code"] == "USER_CANCELED"
     assert running["query_id"] in p.logs(run["id"])
+    ended = run_end_audit(p, run["id"])
+    assert ended["details"]["to"] == "CANCELLED" and ended["details"]["query_ids"] == [running["query_id"]]
 
 
 def test_connection_test_of_a_trino_connection(lake: tuple[Platform, str]) -> None:

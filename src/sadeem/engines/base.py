@@ -40,6 +40,9 @@ class ExecutionStatus:
     state: ExecutionState
     # FAILED: the engine's own message (for SQL, with line and column when the engine gives them).
     message: str | None = None
+    # The engine's own ids of the queries it ran so far (Trino's), so the run's audit can name
+    # them; empty for engines without such ids.
+    query_ids: tuple[str, ...] = ()
 
     @property
     def finished(self) -> bool:

@@ -88,6 +88,7 @@ class Outcome(Generic[R]):
     refused: bool = False  # the engine refused the task at submit (repeating it would not help)
     result_failed: bool = False  # the engine succeeded but reading its result raised (`message`)
     result: R | None = None  # what the result reader returned
+    query_ids: tuple[str, ...] = ()  # the engine's query ids (ExecutionStatus.query_ids)
 
 
 class ExecutionDriver:
@@ -165,16 +166,17 @@ class ExecutionDriver:
     def _ending(
         self, execution: Execution, status: ExecutionStatus, read_result: ResultReader[R] | None
     ) -> Outcome[R]:
+        ids = status.query_ids
         if status.state is not ExecutionState.SUCCEEDED:
-            return Outcome(status.state, status.message, self._stopped)
+            return Outcome(status.state, status.message, self._stopped, query_ids=ids)
         # Work that ran out of time or lease is not worth a result; a cancel that came too late
         # to stop the engine leaves the result to the caller's rules.
         if self._stopped in (StopReason.TIMEOUT, StopReason.LEASE_LOST) or read_result is None:
-            return Outcome(status.state, stopped=self._stopped)
+            return Outcome(status.state, stopped=self._stopped, query_ids=ids)
         try:
             result = read_result(execution.result(), lambda: self._stopped is not None)
         except Exception as error:  # engines stream: a late error (or the cancel) arrives here
             if self._stopped is not None:
-                return Outcome(status.state, stopped=self._stopped)
-            return Outcome(ExecutionState.FAILED, str(error), result_failed=True)
-        return Outcome(status.state, stopped=self._stopped, result=result)
+                return Outcome(status.state, stopped=self._stopped, query_ids=ids)
+            return Outcome(ExecutionState.FAILED, str(error), result_failed=True, query_ids=ids)
+        return Outcome(status.state, stopped=self._stopped, result=result, query_ids=ids)

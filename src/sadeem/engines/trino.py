@@ -172,6 +172,7 @@ class TrinoExecution:
         self._message: str | None = None
         self._stop_requested = threading.Event()
         self._cursor: Cursor | None = None
+        self._query_ids: list[str] = []
         self._closing = False
         self._result_path = task.work_dir / f"trino-result-{task.run_id}-{task.attempt}.arrows"
         self._result_sources: list[pa.MemoryMappedFile] = []
@@ -184,7 +185,7 @@ class TrinoExecution:
 
     def status(self) -> ExecutionStatus:
         with self._lock:
-            return ExecutionStatus(self._state, self._message)
+            return ExecutionStatus(self._state, self._message, tuple(self._query_ids))
 
     def cancel(self) -> None:
         with self._lock:
@@ -285,7 +286,7 @@ class TrinoExecution:
         where = f" (line {statement.line})" if statement.line is not None else ""
         self._log(f"{label} started{where}")
         started = time.monotonic()
-        progress = _ProgressLog(label, self._log, self._stop_requested, self._cancel_query)
+        progress = _ProgressLog(label, self._log, self._stop_requested, self._cancel_query, self._note_query)
         cursor = connection.cursor(stats_callback=progress)
         with self._lock:
             self._cursor = cursor
@@ -309,6 +310,11 @@ class TrinoExecution:
                 writer.write_batch(_record_batch(schema, converters, batch))
                 rows += len(batch)
         return rows
+
+    def _note_query(self, query_id: str) -> None:
+        with self._lock:
+            if query_id not in self._query_ids:
+                self._query_ids.append(query_id)
 
     def _cancel_query(self) -> None:
         """DELETE the running query's nextUri. Before Trino's first answer there is none yet; the
@@ -357,20 +363,30 @@ class TrinoExecution:
 
 class _ProgressLog:
     """The client calls this with the query's stats after each protocol response (Trino answers
-    at least about once a second while a query runs). It writes a line at most once a second, and
-    cancels the query when the attempt was stopped before the query had a nextUri to DELETE."""
+    at least about once a second while a query runs). It writes a line at most once a second, notes
+    the query's id (the client's execute() may only return when the query ends), and cancels the
+    query when the attempt was stopped before the query had a nextUri to DELETE."""
 
     def __init__(
-        self, label: str, log: Callable[[str], None], stopped: threading.Event, cancel: Callable[[], None]
+        self,
+        label: str,
+        log: Callable[[str], None],
+        stopped: threading.Event,
+        cancel: Callable[[], None],
+        note_query: Callable[[str], None],
     ) -> None:
         self._label = label
         self._log = log
         self._stopped = stopped
         self._cancel = cancel
+        self._note_query = note_query
         self._logged_at = -math.inf
         self._cancel_sent = False
 
     def __call__(self, stats: dict[str, Any]) -> None:
+        query_id = stats.get("queryId")
+        if isinstance(query_id, str):
+            self._note_query(query_id)
         if self._stopped.is_set():
             if not self._cancel_sent:
                 self._cancel_sent = True

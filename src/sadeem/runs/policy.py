@@ -67,6 +67,7 @@ class EngineFinished:
     state: ExecutionState
     message: str | None = None
     stopped: bool = False
+    query_ids: tuple[str, ...] = ()  # the engine's own (Trino's), for the transition's audit
 
 
 @dataclass(frozen=True)
@@ -372,6 +373,8 @@ def apply(
     change = decide(run, event, retry)
     if isinstance(change, Unchanged):
         return None
+    if isinstance(event, EngineFinished) and event.query_ids:
+        change = replace(change, query_ids=event.query_ids)
     current = transition(session, actor, run, change, workspace=workspace, attempt=attempt)
     if change.to is S.CANCELLING or (
         change.to in (S.QUEUED, S.WAITING_FOR_RETRY) and not isinstance(event, RetryDue)

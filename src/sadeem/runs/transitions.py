@@ -66,6 +66,7 @@ class Change:
     not_before: datetime | None = None  # when a run WAITING_FOR_RETRY may be claimed again
     max_attempts: int | None = None  # a new series of automatic retries (manual retry, repair)
     rule: str | None = None  # the policy's rule that decided it (set by the policy, not the rule)
+    query_ids: tuple[str, ...] = ()  # the engine's queries of the attempt that ended (Trino's)
 
 
 def transition(
@@ -147,6 +148,7 @@ def transition(
             "reason": reason,
             "rule": change.rule,
             "decision": change.decision,
+            **({"query_ids": list(change.query_ids)} if change.query_ids else {}),
             **run_identity(session, run),
         },
     )

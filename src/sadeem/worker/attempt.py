@@ -268,16 +268,18 @@ class AttemptRunner:
             timeout = self.claim.definition.timeout_seconds
             assert timeout is not None
             return policy.TimedOut(timeout), None
+        ids = ended.query_ids
         if ended.result_failed:
             return policy.EngineFinished(
-                ExecutionState.FAILED, f"Reading the result failed: {ended.message}"
+                ExecutionState.FAILED, f"Reading the result failed: {ended.message}", query_ids=ids
             ), None
         if ended.state is not ExecutionState.SUCCEEDED:
-            return policy.EngineFinished(ended.state, ended.message, stopped=ended.stopped is not None), None
+            stopped = ended.stopped is not None
+            return policy.EngineFinished(ended.state, ended.message, stopped, query_ids=ids), None
         stored = ended.result
         if stored is None:
-            return policy.EngineFinished(ExecutionState.SUCCEEDED), None
-        return policy.EngineFinished(ExecutionState.SUCCEEDED), {
+            return policy.EngineFinished(ExecutionState.SUCCEEDED, query_ids=ids), None
+        return policy.EngineFinished(ExecutionState.SUCCEEDED, query_ids=ids), {
             "result_columns": stored.columns,
             "result_preview": stored.preview,
             "result_rows": stored.rows,
