@@ -121,7 +121,7 @@ def test_with_a_password_the_connection_user_authenticates_and_the_owner_is_the_
     assert (received.principal, received.user) == (SERVICE_USER, OWNER)
     assert not any(SERVICE_PASSWORD in line for line in log)
     # The data plane chart's resource groups select a workspace's group by this tag.
-    assert received.client_tags == ("run:7", "attempt:1", "workspace:alpha")
+    assert received.client_tags == ("run:7", "attempt:1", "workspace:alpha", "class:batch")
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")  # verify_tls: false

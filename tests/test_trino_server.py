@@ -217,6 +217,13 @@ def test_engine_reads_the_iceberg_table_as_the_owner_with_the_owners_token(
     # Trino itself ran it as the owner, from a source of the attempt's own.
     (query,) = [q for q in trino_server.queries(user="ws_viewer") if "FROM readings" in q["query"]]
     assert query["state"] == "FINISHED" and query["source"].startswith("sadeem-")
+    # Tagged for resource group selectors: the workspace and the class of work.
+    assert set(trino_server.client_tags(query["query_id"])) == {
+        "workspace:alpha",
+        "class:batch",
+        f"run:{task.run_id}",
+        "attempt:1",
+    }
     # The run log names Trino's query id, and the final line has rows and bytes processed.
     finished_line = next(line for line in log if "finished in" in line)
     assert query["query_id"] in finished_line
@@ -413,6 +420,9 @@ def test_worksheet_statement_on_trino_reads_the_table_as_the_caller(
     assert done["first_page"]["rows"] == [["east", 1], ["north", 2], ["south", 1]], done
     (query,) = [q for q in trino_server.queries(user="ws_editor") if "kwh >" in q["query"].lower()]
     assert query["state"] == "FINISHED"
+    tags = set(trino_server.client_tags(query["query_id"]))
+    (statement_tag,) = tags - {"workspace:alpha", "class:interactive"}  # both present, and one more
+    assert len(tags) == 3 and statement_tag.startswith("statement:"), tags
 
 
 def test_worksheet_cancel_kills_the_trino_query(

@@ -108,6 +108,13 @@ class TrinoServer:
     def drop_catalog(self, name: str) -> None:
         self.query(f'DROP CATALOG IF EXISTS "{name}"')
 
+    def client_tags(self, query_id: str) -> list[str]:
+        """The client tags a query was sent with (Trino's query info)."""
+        info = httpx.get(f"{self.url}/v1/query/{query_id}", headers={"X-Trino-User": "admin"}, timeout=10)
+        info.raise_for_status()
+        tags: list[str] = info.json()["session"]["clientTags"]
+        return tags
+
     def forget_past_queries(self) -> None:
         """From now on `queries()` lists only queries that start after this call (a test's own)."""
         self._past |= {row["query_id"] for row in self.queries()}

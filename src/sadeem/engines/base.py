@@ -111,6 +111,9 @@ class EngineTask:
     # The engine connection's decrypted settings (trino, spark_local, spark_k8s), or None for the
     # embedded default. Secrets inside never go to `log`.
     connection: Mapping[str, object] | None = None
+    # A job's run (batch) or a worksheet statement (interactive, `run_id` is then the statement's
+    # row id): engines that share a cluster tag their work with it (Trino: client tag `class:…`).
+    work_class: Literal["batch", "interactive"] = "batch"
 
 
 class Execution(Protocol):

@@ -58,6 +58,7 @@ DEFAULT_CATALOG = "iceberg"
 SOURCE = "sadeem"
 # Client tag naming the workspace: the data plane chart selects its resource group by it.
 WORKSPACE_TAG_PREFIX = "workspace:"
+CLASS_TAG_PREFIX = "class:"  # batch (a job's run) or interactive (a worksheet statement)
 CATALOG_TOKEN_CREDENTIAL = "token"  # noqa: S105 — the name Iceberg's REST client reads a bearer token under
 PROGRESS_INTERVAL_SECONDS = 1.0
 _RAW_TYPE = re.compile(r"^[a-z ]+")
@@ -133,6 +134,21 @@ class TrinoEngine:
         execution = TrinoExecution(task, coordinator, statements, self._batch_rows, self._request_timeout)
         execution.start()
         return execution
+
+
+def _client_tags(task: EngineTask) -> list[str]:
+    """Trino client tags naming what the query is, its workspace and its class of work, so a
+    coordinator's resource-group selectors can place each workspace's batch (runs) and interactive
+    (worksheet) queries."""
+    own = (
+        [f"statement:{task.run_id}"]
+        if task.work_class == "interactive"
+        else [
+            f"run:{task.run_id}",
+            f"attempt:{task.attempt}",
+        ]
+    )
+    return [*own, f"{WORKSPACE_TAG_PREFIX}{task.workspace.slug}", f"{CLASS_TAG_PREFIX}{task.work_class}"]
 
 
 def _plan(sql: str, parameters: Mapping[str, ParameterValue]) -> list[_Statement]:
@@ -265,11 +281,7 @@ class TrinoExecution:
                 schema=self._task.workspace.namespace,
                 source=self._source,
                 extra_credential=[(CATALOG_TOKEN_CREDENTIAL, self._task.catalog.token)],
-                client_tags=[
-                    f"run:{self._task.run_id}",
-                    f"attempt:{self._task.attempt}",
-                    f"{WORKSPACE_TAG_PREFIX}{self._task.workspace.slug}",
-                ],
+                client_tags=_client_tags(self._task),
                 http_session=session,
                 request_timeout=self._request_timeout,
                 # EXECUTE IMMEDIATE, not probed per coordinator: a failed probe (say, a 401) would

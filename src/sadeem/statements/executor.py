@@ -241,6 +241,7 @@ class StatementExecutor:
             work_dir=work_dir,
             log=_discard,  # the statement's error carries what the engine reports
             connection=job.connection,
+            work_class="interactive",
         )
         writer = results.ResultWriter(
             self.result_dir(job.public_id), job.row_limit, job.byte_limit, on_chunk=active.chunk_written
