@@ -107,7 +107,3 @@ export function scheduleInWords(schedule: Schedule | null | undefined): string {
 export function engineOf(definition: Definition): string {
   return String((definition.task as { engine?: string }).engine ?? definition.task.type);
 }
-
-/** The paused badge's text: the warning colour on its own tint is 3.4:1 in light mode (axe asks
- * 4.5:1 for small text), so a darker amber there. */
-export const PAUSED_CONTRAST = "text-amber-800 dark:text-warning";

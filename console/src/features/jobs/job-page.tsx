@@ -36,7 +36,6 @@ import {
   type Job,
   jobKeys,
   jobQuery,
-  PAUSED_CONTRAST,
   scheduleInWords,
   versionsQuery,
 } from "./api";
@@ -136,7 +135,7 @@ function ScheduleView({ job }: { job: Job }) {
       <Fact label={t.schedule}>
         <span className="flex flex-wrap items-center gap-2">
           {scheduleInWords(schedule)}
-          <Badge variant={job.paused ? "warning" : "success"} className={job.paused ? PAUSED_CONTRAST : undefined}>{job.paused ? t.paused : t.active}</Badge>
+          <Badge variant={job.paused ? "warning" : "success"}>{job.paused ? t.paused : t.active}</Badge>
         </span>
         <code className="font-mono text-xs text-muted-foreground">
           {schedule.cron} {schedule.timezone ?? "UTC"}

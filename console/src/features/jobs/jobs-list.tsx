@@ -15,7 +15,7 @@ import { m } from "@/lib/messages";
 import { jobsMessages } from "@/lib/messages/jobs";
 import { formatDateTime, formatRelative } from "@/lib/utils";
 
-import { definitionOf, engineOf, type Job, jobsQuery, PAUSED_CONTRAST, scheduleInWords } from "./api";
+import { definitionOf, engineOf, type Job, jobsQuery, scheduleInWords } from "./api";
 import { PauseResumeButton, RunNowButton } from "./job-actions";
 
 const t = jobsMessages;
@@ -53,7 +53,7 @@ export function ScheduleCell({ job }: { job: Job }) {
       <span>{scheduleInWords(schedule)}</span>
       <span className="flex items-center gap-2 text-xs text-muted-foreground">
         <code className="whitespace-nowrap font-mono">{schedule.cron}</code>
-        <Badge variant={job.paused ? "warning" : "success"} className={job.paused ? PAUSED_CONTRAST : undefined}>{job.paused ? t.paused : t.active}</Badge>
+        <Badge variant={job.paused ? "warning" : "success"}>{job.paused ? t.paused : t.active}</Badge>
       </span>
     </div>
   );
