@@ -314,6 +314,10 @@ def test_schema_mismatch_is_refused_listing_the_columns(
         assert "column 'colour' is not in the table" in detail
         assert "Table columns: meter_id string, reading_at timestamp, kwh double, count long." in detail
         assert "File columns: meter_id string, kwh double, colour string." in detail
+        # The same differences as data, one per column, for a console to list
+        assert refused.json()["mismatches"] == [
+            {"column": "colour", "kind": "not_in_table", "file_type": "string", "table_type": None}
+        ]
 
     # A value far down that does not parse as the column's type: refused too, after writing began
     bad_value = (
@@ -328,6 +332,10 @@ def test_schema_mismatch_is_refused_listing_the_columns(
     refused = upload(client, world, "readings", parquet_mismatch, fmt="parquet", mode="append")
     assert refused.status_code == 400, refused.text
     assert "column 'meter_id' is long in the file but string in the table" in refused.json()["detail"]
+    assert refused.json()["mismatches"] == [
+        {"column": "meter_id", "kind": "type", "file_type": "long", "table_type": "string"},
+        {"column": "kwh", "kind": "type", "file_type": "string", "table_type": "double"},
+    ]
 
     table = load(db, settings, "readings")
     assert table.metadata.current_snapshot_id == before and len(table.snapshots()) == 1
@@ -336,6 +344,109 @@ def test_schema_mismatch_is_refused_listing_the_columns(
     failures = ingest_events(db)[events:]
     assert len(failures) == 5  # one per refused upload, from the audit safety net
     assert {(e.outcome, e.status_code, e.actor) for e in failures} == {("failure", 400, "ws_editor")}
+
+
+# --- the dry run (preview) ---------------------------------------------------------------------
+
+
+def preview(
+    client: TestClient, world: World, table: str, body: bytes | str, *, fmt: str = "csv", mode: str = "create"
+) -> httpx.Response:
+    return client.post(
+        path_of(table) + "/preview",
+        params={"format": fmt, "mode": mode},
+        content=body.encode() if isinstance(body, str) else body,
+        headers=world.headers("ws_editor"),
+    )
+
+
+def test_preview_shows_the_schema_and_first_rows_and_writes_nothing(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    files, events = warehouse_files(settings), len(ingest_events(db))
+    many = READINGS_CSV + "".join(f"M{i},2024-06-03 00:00:00,{i}.5,{i}\n" for i in range(20))
+    shown = preview(client, world, "readings", many, mode="create_or_append")
+    assert shown.status_code == 200, shown.text
+    body = shown.json()
+    assert (body["table"], body["mode"], body["rows"]) == ("alpha.readings", "create", 23)
+    assert body["bytes_received"] == len(many.encode())
+    assert body["columns"] == [
+        {"name": "meter_id", "type": "string", "file_type": "string"},
+        {"name": "reading_at", "type": "timestamp", "file_type": "timestamp"},
+        {"name": "kwh", "type": "double", "file_type": "double"},
+        {"name": "count", "type": "long", "file_type": "long"},
+    ]
+    assert [c["name"] for c in body["sample_columns"]] == ["meter_id", "reading_at", "kwh", "count"]
+    assert len(body["sample_rows"]) == 10
+    assert body["sample_rows"][:3] == [
+        ["M1", "2024-06-01T00:00:00.000000", 1.5, 3],
+        ["M2", "2024-06-01T01:30:00.000000", 2.25, 4],
+        ["M3", "2024-06-02T00:00:00.000000", None, 5],
+    ]
+    # Nothing written, nothing kept, nothing in the audit trail (a dry run changes nothing)
+    assert table_names(db, settings) == [] and warehouse_files(settings) == files
+    assert len(ingest_events(db)) == events
+    assert not any(scratch_root(settings).iterdir())
+
+    # The preview's promise is kept: the upload of the same file does what it said
+    result = created(upload(client, world, "readings", many, mode="create_or_append"))
+    assert (result["mode"], result["rows"]) == ("create", 23)
+
+    # Into the existing table: its columns, what the file has for them, and what it lacks
+    partial = "meter_id,kwh\nM9,9.5\n"
+    body = preview(client, world, "readings", partial, mode="create_or_append").json()
+    assert (body["mode"], body["rows"]) == ("append", 1)
+    assert body["columns"] == [
+        {"name": "meter_id", "type": "string", "file_type": "string"},
+        {"name": "reading_at", "type": "timestamp", "file_type": None},
+        {"name": "kwh", "type": "double", "file_type": "double"},
+        {"name": "count", "type": "long", "file_type": None},
+    ]
+    assert body["sample_rows"] == [["M9", 9.5]]
+    parquet = parquet_bytes(pa.table({"meter_id": ["P1"], "count": pa.array([7], pa.int16())}))
+    body = preview(client, world, "readings", parquet, fmt="parquet", mode="overwrite").json()
+    assert (body["mode"], body["rows"], body["sample_rows"]) == ("overwrite", 1, [["P1", 7]])
+    assert body["columns"][3] == {"name": "count", "type": "long", "file_type": "int"}
+    assert len(load(db, settings, "readings").snapshots()) == 1
+
+
+def test_preview_refuses_what_the_upload_would_refuse(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    created(upload(client, world, "readings", READINGS_CSV))
+    files = warehouse_files(settings)
+
+    refused = preview(client, world, "readings", "meter_id,kwh,colour\nM9,1.5,red\n", mode="append")
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["mismatches"] == [
+        {"column": "colour", "kind": "not_in_table", "file_type": "string", "table_type": None}
+    ]
+    assert "column 'colour' is not in the table" in refused.json()["detail"]
+    wrong_types = parquet_bytes(pa.table({"meter_id": [1], "kwh": ["high"]}))
+    refused = preview(client, world, "readings", wrong_types, fmt="parquet", mode="append")
+    assert refused.status_code == 400, refused.text
+    assert [(m["column"], m["kind"]) for m in refused.json()["mismatches"]] == [
+        ("meter_id", "type"),
+        ("kwh", "type"),
+    ]
+    # A value far down the file that does not parse: found by the preview, not at commit time
+    bad_value = (
+        "meter_id,reading_at,kwh,count\n" + "M1,2024-06-01,1.0,1\n" * 5000 + "M2,2024-06-01,1.0,many\n"
+    )
+    refused = preview(client, world, "readings", bad_value, mode="append")
+    assert refused.status_code == 400 and "count" in refused.json()["detail"], refused.text
+    assert preview(client, world, "readings", READINGS_CSV, mode="create").status_code == 409
+    assert preview(client, world, "absent", READINGS_CSV, mode="append").status_code == 404
+    assert preview(client, world, "readings", b"PAR1garbage", fmt="parquet", mode="append").status_code == 400
+    viewer = client.post(
+        path_of("readings") + "/preview",
+        params={"format": "csv", "mode": "append"},
+        content=READINGS_CSV.encode(),
+        headers=world.headers("ws_viewer"),
+    )
+    assert viewer.status_code == 403
+    assert warehouse_files(settings) == files
+    assert len(load(db, settings, "readings").snapshots()) == 1
 
 
 def test_refusals_about_the_target(

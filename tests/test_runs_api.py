@@ -121,6 +121,10 @@ def test_list_runs_with_filters_and_pages(platform: Platform) -> None:  # noqa: 
     assert ids(trigger="manual", job="every_5") == []
     since = p.run(later[0])["created_at"]
     assert ids(since=since) == sorted([*later, from_schedule], reverse=True)
+    # A time range: from (inclusive) to (exclusive), so consecutive ranges never count a run twice
+    assert ids(until=since) == sorted(first, reverse=True)
+    assert ids(since=p.run(first[1])["created_at"], until=since) == sorted(first[1:], reverse=True)
+    assert ids(since=since, until=since) == []
     assert ids(job="no_such_job") == []
     assert p.api("GET", "/runs", "ws_viewer", params={"state": "SLEEPING"}).status_code == 422
 

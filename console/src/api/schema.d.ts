@@ -774,10 +774,33 @@ export interface paths {
          * Ingest File
          * @description Stream the request body (the file, up to `SADEEM_INGEST_MAX_BYTES`) into the table `namespace.table`:
          *     `create` makes it with the file's inferred schema, `append`/`overwrite` need it to exist with
-         *     fitting columns (400 listing the differences). One snapshot per ingest; concurrent commits are
-         *     retried with backoff.
+         *     fitting columns (400 listing the differences, also as `mismatches`: one `{column, kind, file_type,
+         *     table_type}` per column, `kind` being `missing`, `type` or `not_in_table`). One snapshot per
+         *     ingest; concurrent commits are retried with backoff.
          */
         post: operations["ingest:uploadFile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workspaces/{workspace}/ingest/{namespace}/{table}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview File
+         * @description A dry run of the upload with the same body and parameters: the same checks and refusals
+         *     (400 with `mismatches` for columns that do not fit), the table's columns after it, the file's
+         *     row count and first rows; nothing is written and the file is not kept.
+         */
+        post: operations["ingest:previewFile"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2323,6 +2346,41 @@ export interface components {
              */
             table: string;
         };
+        /** IngestPreviewOut */
+        IngestPreviewOut: {
+            /** Bytes Received */
+            bytes_received: number;
+            /**
+             * Columns
+             * @description The table's columns after the upload.
+             */
+            columns: components["schemas"]["PreviewColumnOut"][];
+            /**
+             * Mode
+             * @description What the upload would do: create, append or overwrite.
+             */
+            mode: string;
+            /**
+             * Rows
+             * @description Rows in the file (every one was read and checked).
+             */
+            rows: number;
+            /**
+             * Sample Columns
+             * @description The file's columns, as its first rows show them.
+             */
+            sample_columns: components["schemas"]["ResultColumn"][];
+            /**
+             * Sample Rows
+             * @description The file's first rows. Rows as arrays in column order. Integers beyond ±2^53 and decimals are text (plain digits); NaN and infinities the text "NaN", "Infinity", "-Infinity"; dates, times and timestamps ISO 8601 (a timestamp with a time zone with its offset, Z for UTC); binary base64; UUIDs text; structs objects, lists arrays, maps arrays of [key, value] pairs.
+             */
+            sample_rows: unknown[][];
+            /**
+             * Table
+             * @description `namespace.table`.
+             */
+            table: string;
+        };
         /** JobCreate */
         JobCreate: {
             /**
@@ -2798,6 +2856,21 @@ export interface components {
              * @example large_string
              * @example decimal128(10, 2)
              * @example timestamp[us, tz=UTC]
+             */
+            type: string;
+        };
+        /** PreviewColumnOut */
+        PreviewColumnOut: {
+            /**
+             * File Type
+             * @description The type read from the file, in Iceberg's words; null for a table column the file lacks (it is written as empty).
+             */
+            file_type: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Type
+             * @description The column's Iceberg type in the table: the one a create gives it, or the table's.
              */
             type: string;
         };
@@ -7842,6 +7915,98 @@ export interface operations {
             };
         };
     };
+    "ingest:previewFile": {
+        parameters: {
+            query: {
+                /** @description Format of the uploaded file. */
+                format: "csv" | "parquet";
+                /** @description create, append, overwrite or create_or_append. */
+                mode?: "create" | "append" | "overwrite" | "create_or_append";
+            };
+            header?: never;
+            path: {
+                namespace: string;
+                table: string;
+                /** @description Workspace slug. */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        /** @description The file's bytes (not multipart). */
+        requestBody: {
+            content: {
+                "application/octet-stream": string;
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestPreviewOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     "jobs:list": {
         parameters: {
             query?: {
@@ -9928,6 +10093,8 @@ export interface operations {
                 trigger?: components["schemas"]["RunTrigger"] | null;
                 /** @description Only runs created at or after this time. */
                 since?: string | null;
+                /** @description Only runs created before this time. */
+                until?: string | null;
                 /** @description Page size. */
                 limit?: number;
                 /** @description `next_cursor` of the previous page. */

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import pyarrow as pa
 from pyiceberg.exceptions import ResolveError
@@ -78,7 +79,7 @@ class ColumnMapping:
                     name = batch.schema.names[index]
                     raise InvalidInput(
                         f"Column '{name}' has values that do not fit the table's type "
-                        f"{_iceberg_type_name(target_field.type)}."
+                        f"{iceberg_type_name(target_field.type)}."
                     ) from None
             if not target_field.nullable and column.null_count:
                 raise InvalidInput(
@@ -108,37 +109,72 @@ class ColumnMapping:
         return None
 
 
+MismatchKind = Literal["missing", "type", "not_in_table"]
+
+
+@dataclass(frozen=True)
+class ColumnMismatch:
+    """One way a file's column does not fit the table: a required table column the file lacks, a
+    type that cannot be converted, or a file column the table does not have."""
+
+    column: str
+    kind: MismatchKind
+    file_type: str | None
+    table_type: str | None
+
+    def sentence(self) -> str:
+        if self.kind == "missing":
+            return f"required column '{self.column}' is missing"
+        if self.kind == "type":
+            return (
+                f"column '{self.column}' is {self.file_type} in the file but {self.table_type} in the table"
+            )
+        return f"column '{self.column}' is not in the table"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "column": self.column,
+            "kind": self.kind,
+            "file_type": self.file_type,
+            "table_type": self.table_type,
+        }
+
+
 def map_columns(table_name: str, table_schema: Schema, source: pa.Schema) -> ColumnMapping:
     """Check the source's columns against the table's and build the mapping; InvalidInput lists all
     differences at once, with both column lists, so one correction fixes the file."""
     file_schema = sanitize_column_names(table_schema)
     target = _file_arrow_schema(table_schema)
     by_name = {name: index for index, name in enumerate(source.names)}
-    problems: list[str] = []
+    mismatches: list[ColumnMismatch] = []
     source_index: list[int | None] = []
     for field, target_field in zip(table_schema.fields, target, strict=True):
         index = by_name.get(field.name)
         source_index.append(index)
         if index is None:
             if field.required:
-                problems.append(f"required column '{field.name}' is missing")
+                mismatches.append(ColumnMismatch(field.name, "missing", None, str(field.field_type)))
             continue
         source_type = source.field(index).type
         if not _convertible(source_type, target_field.type):
-            problems.append(
-                f"column '{field.name}' is {_iceberg_type_name(source_type)} in the file "
-                f"but {field.field_type} in the table"
+            mismatches.append(
+                ColumnMismatch(field.name, "type", iceberg_type_name(source_type), str(field.field_type))
             )
     table_names = {field.name for field in table_schema.fields}
-    problems.extend(
-        f"column '{name}' is not in the table" for name in source.names if name not in table_names
+    mismatches.extend(
+        ColumnMismatch(f.name, "not_in_table", iceberg_type_name(f.type), None)
+        for f in source
+        if f.name not in table_names
     )
-    if problems:
+    if mismatches:
         table_columns = ", ".join(_describe_table_field(field) for field in table_schema.fields)
-        file_columns = ", ".join(f"{f.name} {_iceberg_type_name(f.type)}" for f in source)
+        file_columns = ", ".join(f"{f.name} {iceberg_type_name(f.type)}" for f in source)
+        # The same differences as data too, so a console can list them column by column.
         raise InvalidInput(
-            f"The file does not match table {table_name}: {'; '.join(problems)}. "
-            f"Table columns: {table_columns}. File columns: {file_columns}."
+            f"The file does not match table {table_name}: "
+            f"{'; '.join(mismatch.sentence() for mismatch in mismatches)}. "
+            f"Table columns: {table_columns}. File columns: {file_columns}.",
+            mismatches=[mismatch.as_dict() for mismatch in mismatches],
         )
     return ColumnMapping(table_schema, file_schema, target, tuple(source_index))
 
@@ -206,7 +242,7 @@ _ICEBERG_NAMES: Mapping[pa.DataType, str] = {
 }
 
 
-def _iceberg_type_name(arrow_type: pa.DataType) -> str:
+def iceberg_type_name(arrow_type: pa.DataType) -> str:
     """Arrow types in Iceberg's words, so file and table columns read in one vocabulary."""
     if arrow_type in _ICEBERG_NAMES:
         return _ICEBERG_NAMES[arrow_type]

@@ -10,18 +10,37 @@ from starlette.concurrency import run_in_threadpool
 
 from sadeem.api.context import Ctx
 from sadeem.api.responses import errors
+from sadeem.audit.middleware import unaudited_when_unchanged
 from sadeem.auth.permissions import WorkspaceEditor
 from sadeem.config import Settings
 from sadeem.db import unit_of_work
 from sadeem.db.session import AppDatabase, DbSession, UnitOfWorkRoute
 from sadeem.ingest import scratch, uploads
 from sadeem.ingest.reader import SourceFormat
-from sadeem.ingest.schemas import IngestOut
+from sadeem.ingest.schemas import IngestOut, IngestPreviewOut, PreviewColumnOut
 from sadeem.ingest.service import IngestMode
+from sadeem.results.json_cells import json_rows, result_columns
+from sadeem.results.schemas import ResultColumn
 
 router = APIRouter(
     prefix="/api/v1/workspaces/{workspace}/ingest", tags=["ingest"], route_class=UnitOfWorkRoute
 )
+
+
+_FILE_BODY: dict[str, object] = {
+    "requestBody": {
+        "required": True,
+        "description": "The file's bytes (not multipart).",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+Namespace = Annotated[str, PathParam(max_length=255)]
+TableName = Annotated[str, PathParam(max_length=255)]
+FormatQuery = Annotated[SourceFormat, Query(alias="format", description="Format of the uploaded file.")]
+ModeQuery = Annotated[IngestMode, Query(description="create, append, overwrite or create_or_append.")]
 
 
 @router.post(
@@ -29,16 +48,7 @@ router = APIRouter(
     operation_id="ingest:uploadFile",
     status_code=status.HTTP_201_CREATED,
     responses=errors(409, 413),
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "The file's bytes (not multipart).",
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-            },
-        }
-    },
+    openapi_extra=_FILE_BODY,
 )
 async def ingest_file(
     access: WorkspaceEditor,
@@ -46,17 +56,16 @@ async def ingest_file(
     db: DbSession,
     database: AppDatabase,
     ctx: Ctx,
-    namespace: Annotated[str, PathParam(max_length=255)],
-    table: Annotated[str, PathParam(max_length=255)],
-    source_format: Annotated[SourceFormat, Query(alias="format", description="Format of the uploaded file.")],
-    mode: Annotated[
-        IngestMode, Query(description="create, append, overwrite or create_or_append.")
-    ] = "create_or_append",
+    namespace: Namespace,
+    table: TableName,
+    source_format: FormatQuery,
+    mode: ModeQuery = "create_or_append",
 ) -> IngestOut:
     """Stream the request body (the file, up to `SADEEM_INGEST_MAX_BYTES`) into the table `namespace.table`:
     `create` makes it with the file's inferred schema, `append`/`overwrite` need it to exist with
-    fitting columns (400 listing the differences). One snapshot per ingest; concurrent commits are
-    retried with backoff."""
+    fitting columns (400 listing the differences, also as `mismatches`: one `{column, kind, file_type,
+    table_type}` per column, `kind` being `missing`, `type` or `not_in_table`). One snapshot per
+    ingest; concurrent commits are retried with backoff."""
     settings: Settings = request.app.state.settings
     # The permission check opened a transaction (on SQLite: the write lock); an upload can take
     # minutes, so end it before reading the body. Catalog commits get their own units of work; the
@@ -91,4 +100,57 @@ async def ingest_file(
         snapshot_id=str(result.snapshot_id),
         attempts=result.attempts,
         duration_s=round(result.duration_s, 3),
+    )
+
+
+@router.post(
+    "/{namespace}/{table}/preview",
+    operation_id="ingest:previewFile",
+    responses=errors(404, 409, 413),
+    openapi_extra=_FILE_BODY,
+)
+@unaudited_when_unchanged
+async def preview_file(
+    access: WorkspaceEditor,
+    request: Request,
+    db: DbSession,
+    database: AppDatabase,
+    ctx: Ctx,
+    namespace: Namespace,
+    table: TableName,
+    source_format: FormatQuery,
+    mode: ModeQuery = "create_or_append",
+) -> IngestPreviewOut:
+    """A dry run of the upload with the same body and parameters: the same checks and refusals
+    (400 with `mismatches` for columns that do not fit), the table's columns after it, the file's
+    row count and first rows; nothing is written and the file is not kept."""
+    settings: Settings = request.app.state.settings
+    await run_in_threadpool(unit_of_work.release, db)
+    uploads.check_target(access.workspace, namespace, table)
+    with scratch.scratch_directory(settings) as directory:
+        upload = directory / f"upload.{source_format}"
+        received = await uploads.receive_upload(request, upload, settings.ingest_max_bytes)
+        result = await run_in_threadpool(
+            uploads.preview_for_workspace,
+            database,
+            settings,
+            ctx.actor,
+            ctx.action,
+            access.workspace,
+            (namespace, table),
+            upload,
+            source_format,
+            mode,
+        )
+    return IngestPreviewOut(
+        table=result.table,
+        mode=result.mode,
+        columns=[
+            PreviewColumnOut(name=column.name, type=column.type, file_type=column.file_type)
+            for column in result.columns
+        ],
+        rows=result.rows,
+        bytes_received=received,
+        sample_columns=[ResultColumn(**column) for column in result_columns(result.sample.schema)],
+        sample_rows=json_rows(result.sample.to_batches()),
     )

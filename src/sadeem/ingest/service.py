@@ -29,6 +29,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal, Protocol, get_args
 
+import pyarrow as pa
 from pyiceberg.catalog import Catalog
 from pyiceberg.exceptions import (
     CommitFailedException,
@@ -43,7 +44,13 @@ from pyiceberg.table import Table, TableProperties, Transaction
 from pyiceberg.utils.properties import property_as_bool
 
 from sadeem.core.errors import Conflict, InvalidInput, NotFound, Unavailable
-from sadeem.ingest.columns import ColumnMapping, csv_types_for, map_columns, schema_for_new_table
+from sadeem.ingest.columns import (
+    ColumnMapping,
+    csv_types_for,
+    iceberg_type_name,
+    map_columns,
+    schema_for_new_table,
+)
 from sadeem.ingest.datafiles import DataFileWriter
 from sadeem.ingest.reader import SOURCE_FORMATS, SourceFormat, SourceReader, open_source
 
@@ -58,6 +65,7 @@ COMMIT_BACKOFF_FIRST_S = 0.1
 COMMIT_BACKOFF_MAX_S = 5.0
 # Recorded in each ingest snapshot's summary, so a table's history shows how data arrived.
 SNAPSHOT_SOURCE_FORMAT = "sadeem.ingest.source-format"
+PREVIEW_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,85 @@ def ingest(
         duration_s=time.monotonic() - started,
         attempts=committed.attempts,
     )
+
+
+@dataclass(frozen=True)
+class PreviewColumn:
+    name: str
+    type: str
+    """The column's Iceberg type in the table: the one `create` would give it, or the table's."""
+    file_type: str | None
+    """As read from the file, in Iceberg's words; None for a table column the file lacks."""
+
+
+@dataclass(frozen=True)
+class IngestPreview:
+    table: str
+    mode: ResolvedMode
+    columns: list[PreviewColumn]
+    rows: int
+    sample: pa.Table
+    """The first rows as read from the file (its own column names and normalised types)."""
+
+
+def preview(
+    catalog: Catalog,
+    identifier: tuple[str, str] | str,
+    source_path: str | PathLike[str],
+    fmt: SourceFormat,
+    mode: IngestMode,
+    *,
+    sample_rows: int = PREVIEW_ROWS,
+) -> IngestPreview:
+    """What `ingest` would do with this file, writing nothing: the same checks in the same order
+    (target, columns and types, then every value, since a CSV value far down that does not parse
+    fails an ingest too), the schema the table gets or has, the row count and the first rows."""
+    namespace, name = parse_table_identifier(identifier)
+    if mode not in INGEST_MODES:
+        raise InvalidInput(f"Unknown ingest mode '{mode}'; expected one of: {', '.join(INGEST_MODES)}.")
+    job = _Ingest(catalog, namespace, name, Path(source_path), fmt, _no_progress)
+    exists = catalog.table_exists((namespace, name))
+    resolved: ResolvedMode = ("append" if exists else "create") if mode == "create_or_append" else mode
+    if resolved == "create":
+        if not catalog.namespace_exists(namespace):
+            raise NotFound(f"Namespace '{namespace}' does not exist.")
+        if exists:
+            raise Conflict(f"Table {job.display_name} already exists.")
+        with open_source(job.path, fmt) as source:
+            new_schema = schema_for_new_table(source.schema)
+            columns = [
+                PreviewColumn(new.name, iceberg_type_name(new.type), iceberg_type_name(read.type))
+                for new, read in zip(new_schema, source.schema, strict=True)
+            ]
+            rows, sample = _read_through(source, sample_rows, check=None)
+    else:
+        table = job._load_table()
+        job._check_unpartitioned(table)
+        schema = table.schema()
+        with open_source(job.path, fmt, csv_column_types=csv_types_for(schema)) as source:
+            mapping = map_columns(job.display_name, schema, source.schema)
+            read_types = {f.name: iceberg_type_name(f.type) for f in source.schema}
+            columns = [
+                PreviewColumn(field.name, str(field.field_type), read_types.get(field.name))
+                for field in schema.fields
+            ]
+            rows, sample = _read_through(source, sample_rows, check=mapping.apply)
+    return IngestPreview(job.display_name, resolved, columns, rows, sample)
+
+
+def _read_through(
+    source: SourceReader, sample_rows: int, check: Callable[[pa.RecordBatch], object] | None
+) -> tuple[int, pa.Table]:
+    """Read every batch (converting it as the ingest would, when `check` is given), keeping the first rows."""
+    rows = 0
+    kept: list[pa.RecordBatch] = []
+    for batch in source:
+        if check is not None:
+            check(batch)
+        if rows < sample_rows:
+            kept.append(batch.slice(0, sample_rows - rows))
+        rows += batch.num_rows
+    return rows, pa.Table.from_batches(kept, schema=source.schema)
 
 
 def parse_table_identifier(identifier: tuple[str, str] | str) -> tuple[str, str]:

@@ -16,7 +16,7 @@ from sadeem.core.actor import Actor
 from sadeem.core.errors import InvalidInput, NotFound, TooLarge
 from sadeem.db.engine import Database
 from sadeem.ingest.reader import SourceFormat
-from sadeem.ingest.service import IngestMode, IngestResult, ingest
+from sadeem.ingest.service import IngestMode, IngestPreview, IngestResult, ingest, preview
 from sadeem.workspaces.models import Workspace
 
 
@@ -63,6 +63,21 @@ def ingest_for_workspace(
 ) -> IngestResult:
     catalog = WorkspaceWriterCatalog(db, settings, actor, action, workspace)
     return ingest(catalog, identifier, source, fmt, mode)
+
+
+def preview_for_workspace(
+    db: Database,
+    settings: Settings,
+    actor: Actor,
+    action: str | None,
+    workspace: Workspace,
+    identifier: tuple[str, str],
+    source: Path,
+    fmt: SourceFormat,
+    mode: IngestMode,
+) -> IngestPreview:
+    catalog = WorkspaceWriterCatalog(db, settings, actor, action, workspace)
+    return preview(catalog, identifier, source, fmt, mode)
 
 
 def record_ingest(

@@ -76,9 +76,10 @@ def list_runs(
     since: Annotated[
         IsoDateTime | None, Query(description="Only runs created at or after this time.")
     ] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Only runs created before this time.")] = None,
 ) -> Page[RunOut]:
     """Newest first."""
-    filters = service.RunFilters(job=job, state=state, trigger=trigger, since=since)
+    filters = service.RunFilters(job=job, state=state, trigger=trigger, since=since, until=until)
     views, cursor = service.list_runs(db, access.workspace, filters, page)
     return Page(items=[run_out(v) for v in views], next_cursor=cursor)
 

@@ -169,6 +169,7 @@ class RunFilters:
     state: RunState | None = None
     trigger: RunTrigger | None = None
     since: datetime | None = None
+    until: datetime | None = None
 
 
 def list_runs(
@@ -189,6 +190,8 @@ def list_runs(
         stmt = stmt.where(Run.trigger == filters.trigger)
     if filters.since is not None:
         stmt = stmt.where(Run.created_at >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(Run.created_at < filters.until)
     rows, cursor = keyset_page(session, stmt, Run.id, page, descending=True)
     return _views(session, rows), cursor
 
