@@ -27,6 +27,7 @@ import { Route as AppWorkspacesWorkspaceJobsJobRouteImport } from './routes/_app
 import { Route as AppWorkspacesWorkspaceRunsIndexRouteImport } from './routes/_app/workspaces/$workspace/runs/index'
 import { Route as AppWorkspacesWorkspaceRunsRunRouteImport } from './routes/_app/workspaces/$workspace/runs/$run'
 import { Route as AppWorkspacesWorkspaceTablesIndexRouteImport } from './routes/_app/workspaces/$workspace/tables/index'
+import { Route as AppWorkspacesWorkspaceTablesUploadRouteImport } from './routes/_app/workspaces/$workspace/tables/upload'
 import { Route as AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport } from './routes/_app/workspaces/$workspace/connections/[-]/new'
 import { Route as AppWorkspacesWorkspaceJobsJobEditRouteImport } from './routes/_app/workspaces/$workspace/jobs/$job_.edit'
 import { Route as AppWorkspacesWorkspaceJobsChar91Char93NewRouteImport } from './routes/_app/workspaces/$workspace/jobs/[-]/new'
@@ -131,6 +132,12 @@ const AppWorkspacesWorkspaceTablesIndexRoute =
     path: '/workspaces/$workspace/tables/',
     getParentRoute: () => AppRoute,
   } as any)
+const AppWorkspacesWorkspaceTablesUploadRoute =
+  AppWorkspacesWorkspaceTablesUploadRouteImport.update({
+    id: '/workspaces/$workspace/tables/upload',
+    path: '/workspaces/$workspace/tables/upload',
+    getParentRoute: () => AppRoute,
+  } as any)
 const AppWorkspacesWorkspaceConnectionsChar91Char93NewRoute =
   AppWorkspacesWorkspaceConnectionsChar91Char93NewRouteImport.update({
     id: '/workspaces/$workspace/connections/-/new',
@@ -170,6 +177,7 @@ export interface FileRoutesByFullPath {
   '/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
   '/workspaces/$workspace/jobs/$job': typeof AppWorkspacesWorkspaceJobsJobRoute
   '/workspaces/$workspace/runs/$run': typeof AppWorkspacesWorkspaceRunsRunRoute
+  '/workspaces/$workspace/tables/upload': typeof AppWorkspacesWorkspaceTablesUploadRoute
   '/workspaces/$workspace/connections/': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
   '/workspaces/$workspace/jobs/': typeof AppWorkspacesWorkspaceJobsIndexRoute
   '/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
@@ -193,6 +201,7 @@ export interface FileRoutesByTo {
   '/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
   '/workspaces/$workspace/jobs/$job': typeof AppWorkspacesWorkspaceJobsJobRoute
   '/workspaces/$workspace/runs/$run': typeof AppWorkspacesWorkspaceRunsRunRoute
+  '/workspaces/$workspace/tables/upload': typeof AppWorkspacesWorkspaceTablesUploadRoute
   '/workspaces/$workspace/connections': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
   '/workspaces/$workspace/jobs': typeof AppWorkspacesWorkspaceJobsIndexRoute
   '/workspaces/$workspace/runs': typeof AppWorkspacesWorkspaceRunsIndexRoute
@@ -218,6 +227,7 @@ export interface FileRoutesById {
   '/_app/workspaces/$workspace/connections/$name': typeof AppWorkspacesWorkspaceConnectionsNameRoute
   '/_app/workspaces/$workspace/jobs/$job': typeof AppWorkspacesWorkspaceJobsJobRoute
   '/_app/workspaces/$workspace/runs/$run': typeof AppWorkspacesWorkspaceRunsRunRoute
+  '/_app/workspaces/$workspace/tables/upload': typeof AppWorkspacesWorkspaceTablesUploadRoute
   '/_app/workspaces/$workspace/connections/': typeof AppWorkspacesWorkspaceConnectionsIndexRoute
   '/_app/workspaces/$workspace/jobs/': typeof AppWorkspacesWorkspaceJobsIndexRoute
   '/_app/workspaces/$workspace/runs/': typeof AppWorkspacesWorkspaceRunsIndexRoute
@@ -243,6 +253,7 @@ export interface FileRouteTypes {
     | '/workspaces/$workspace/connections/$name'
     | '/workspaces/$workspace/jobs/$job'
     | '/workspaces/$workspace/runs/$run'
+    | '/workspaces/$workspace/tables/upload'
     | '/workspaces/$workspace/connections/'
     | '/workspaces/$workspace/jobs/'
     | '/workspaces/$workspace/runs/'
@@ -266,6 +277,7 @@ export interface FileRouteTypes {
     | '/workspaces/$workspace/connections/$name'
     | '/workspaces/$workspace/jobs/$job'
     | '/workspaces/$workspace/runs/$run'
+    | '/workspaces/$workspace/tables/upload'
     | '/workspaces/$workspace/connections'
     | '/workspaces/$workspace/jobs'
     | '/workspaces/$workspace/runs'
@@ -290,6 +302,7 @@ export interface FileRouteTypes {
     | '/_app/workspaces/$workspace/connections/$name'
     | '/_app/workspaces/$workspace/jobs/$job'
     | '/_app/workspaces/$workspace/runs/$run'
+    | '/_app/workspaces/$workspace/tables/upload'
     | '/_app/workspaces/$workspace/connections/'
     | '/_app/workspaces/$workspace/jobs/'
     | '/_app/workspaces/$workspace/runs/'
@@ -434,6 +447,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppWorkspacesWorkspaceTablesIndexRouteImport
       parentRoute: typeof AppRoute
     }
+    '/_app/workspaces/$workspace/tables/upload': {
+      id: '/_app/workspaces/$workspace/tables/upload'
+      path: '/workspaces/$workspace/tables/upload'
+      fullPath: '/workspaces/$workspace/tables/upload'
+      preLoaderRoute: typeof AppWorkspacesWorkspaceTablesUploadRouteImport
+      parentRoute: typeof AppRoute
+    }
     '/_app/workspaces/$workspace/connections/-/new': {
       id: '/_app/workspaces/$workspace/connections/-/new'
       path: '/workspaces/$workspace/connections/-/new'
@@ -477,6 +497,7 @@ interface AppRouteChildren {
   AppWorkspacesWorkspaceConnectionsNameRoute: typeof AppWorkspacesWorkspaceConnectionsNameRoute
   AppWorkspacesWorkspaceJobsJobRoute: typeof AppWorkspacesWorkspaceJobsJobRoute
   AppWorkspacesWorkspaceRunsRunRoute: typeof AppWorkspacesWorkspaceRunsRunRoute
+  AppWorkspacesWorkspaceTablesUploadRoute: typeof AppWorkspacesWorkspaceTablesUploadRoute
   AppWorkspacesWorkspaceConnectionsIndexRoute: typeof AppWorkspacesWorkspaceConnectionsIndexRoute
   AppWorkspacesWorkspaceJobsIndexRoute: typeof AppWorkspacesWorkspaceJobsIndexRoute
   AppWorkspacesWorkspaceRunsIndexRoute: typeof AppWorkspacesWorkspaceRunsIndexRoute
@@ -500,6 +521,8 @@ const AppRouteChildren: AppRouteChildren = {
     AppWorkspacesWorkspaceConnectionsNameRoute,
   AppWorkspacesWorkspaceJobsJobRoute: AppWorkspacesWorkspaceJobsJobRoute,
   AppWorkspacesWorkspaceRunsRunRoute: AppWorkspacesWorkspaceRunsRunRoute,
+  AppWorkspacesWorkspaceTablesUploadRoute:
+    AppWorkspacesWorkspaceTablesUploadRoute,
   AppWorkspacesWorkspaceConnectionsIndexRoute:
     AppWorkspacesWorkspaceConnectionsIndexRoute,
   AppWorkspacesWorkspaceJobsIndexRoute: AppWorkspacesWorkspaceJobsIndexRoute,

@@ -18,7 +18,9 @@ export function Cell({ value, numeric }: { value: unknown; numeric: boolean }) {
   return <span className={cn(numeric && "tabular-nums")}>{String(value)}</span>;
 }
 
-export function PreviewGrid({ preview }: { preview: Schemas["Preview"] }) {
+type Rows = Pick<Schemas["Preview"], "rows"> & { columns: { name: string; type: string }[] };
+
+export function PreviewGrid({ preview, label = tablesMessages.tabs.preview }: { preview: Rows; label?: string }) {
   const numeric = preview.columns.map((column) => isNumericType(column.type));
   return (
     // Focusable so the keyboard can scroll it (rows and columns beyond the view).
@@ -28,7 +30,7 @@ export function PreviewGrid({ preview }: { preview: Schemas["Preview"] }) {
       role="region"
       aria-label={tablesMessages.preview.gridLabel}
     >
-      <table className="w-full text-sm" aria-label={tablesMessages.tabs.preview}>
+      <table className="w-full text-sm" aria-label={label}>
         <thead className="sticky top-0 bg-muted">
           <tr className="border-b">
             {preview.columns.map((column, index) => (

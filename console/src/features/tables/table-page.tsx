@@ -29,6 +29,7 @@ import {
   type TableTab,
 } from "./queries";
 import { PreviewGrid } from "./preview-grid";
+import { UploadButton } from "./upload-button";
 
 const t = tablesMessages;
 
@@ -70,12 +71,15 @@ export function TablePage({ workspace, namespace, table, search }: Props) {
         documentTitle={`${identifier} · ${workspace}`}
         description={query.data?.dataset?.description || undefined}
         actions={
-          <Button asChild>
-            <Link to="/workspaces/$workspace/sql" params={{ workspace }} search={{ sql } as never}>
-              <PlayIcon aria-hidden />
-              {t.queryTable}
-            </Link>
-          </Button>
+          <>
+            <UploadButton workspace={workspace} search={{ namespace, table }} variant="outline" />
+            <Button asChild>
+              <Link to="/workspaces/$workspace/sql" params={{ workspace }} search={{ sql } as never}>
+                <PlayIcon aria-hidden />
+                {t.queryTable}
+              </Link>
+            </Button>
+          </>
         }
       />
       <nav aria-label={t.tabsLabel} className="mb-5 flex flex-wrap gap-1 border-b">

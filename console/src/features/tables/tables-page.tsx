@@ -15,6 +15,7 @@ import { tablesMessages } from "@/lib/messages/tables";
 import { cn } from "@/lib/utils";
 
 import { type NamespaceNode, namespacesQuery, tablesQuery, type TablesSearch } from "./queries";
+import { UploadButton } from "./upload-button";
 
 const t = tablesMessages;
 
@@ -38,7 +39,12 @@ export function TablesPage({ workspace, search }: { workspace: string; search: T
 
   return (
     <>
-      <PageHeader title={t.title} description={t.description} documentTitle={`${t.title} · ${workspace}`} />
+      <PageHeader
+        title={t.title}
+        description={t.description}
+        documentTitle={`${t.title} · ${workspace}`}
+        actions={<UploadButton workspace={workspace} search={search.namespace ? { namespace: search.namespace } : {}} />}
+      />
       <div className="grid gap-6 lg:grid-cols-[16rem_minmax(0,1fr)]">
         <NamespaceTree workspace={workspace} selected={search.namespace} onSelect={(namespace) => setSearch({ namespace })} />
         <section aria-label={t.title} className="min-w-0">
