@@ -41,35 +41,92 @@ export type SincePreset = keyof typeof SINCE_PRESETS;
 export const isSincePreset = (value: unknown): value is SincePreset =>
   typeof value === "string" && Object.hasOwn(SINCE_PRESETS, value);
 
-export type RunFilters = { job?: string; state?: RunState; trigger?: RunTrigger; since?: SincePreset };
+/** A run list's filters: `since` a preset relative to now, or `from`/`until` an absolute range (ISO,
+ * `until` exclusive). */
+export type RunFilters = {
+  job?: string;
+  state?: RunState;
+  trigger?: RunTrigger;
+  since?: SincePreset;
+  from?: string;
+  until?: string;
+};
+
+export const PAGE_SIZES = [50, 100, 200] as const;
+export const MATRIX_RUNS = [10, 20, 40] as const;
+export type RunsView = "list" | "matrix";
+
+/** Everything the runs page keeps in its URL: filters, the page (a keyset cursor), the view. */
+export type RunsSearch = RunFilters & { cursor?: string; limit?: number; view?: "matrix"; per?: number };
+
+const isoInstant = (value: unknown): string | undefined =>
+  typeof value === "string" && value !== "" && !Number.isNaN(Date.parse(value)) ? value : undefined;
+
+export function validateRunsSearch(search: Record<string, unknown>): RunsSearch {
+  const from = isoInstant(search.from);
+  const until = isoInstant(search.until);
+  const limit = PAGE_SIZES.find((size) => size === Number(search.limit));
+  const per = MATRIX_RUNS.find((size) => size === Number(search.per));
+  return {
+    job: typeof search.job === "string" && search.job ? search.job : undefined,
+    state: RUN_STATES.find((state) => state === search.state),
+    trigger: RUN_TRIGGERS.find((trigger) => trigger === search.trigger),
+    // An absolute range replaces a relative one.
+    since: !from && !until && isSincePreset(search.since) ? search.since : undefined,
+    from,
+    until,
+    cursor: typeof search.cursor === "string" && search.cursor ? search.cursor : undefined,
+    limit: limit === PAGE_SIZES[0] ? undefined : limit,
+    view: search.view === "matrix" ? "matrix" : undefined,
+    per: per === 20 ? undefined : per,
+  };
+}
+
+/** The API's query parameters for these filters (a relative `since` is resolved now). */
+export function runsApiFilters(filters: RunFilters, now = Date.now()) {
+  const since = filters.since ? new Date(now - SINCE_PRESETS[filters.since] * 1000).toISOString() : filters.from;
+  return {
+    ...(filters.job ? { job: filters.job } : {}),
+    ...(filters.state ? { state: filters.state } : {}),
+    ...(filters.trigger ? { trigger: filters.trigger } : {}),
+    ...(since ? { since } : {}),
+    ...(filters.until ? { until: filters.until } : {}),
+  };
+}
+
+const listRuns = (workspace: string, filters: RunFilters, limit: number, cursor?: string) =>
+  call(
+    api.GET("/api/v1/workspaces/{workspace}/runs", {
+      params: { path: { workspace }, query: { limit, ...runsApiFilters(filters), ...(cursor ? { cursor } : {}) } },
+    }),
+  );
+
+const pollWhileActive = (runs: Run[] | undefined) => (runs?.some((run) => isActive(run.state)) ? ACTIVE_POLL_MS : IDLE_POLL_MS);
 
 export const runsQuery = (workspace: string, filters: RunFilters, limit = 50) =>
   infiniteQueryOptions({
     queryKey: [...runKeys.all(workspace), "list", filters, limit],
-    queryFn: ({ pageParam }) =>
-      call(
-        api.GET("/api/v1/workspaces/{workspace}/runs", {
-          params: {
-            path: { workspace },
-            query: {
-              limit,
-              ...(filters.job ? { job: filters.job } : {}),
-              ...(filters.state ? { state: filters.state } : {}),
-              ...(filters.trigger ? { trigger: filters.trigger } : {}),
-              ...(filters.since
-                ? { since: new Date(Date.now() - SINCE_PRESETS[filters.since] * 1000).toISOString() }
-                : {}),
-              ...(pageParam ? { cursor: pageParam } : {}),
-            },
-          },
-        }),
-      ),
+    queryFn: ({ pageParam }) => listRuns(workspace, filters, limit, pageParam || undefined),
     initialPageParam: "",
     getNextPageParam: (page) => page.next_cursor ?? undefined,
-    refetchInterval: (query) =>
-      query.state.data?.pages.some((page) => page.items.some((run) => isActive(run.state)))
-        ? ACTIVE_POLL_MS
-        : IDLE_POLL_MS,
+    refetchInterval: (query) => pollWhileActive(query.state.data?.pages.flatMap((page) => page.items)),
+  });
+
+/** One page of runs, the page being a keyset cursor kept in the URL (newest first). */
+export const runsPageQuery = (workspace: string, filters: RunFilters, cursor: string | undefined, limit: number) =>
+  queryOptions({
+    queryKey: [...runKeys.all(workspace), "page", filters, cursor ?? "", limit],
+    queryFn: () => listRuns(workspace, filters, limit, cursor),
+    placeholderData: (previous) => previous,
+    refetchInterval: (query) => pollWhileActive(query.state.data?.items),
+  });
+
+/** A job's most recent runs for the matrix, oldest first (time runs left to right). */
+export const jobRecentRunsQuery = (workspace: string, job: string, filters: RunFilters, per: number) =>
+  queryOptions({
+    queryKey: [...runKeys.all(workspace), "matrix", job, filters, per],
+    queryFn: async () => (await listRuns(workspace, { ...filters, job }, per)).items.slice().reverse(),
+    refetchInterval: (query) => pollWhileActive(query.state.data),
   });
 
 export const runQuery = (workspace: string, id: number) =>

@@ -1,18 +1,34 @@
-/** A workspace's runs: filters (job, state, trigger) in the URL, keyset paging, live while active. */
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+/** A workspace's runs: filters (job, state, trigger, time range), the page and the view (list or
+ * matrix) all in the URL, so any view can be linked; live while something runs. */
+import { useQuery } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import type * as React from "react";
+import { useState } from "react";
 
 import { EmptyState, ErrorState, LoadingRows, PageHeader } from "@/components/page";
 import { Button } from "@/components/ui/button";
-import { NativeSelect } from "@/components/ui/input";
+import { Input, NativeSelect } from "@/components/ui/input";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { jobNamesQuery } from "@/features/jobs/api";
-import { m } from "@/lib/messages";
 import { runsMessages } from "@/lib/messages/runs";
-import { formatDateTime } from "@/lib/utils";
+import { cn, formatDateTime } from "@/lib/utils";
 
-import { duration, RUN_STATES, RUN_TRIGGERS, type Run, type RunFilters, runsQuery, SINCE_PRESETS, type SincePreset } from "./api";
+import {
+  duration,
+  MATRIX_RUNS,
+  PAGE_SIZES,
+  RUN_STATES,
+  RUN_TRIGGERS,
+  type Run,
+  type RunFilters,
+  type RunState,
+  runsPageQuery,
+  type RunsSearch,
+  type RunTrigger,
+  SINCE_PRESETS,
+  type SincePreset,
+  validateRunsSearch,
+} from "./api";
+import { RunsMatrix } from "./runs-matrix";
 import { RunStateBadge } from "./state-badge";
 
 const t = runsMessages;
@@ -73,69 +89,61 @@ export function RunsTable({ workspace, runs, showJob = true }: { workspace: stri
   );
 }
 
-export function RunsList({ workspace, search }: { workspace: string; search: RunFilters }) {
+/** A datetime-local input's value (local time, minutes) for an ISO instant, and back. */
+function toLocalInput(iso: string | undefined): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+}
+function fromLocalInput(value: string): string | undefined {
+  return value ? new Date(value).toISOString() : undefined;
+}
+
+export function RunsList({ workspace, search }: { workspace: string; search: RunsSearch }) {
   const navigate = useNavigate();
-  const query = useInfiniteQuery(runsQuery(workspace, search));
   const jobs = useQuery(jobNamesQuery(workspace));
-  const runs = query.data?.pages.flatMap((page) => page.items) ?? [];
-  const filtered = Boolean(search.job || search.state || search.trigger || search.since);
-  const setSearch = (next: Partial<Record<keyof RunFilters, string>>) =>
+  const [customRange, setCustomRange] = useState(Boolean(search.from || search.until));
+  const filtered = Boolean(search.job || search.state || search.trigger || search.since || search.from || search.until);
+  /** Change the URL: a new filter starts from the newest page; turning a page keeps history. */
+  const setSearch = (next: Partial<RunsSearch>, page = false) =>
     void navigate({
       to: "/workspaces/$workspace/runs",
       params: { workspace },
-      search: (() => {
-        const merged = { ...search, ...next } as Record<string, string | undefined>;
-        return {
-          job: merged.job || undefined,
-          state: (merged.state || undefined) as RunFilters["state"],
-          trigger: (merged.trigger || undefined) as RunFilters["trigger"],
-          since: (merged.since || undefined) as RunFilters["since"],
-        };
-      })(),
+      search: validateRunsSearch({ ...search, ...(page ? {} : { cursor: undefined }), ...next }) as never,
+      replace: !page,
     });
   const jobOptions = [...new Set([...(jobs.data ?? []), ...(search.job ? [search.job] : [])])].sort();
-
-  let body: React.ReactNode;
-  if (query.isPending) body = <LoadingRows />;
-  else if (query.isError) body = <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
-  else if (runs.length === 0)
-    body = filtered ? (
-      <EmptyState
-        title={t.noMatch}
-        action={
-          <Button variant="outline" size="sm" onClick={() => setSearch({ job: "", state: "", trigger: "", since: "" })}>
-            {t.clearFilters}
-          </Button>
-        }
-      />
-    ) : (
-      <EmptyState title={t.emptyTitle} description={t.emptyDescription} />
-    );
-  else
-    body = (
-      <>
-        <div className="rounded-lg border bg-card">
-          <RunsTable workspace={workspace} runs={runs} />
-        </div>
-        {query.hasNextPage ? (
-          <div className="mt-3 flex justify-center">
-            <Button variant="outline" onClick={() => void query.fetchNextPage()} disabled={query.isFetchingNextPage}>
-              {m.common.loadMore}
-            </Button>
-          </div>
-        ) : null}
-      </>
-    );
+  const timeValue = customRange ? "custom" : (search.since ?? "");
 
   return (
     <>
-      <PageHeader title={t.title} description={t.description} />
-      <div className="mb-3 flex flex-wrap items-center gap-2">
+      <PageHeader title={t.title} description={search.view === "matrix" ? t.matrix.description : t.description} />
+      <nav aria-label={t.views.label} className="mb-4 flex gap-1 border-b">
+        {(["list", "matrix"] as const).map((view) => {
+          const current = (search.view ?? "list") === view;
+          return (
+            <Link
+              key={view}
+              to="/workspaces/$workspace/runs"
+              params={{ workspace }}
+              search={{ ...search, cursor: undefined, view: view === "matrix" ? "matrix" : undefined } as never}
+              aria-current={current ? "page" : undefined}
+              className={cn(
+                "-mb-px border-b-2 px-3 py-2 text-sm font-medium text-muted-foreground hover:text-foreground",
+                current ? "border-primary text-foreground" : "border-transparent",
+              )}
+            >
+              {t.views[view]}
+            </Link>
+          );
+        })}
+      </nav>
+      <div className="mb-3 flex flex-wrap items-end gap-2">
         <NativeSelect
           aria-label={t.filters.job}
           className="w-56"
           value={search.job ?? ""}
-          onChange={(event) => setSearch({ job: event.target.value })}
+          onChange={(event) => setSearch({ job: event.target.value || undefined })}
         >
           <option value="">{t.allJobs}</option>
           {jobOptions.map((name) => (
@@ -144,24 +152,26 @@ export function RunsList({ workspace, search }: { workspace: string; search: Run
             </option>
           ))}
         </NativeSelect>
-        <NativeSelect
-          aria-label={t.filters.state}
-          className="w-48"
-          value={search.state ?? ""}
-          onChange={(event) => setSearch({ state: event.target.value })}
-        >
-          <option value="">{t.allStates}</option>
-          {RUN_STATES.map((state) => (
-            <option key={state} value={state}>
-              {t.states[state]}
-            </option>
-          ))}
-        </NativeSelect>
+        {search.view === "matrix" ? null : (
+          <NativeSelect
+            aria-label={t.filters.state}
+            className="w-48"
+            value={search.state ?? ""}
+            onChange={(event) => setSearch({ state: (event.target.value || undefined) as RunState | undefined })}
+          >
+            <option value="">{t.allStates}</option>
+            {RUN_STATES.map((state) => (
+              <option key={state} value={state}>
+                {t.states[state]}
+              </option>
+            ))}
+          </NativeSelect>
+        )}
         <NativeSelect
           aria-label={t.filters.trigger}
           className="w-44"
           value={search.trigger ?? ""}
-          onChange={(event) => setSearch({ trigger: event.target.value })}
+          onChange={(event) => setSearch({ trigger: (event.target.value || undefined) as RunTrigger | undefined })}
         >
           <option value="">{t.allTriggers}</option>
           {RUN_TRIGGERS.map((trigger) => (
@@ -173,8 +183,12 @@ export function RunsList({ workspace, search }: { workspace: string; search: Run
         <NativeSelect
           aria-label={t.filters.since}
           className="w-44"
-          value={search.since ?? ""}
-          onChange={(event) => setSearch({ since: event.target.value })}
+          value={timeValue}
+          onChange={(event) => {
+            const value = event.target.value;
+            setCustomRange(value === "custom");
+            if (value !== "custom") setSearch({ since: (value || undefined) as SincePreset | undefined, from: undefined, until: undefined });
+          }}
         >
           <option value="">{t.anyTime}</option>
           {(Object.keys(SINCE_PRESETS) as SincePreset[]).map((preset) => (
@@ -182,9 +196,124 @@ export function RunsList({ workspace, search }: { workspace: string; search: Run
               {t.since[preset]}
             </option>
           ))}
+          <option value="custom">{t.customRange}</option>
         </NativeSelect>
+        {customRange ? (
+          <>
+            <label className="grid gap-1 text-xs text-muted-foreground">
+              {t.from}
+              <Input
+                type="datetime-local"
+                className="w-52"
+                value={toLocalInput(search.from)}
+                onChange={(event) => setSearch({ since: undefined, from: fromLocalInput(event.target.value) })}
+              />
+            </label>
+            <label className="grid gap-1 text-xs text-muted-foreground">
+              {t.until}
+              <Input
+                type="datetime-local"
+                className="w-52"
+                value={toLocalInput(search.until)}
+                onChange={(event) => setSearch({ since: undefined, until: fromLocalInput(event.target.value) })}
+              />
+            </label>
+          </>
+        ) : null}
+        {search.view === "matrix" ? (
+          <NativeSelect
+            aria-label={t.matrix.runsPerJob}
+            className="w-40"
+            value={String(search.per ?? 20)}
+            onChange={(event) => setSearch({ per: Number(event.target.value) })}
+          >
+            {MATRIX_RUNS.map((n) => (
+              <option key={n} value={n}>
+                {t.matrix.perJob(n)}
+              </option>
+            ))}
+          </NativeSelect>
+        ) : (
+          <NativeSelect
+            aria-label={t.pageSize}
+            className="w-36"
+            value={String(search.limit ?? PAGE_SIZES[0])}
+            onChange={(event) => setSearch({ limit: Number(event.target.value) })}
+          >
+            {PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>
+                {t.perPage(n)}
+              </option>
+            ))}
+          </NativeSelect>
+        )}
+        {filtered ? (
+          <Button
+            variant="ghost"
+            size="sm"
+            onClick={() => {
+              setCustomRange(false);
+              setSearch({ job: undefined, state: undefined, trigger: undefined, since: undefined, from: undefined, until: undefined });
+            }}
+          >
+            {t.clearFilters}
+          </Button>
+        ) : null}
       </div>
-      {body}
+      {search.view === "matrix" ? (
+        <RunsMatrix workspace={workspace} search={search} />
+      ) : (
+        <RunsPage workspace={workspace} search={search} filtered={filtered} onSearch={setSearch} />
+      )}
+    </>
+  );
+}
+
+function RunsPage({
+  workspace,
+  search,
+  filtered,
+  onSearch,
+}: {
+  workspace: string;
+  search: RunsSearch;
+  filtered: boolean;
+  onSearch: (next: Partial<RunsSearch>, page?: boolean) => void;
+}) {
+  const limit = search.limit ?? PAGE_SIZES[0];
+  const filters: RunFilters = {
+    job: search.job,
+    state: search.state,
+    trigger: search.trigger,
+    since: search.since,
+    from: search.from,
+    until: search.until,
+  };
+  const query = useQuery(runsPageQuery(workspace, filters, search.cursor, limit));
+  if (query.isPending) return <LoadingRows />;
+  if (query.isError) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
+  const runs = query.data.items;
+  if (runs.length === 0 && !search.cursor)
+    return filtered ? <EmptyState title={t.noMatch} /> : <EmptyState title={t.emptyTitle} description={t.emptyDescription} />;
+  const next = query.data.next_cursor;
+  return (
+    <>
+      <div className="rounded-lg border bg-card">
+        <RunsTable workspace={workspace} runs={runs} />
+      </div>
+      <div className="mt-3 flex flex-wrap items-center justify-between gap-3">
+        <p className="text-sm text-muted-foreground" aria-live="polite">
+          {runs.length ? t.pageRange(runs[0]!.id, runs[runs.length - 1]!.id) : t.noMatch}
+        </p>
+        <div className="flex gap-2">
+          <Button variant="outline" size="sm" disabled={!search.cursor} onClick={() => onSearch({ cursor: undefined }, true)}>
+            {t.newest}
+          </Button>
+          <Button variant="outline" size="sm" disabled={!next} onClick={() => onSearch({ cursor: next ?? undefined }, true)}>
+            {t.older}
+          </Button>
+        </div>
+      </div>
     </>
   );
 }

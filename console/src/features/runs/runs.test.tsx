@@ -43,9 +43,21 @@ describe("runs list", () => {
     expect(screen.getByRole("link", { name: "#6" }).closest("tr")).toHaveTextContent("Running");
     expect(screen.getByRole("link", { name: "#6" }).closest("tr")).toHaveTextContent("schedule");
 
-    await user.click(screen.getByRole("button", { name: "Load more" }));
-    expect(await screen.findByRole("link", { name: "#3" })).toBeInTheDocument();
+    expect(screen.getByText("Runs #7 to #6, newest first")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Newest runs" })).toBeDisabled();
 
+    // A page is a place in the URL (history keeps it: Back returns to the newer page)
+    await user.click(screen.getByRole("button", { name: "Older runs" }));
+    expect(await screen.findByRole("link", { name: "#3" })).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "#7" })).not.toBeInTheDocument();
+    expect(router.state.location.search).toEqual({ cursor: "next" });
+    expect(screen.getByRole("button", { name: "Older runs" })).toBeDisabled();
+    router.history.back();
+    expect(await screen.findByRole("link", { name: "#7" })).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Older runs" }));
+    await screen.findByRole("link", { name: "#3" });
+
+    // A new filter starts again from the newest runs
     await user.selectOptions(screen.getByRole("combobox", { name: "State" }), "FAILED");
     expect(await screen.findByRole("link", { name: "#5" })).toBeInTheDocument();
     expect(router.state.location.search).toEqual({ state: "FAILED" });
@@ -60,6 +72,36 @@ describe("runs list", () => {
     await waitFor(() => expect(asked.at(-1)?.searchParams.get("since")).toBeTruthy());
     const since = new Date(asked.at(-1)!.searchParams.get("since")!).getTime();
     expect(Math.abs(Date.now() - 86_400_000 - since)).toBeLessThan(60_000);
+  }, 15_000);
+
+  it("takes a custom time range and a page size, both in the URL and the request", async () => {
+    signedIn(undefined, [workspaceAs("viewer")]);
+    const asked: URL[] = [];
+    server.use(
+      jobsAnswer(),
+      http.get(`${BASE}/runs`, ({ request }) => {
+        asked.push(new URL(request.url));
+        return HttpResponse.json({ items: [run({ id: 4 })], next_cursor: null });
+      }),
+    );
+    const user = userEvent.setup();
+    const { router } = renderApp("/workspaces/lake/runs?since=7d");
+    await screen.findByRole("link", { name: "#4" }, firstRender);
+    await user.selectOptions(screen.getByRole("combobox", { name: "Runs per page" }), "200");
+    await waitFor(() => expect(asked.at(-1)?.searchParams.get("limit")).toBe("200"));
+    await user.selectOptions(screen.getByRole("combobox", { name: "Created since" }), "custom");
+    const from = screen.getByLabelText("From");
+    await user.type(from, "2026-12-01T08:00");
+    const until = screen.getByLabelText("Until");
+    await user.type(until, "2026-12-02T08:00");
+    const expected = { from: new Date("2026-12-01T08:00").toISOString(), until: new Date("2026-12-02T08:00").toISOString() };
+    await waitFor(() => expect(router.state.location.search).toEqual({ limit: 200, ...expected }));
+    await waitFor(() => expect(asked.at(-1)?.searchParams.get("until")).toBe(expected.until));
+    expect(asked.at(-1)?.searchParams.get("since")).toBe(expected.from);
+    // A link to this range opens it as it was
+    router.history.push(`/workspaces/lake/runs?from=${expected.from}&until=${expected.until}`);
+    await waitFor(() => expect(screen.getByLabelText("From")).toHaveValue("2026-12-01T08:00"));
+    expect(screen.getByRole("combobox", { name: "Created since" })).toHaveValue("custom");
   });
 
   it("says when nothing matches, and explains an error", async () => {
@@ -209,3 +251,64 @@ describe("run page", () => {
 function logLines(log: HTMLElement): string[] {
   return Array.from(log.querySelectorAll("[data-line]"), (line) => line.textContent ?? "");
 }
+
+describe("runs matrix", () => {
+  it("shows jobs × recent runs oldest first, states by icon and name, and where the version changed", async () => {
+    signedIn(undefined, [workspaceAs("viewer")]);
+    const asked: URL[] = [];
+    server.use(
+      jobsAnswer(),
+      http.get(`${BASE}/runs`, ({ request }) => {
+        const url = new URL(request.url);
+        asked.push(url);
+        if (url.searchParams.get("job") === "report") return HttpResponse.json({ items: [], next_cursor: null });
+        // Newest first, as the API answers: version 2 since run 12
+        return HttpResponse.json({
+          items: [
+            run({ id: 13, job_version: 2, state: "RUNNING", ended_at: null }),
+            run({ id: 12, job_version: 2, state: "FAILED" }),
+            run({ id: 11, job_version: 1, state: "SUCCEEDED" }),
+            run({ id: 10, job_version: 1, state: "TIMED_OUT" }),
+          ],
+          next_cursor: null,
+        });
+      }),
+    );
+    const { router } = renderApp("/workspaces/lake/runs?view=matrix&trigger=schedule&per=40");
+    const matrix = await screen.findByRole("table", { name: "Matrix" }, firstRender);
+    const build = await waitFor(() => {
+      const row = matrix.querySelector('[data-job="nightly_build"]') as HTMLElement;
+      expect(within(row).getAllByRole("link").length).toBeGreaterThan(1);
+      return row;
+    });
+    const cells = within(build)
+      .getAllByRole("link")
+      .filter((link) => link.hasAttribute("data-run"));
+    expect(cells.map((cell) => cell.getAttribute("data-run"))).toEqual(["10", "11", "12", "13"]);
+    expect(cells[2]).toHaveAccessibleName(/^Run #12: Failed, version 2, /);
+    expect(cells[2]).toHaveAttribute("href", "/workspaces/lake/runs/12");
+    // Each state has its own icon too, not only a colour
+    expect(cells.map((cell) => cell.querySelector("[data-state]")!.getAttribute("data-state"))).toEqual([
+      "TIMED_OUT",
+      "SUCCEEDED",
+      "FAILED",
+      "RUNNING",
+    ]);
+    const markers = within(build).getAllByRole("img", { name: "version 2 from here" });
+    expect(markers).toHaveLength(1);
+    expect(markers[0]!.nextElementSibling).toBe(cells[2]);
+    const report = matrix.querySelector('[data-job="report"]') as HTMLElement;
+    await waitFor(() => expect(report).toHaveTextContent("no runs"));
+    // The legend names every state beside its square
+    const legend = screen.getByRole("region", { name: "Legend" });
+    expect(within(legend).getByText("Timed out")).toBeInTheDocument();
+    expect(within(legend).getByText("version changed")).toBeInTheDocument();
+    // Per job, the trigger and the count from the URL reach the API; the list's state filter is not offered
+    const buildAsk = asked.find((url) => url.searchParams.get("job") === "nightly_build")!;
+    expect([buildAsk.searchParams.get("trigger"), buildAsk.searchParams.get("limit")]).toEqual(["schedule", "40"]);
+    expect(screen.queryByRole("combobox", { name: "State" })).not.toBeInTheDocument();
+    expect(router.state.location.search).toEqual({ view: "matrix", trigger: "schedule", per: 40 });
+    await userEvent.click(screen.getByRole("link", { name: "List" }));
+    await waitFor(() => expect(router.state.location.search).toEqual({ trigger: "schedule", per: 40 }));
+  });
+});
