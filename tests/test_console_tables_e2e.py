@@ -254,3 +254,144 @@ def test_table_pages_are_accessible(stack: Stack, browser: Browser, screenshots:
         assert not found, "\n".join(found)
     finally:
         context.close()
+
+
+def axe_light_and_dark(page: Page, screenshots: Path, name: str) -> list[str]:
+    """Blocking axe violations in both themes (with a screenshot of each), as text."""
+    found = []
+    for theme in ("light", "dark"):
+        page.evaluate("(dark) => document.documentElement.classList.toggle('dark', dark)", theme == "dark")
+        page.wait_for_timeout(400)  # colour transitions (150 ms) end
+        page.screenshot(path=str(screenshots / f"console-{name}{'' if theme == 'light' else '-dark'}.png"))
+        blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING_IMPACTS]
+        if blocking:
+            found.append(f"axe on {name} ({theme}):\n{describe_violations(blocking)}")
+    page.evaluate("() => document.documentElement.classList.remove('dark')")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if overflow > 0:
+        found.append(f"{name} is {overflow} px wider than a 1280 px window")
+    return found
+
+
+def csv_file(name: str, text: str) -> dict[str, object]:
+    return {"name": name, "mimeType": "text/csv", "buffer": text.encode()}
+
+
+def test_upload_a_csv_into_a_new_table_then_append(
+    stack: Stack, admin_api: httpx.Client, browser: Browser, screenshots: Path
+) -> None:
+    """By clicking: a CSV into a new table (schema and rows checked first), its snapshot and rows
+    on the table page; then a larger file appended with the upload's progress seen on the way (the
+    browser's upload throttled), and a file whose columns do not fit, refused by name."""
+    from playwright.sync_api import expect
+
+    table_api = f"/api/v1/workspaces/{WS}/catalog/tables/{NS}/city_readings"
+    context = new_context(stack, browser, bypass_csp=True)
+    found: list[str] = []
+    try:
+        page = context.new_page()
+        sign_in(context)
+        page.goto(f"/workspaces/{WS}/tables")
+        page.get_by_role("link", name="Upload data").click()
+        expect(heading(page, "Upload data")).to_be_visible()
+        found += axe_light_and_dark(page, screenshots, "upload")
+        first = (
+            "city,reading_at,kwh\n"
+            "Riyadh,2026-12-01 10:00:00,1.5\nJeddah,2026-12-01 11:00:00,2.25\nDammam,,3\n"
+        )
+        page.get_by_label("File").set_input_files(csv_file("City Readings.csv", first))
+        expect(page.get_by_label("Table name")).to_have_value("city_readings")
+        expect(page.get_by_label("Namespace")).to_have_value(NS)
+        page.get_by_role("button", name="Check the file").click()
+
+        # The inferred schema and the first rows, before anything is written
+        expect(page.get_by_test_id("upload-summary")).to_have_text(f"Creates {NS}.city_readings with 3 rows.")
+        schema = page.get_by_role("table", name="Schema")
+        expect(schema.locator("tbody tr")).to_have_text(
+            [
+                re.compile(r"city\s*string\s*string"),
+                re.compile(r"reading_at\s*timestamp\s*timestamp"),
+                re.compile(r"kwh\s*double\s*double"),
+            ]
+        )
+        sample = page.get_by_role("table", name="First rows of the file (scrollable)")
+        expect(sample.locator("tbody tr")).to_have_count(3)
+        expect(sample.locator("tbody tr").first).to_contain_text("Riyadh")
+        assert admin_api.get(table_api).status_code == 404  # the check wrote nothing
+        found += axe_light_and_dark(page, screenshots, "upload-preview")
+
+        page.get_by_role("button", name="Upload 3 rows").click()
+        done = page.get_by_test_id("upload-done")
+        expect(done).to_contain_text(f"3 rows committed to {NS}.city_readings as snapshot ")
+        created = admin_api.get(table_api).json()
+        snapshot = created["current_snapshot_id"]
+        expect(done).to_contain_text(snapshot)  # the exact 64-bit id
+        found += axe_light_and_dark(page, screenshots, "upload-done")
+
+        # The snapshot's rows on the table page, the snapshot in its address
+        page.get_by_role("link", name="See the snapshot's rows").click()
+        expect(heading(page, f"{NS}.city_readings")).to_be_visible()
+        expect(page).to_have_url(re.compile(rf"[?&]snapshot={snapshot}(&|$)"))
+        grid = page.get_by_role("table", name="Preview")
+        expect(grid.locator("tbody tr")).to_have_count(3)
+        expect(grid).to_contain_text("Jeddah")
+
+        # Append from the table's own page: the table is chosen already
+        page.get_by_role("link", name="Upload data").click()
+        expect(page.get_by_role("radio", name="An existing table")).to_be_checked()
+        expect(page.get_by_label("Table", exact=True)).to_have_value("city_readings")
+        rows = 120_000
+        more = "city,reading_at,kwh\n" + "".join(
+            f"Abha,2026-12-02 {i % 24:02d}:00:00,{i % 97}.5\n" for i in range(rows)
+        )
+        page.get_by_label("File").set_input_files(csv_file("more.csv", more))
+        page.get_by_role("button", name="Check the file").click()
+        expect(page.get_by_test_id("upload-summary")).to_have_text(
+            f"Appends {rows:,} rows to {NS}.city_readings.", timeout=60_000
+        )
+        # A slow link (about 1 MB/s up): the bar moves while the bytes go out
+        cdp = context.new_cdp_session(page)
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 1_000_000},
+        )
+        page.get_by_role("button", name=f"Upload {rows:,} rows").click()
+        bar = page.get_by_role("progressbar", name="Upload progress")
+        expect(bar).to_be_visible()
+        page.wait_for_function(
+            """() => {
+                const bar = document.querySelector('[role=progressbar]');
+                const now = bar ? Number(bar.getAttribute('aria-valuenow')) : 0;
+                return now > 0 && now < 100;
+            }""",
+            timeout=30_000,
+        )
+        expect(page.get_by_text(re.compile(r"^Sending \d+% \("))).to_be_visible()
+        cdp.send(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
+        expect(page.get_by_test_id("upload-done")).to_contain_text(
+            f"{rows:,} rows committed to {NS}.city_readings", timeout=60_000
+        )
+        appended = admin_api.get(table_api).json()
+        assert len(appended["snapshots"]) == 2
+        assert appended["totals"]["row_count"] == rows + 3
+        page.get_by_role("link", name="See the snapshot's rows").click()
+        expect(page).to_have_url(re.compile(rf"[?&]snapshot={appended['current_snapshot_id']}(&|$)"))
+        expect(page.get_by_role("table", name="Preview").locator("tbody tr")).to_have_count(100)
+
+        # Columns that do not fit: refused at the check, listed by name, nothing written
+        page.get_by_role("link", name="Upload data").click()
+        page.get_by_label("File").set_input_files(csv_file("wrong.csv", "city,colour\nTabuk,red\n"))
+        page.get_by_role("button", name="Check the file").click()
+        mismatches = page.get_by_role("table", name="Columns that do not fit the table")
+        expect(mismatches.locator("tbody tr")).to_have_text(
+            [re.compile(r"^colour\s*not a column of the table")]
+        )
+        expect(page.get_by_role("button", name=re.compile(r"^Upload \d"))).to_have_count(0)
+        found += axe_light_and_dark(page, screenshots, "upload-mismatch")
+        assert len(admin_api.get(table_api).json()["snapshots"]) == 2
+    finally:
+        context.close()
+    assert not found, "\n".join(found)

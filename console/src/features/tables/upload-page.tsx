@@ -155,7 +155,7 @@ export function UploadPage({ workspace, search }: { workspace: string; search: U
           <CardHeader>
             <CardTitle>{u.fileStep}</CardTitle>
           </CardHeader>
-          <CardContent className="grid gap-4 sm:grid-cols-[1fr_12rem]">
+          <CardContent className="grid items-start gap-4 sm:grid-cols-[1fr_12rem]">
             <Field label={u.file} htmlFor={`${ids}-file`} hint={file ? `${file.name} · ${formatBytes(file.size)}` : u.fileHint}>
               <Input
                 id={`${ids}-file`}
@@ -205,7 +205,7 @@ export function UploadPage({ workspace, search }: { workspace: string; search: U
                 </label>
               ))}
             </fieldset>
-            <div className="grid gap-4 sm:grid-cols-2">
+            <div className="grid items-start gap-4 sm:grid-cols-2">
               <Field label={u.namespace} htmlFor={`${ids}-namespace`}>
                 <NativeSelect
                   id={`${ids}-namespace`}
