@@ -427,6 +427,7 @@ PAGES = {
     "job-new": "/workspaces/demo/jobs/-/new",
     "job-edit": "/workspaces/demo/jobs/daily_usage_report/edit",
     "runs": "/workspaces/demo/runs",
+    "runs-matrix": "/workspaces/demo/runs?view=matrix",
     "run": "/workspaces/demo/runs/{run}",
 }
 
@@ -470,3 +471,49 @@ def test_jobs_and_runs_pages_are_accessible(
         assert not found, "\n".join(found)
     finally:
         context.close()
+
+
+def test_runs_matrix_marks_where_the_version_changed(
+    stack: Stack, admin_api: httpx.Client, context: BrowserContext, page: Page
+) -> None:
+    """Two runs of version 1, a new version, one run of it: the matrix shows the job's three runs
+    oldest first, each named by its state, with one marker before the first run of version 2;
+    the view and its filters are a link; from a square to the run."""
+    from playwright.sync_api import expect
+
+    job = "matrix_probe"
+    definition = {"task": {"type": "sql", "engine": "duckdb", "sql": "SELECT 1 AS one"}}
+    created = admin_api.post(f"/api/v1/workspaces/{DEMO}/jobs", json={"name": job, **definition})
+    assert created.status_code == 201, created.text
+
+    def run_once() -> int:
+        submitted = admin_api.post(f"/api/v1/workspaces/{DEMO}/jobs/{job}/runs", json={"parameters": {}})
+        assert submitted.status_code == 201, submitted.text
+        run_id = int(submitted.json()["id"])
+        wait_for_run(admin_api, run_id, {"SUCCEEDED"})
+        return run_id
+
+    first, second = run_once(), run_once()
+    changed = {**definition, "task": {**definition["task"], "sql": "SELECT 2 AS two"}, "message": "two"}
+    assert admin_api.put(f"/api/v1/workspaces/{DEMO}/jobs/{job}", json=changed).status_code == 200
+    third = run_once()
+
+    sign_in(context)
+    page.goto(f"/workspaces/{DEMO}/runs")
+    page.get_by_role("navigation", name="Runs view").get_by_role("link", name="Matrix").click()
+    expect(page).to_have_url(re.compile(r"view=matrix"))
+    page.get_by_role("combobox", name="Job").select_option(job)
+    expect(page).to_have_url(re.compile(rf"job={job}"))
+    page.reload()  # the view is its address
+    row = page.locator(f'tr[data-job="{job}"]')
+    cells = row.locator("a[data-run]")
+    expect(cells).to_have_count(3)
+    assert cells.evaluate_all("(links) => links.map((a) => Number(a.dataset.run))") == [first, second, third]
+    named = re.compile(rf"^Run #{third}: Succeeded, version 2, ")
+    expect(cells.nth(2)).to_have_attribute("aria-label", named)
+    markers = row.get_by_role("img", name="version 2 from here")
+    expect(markers).to_have_count(1)
+    assert markers.evaluate("(m) => m.parentElement.querySelector('a').dataset.run") == str(third)
+    expect(page.get_by_role("region", name="Legend")).to_contain_text("Timed out")
+    cells.nth(0).click()
+    expect(page).to_have_url(re.compile(rf"/runs/{first}$"))

@@ -64,8 +64,10 @@ function VersionMarker({ version }: { version: number }) {
 /** The runs of one job, with a marker before each run whose version differs from the one before. */
 export function JobRunCells({ workspace, runs }: { workspace: string; runs: Run[] }) {
   if (runs.length === 0) return <span className="text-sm text-muted-foreground">{t.matrix.noRuns}</span>;
+  const changes = runs.some((run, index) => index > 0 && runs[index - 1]!.job_version !== run.job_version);
   return (
-    <div className="flex flex-wrap items-center gap-1 pt-4">
+    // Room above the squares for the version labels, in rows that have one.
+    <div className={cn("flex flex-wrap items-center gap-1", changes && "pt-4")}>
       {runs.map((run, index) => {
         const previous = runs[index - 1];
         const when = run.started_at ? formatDateTime(run.started_at) : `${t.matrix.notStarted} ${formatDateTime(run.created_at)}`;

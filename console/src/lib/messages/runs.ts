@@ -15,7 +15,7 @@ export const runsMessages = {
   pageRange: (first: number, last: number) => `Runs #${first} to #${last}, newest first`,
   matrix: {
     description: "Each job's most recent runs, oldest to newest from left to right. A bar marks where the job's version changed.",
-    runsPerJob: "Runs per job",
+    runsPerJob: "Recent runs shown",
     perJob: (n: number) => `last ${n} runs`,
     job: "Job",
     runs: "Recent runs (oldest → newest)",
