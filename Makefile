@@ -74,7 +74,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv console
+bench: venv console trino
 	$(BIN)/python -m bench.list_endpoint
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.ingest_csv
@@ -83,6 +83,7 @@ bench: venv console
 	$(BIN)/python -m bench.schema_tree
 	$(BIN)/python -m bench.engine_isolation
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.trino_select
 
 clean:
 	rm -rf console/node_modules src/sadeem/console_dist
