@@ -282,6 +282,7 @@ def test_history_reopens_and_a_saved_query_runs_as_a_job(
     run_link.click()
     expect(page).to_have_url(re.compile(r"/workspaces/demo/runs/\d+$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("east_readings")
+    expect(page.get_by_test_id("run-facts")).to_contain_text("region=east")  # the worksheet's value
 
 
 def test_a_viewer_reads_and_a_write_is_refused_and_explained(

@@ -10,6 +10,7 @@ import {
   parameterValues,
   tableRef,
   textToRun,
+  typedParameterValues,
 } from "./sql-text";
 
 describe("parameters", () => {
@@ -24,6 +25,33 @@ describe("parameters", () => {
       c: "north",
       d: "12345678901234567",
     });
+  });
+});
+
+describe("run as job", () => {
+  it("sends each value in its declared type and leaves empty ones to their defaults", () => {
+    const declared = [
+      { name: "n", type: "integer" },
+      { name: "x", type: "number" },
+      { name: "on", type: "boolean" },
+      { name: "amount", type: "decimal" },
+      { name: "day", type: "date" },
+      { name: "region", type: "string" },
+      { name: "code", type: "string" },
+      { name: "unset", type: "integer", default: 3 },
+    ];
+    const values = { n: "42", x: "1.5", on: "true", amount: "10.10", day: "2026-12-07", region: "north", code: "007", unset: "" };
+    expect(typedParameterValues(declared, values)).toEqual({
+      n: 42,
+      x: 1.5,
+      on: true,
+      amount: "10.10",
+      day: "2026-12-07",
+      region: "north",
+      code: "007",
+    });
+    // Not a number: sent as typed, for the server to refuse naming the parameter.
+    expect(typedParameterValues([{ name: "n", type: "integer" }], { n: "abc" })).toEqual({ n: "abc" });
   });
 });
 

@@ -23,6 +23,27 @@ export function parameterValues(sql: string, values: Record<string, string>): Re
   return out;
 }
 
+/** A saved query's parameter as the job it becomes declares it. */
+export type DeclaredParameter = { name: string; type?: string | null; default?: unknown };
+
+/** The worksheet's inputs as a job run's values, each in its declared type (an integer or number
+ * parameter goes as a JSON number, a boolean as true/false, decimal, date and timestamp as text);
+ * an empty input is left out, so the parameter's default applies (or the server says it is missing). */
+export function typedParameterValues(
+  declared: readonly DeclaredParameter[],
+  values: Record<string, string>,
+): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const { name, type } of declared) {
+    const raw = (values[name] ?? "").trim();
+    if (!raw) continue;
+    if ((type === "integer" || type === "number") && !Number.isNaN(Number(raw))) out[name] = Number(raw);
+    else if (type === "boolean" && (raw === "true" || raw === "false")) out[name] = raw === "true";
+    else out[name] = raw; // the server checks it against the type and names the parameter if it is wrong
+  }
+  return out;
+}
+
 /** Where a selection starts in the editor's text: line and column offsets (0-based). */
 export type Origin = { line: number; column: number };
 

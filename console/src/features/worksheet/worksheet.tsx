@@ -42,6 +42,7 @@ import {
   parameterValues,
   TERMINAL,
   textToRun,
+  typedParameterValues,
 } from "./sql-text";
 import { StateBadge } from "./state-badge";
 
@@ -265,7 +266,12 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
       const out = await call(
         api.POST("/api/v1/workspaces/{workspace}/queries/{query}/run-as-job", {
           params: { path: { workspace, query: openQuery.name } },
-          body: { message: "", submit: true },
+          // The run gets the inputs' values in the parameters' declared types.
+          body: {
+            message: "",
+            submit: true,
+            parameters: typedParameterValues(openQuery.parameters as Schemas["ParameterSpec"][], values),
+          },
         }),
       );
       const words = (out.job_created ? t.jobCreated : t.jobUpdated)(out.job.name, out.job.current_version, out.query_version);
