@@ -101,6 +101,7 @@ async function longPoll(workspace: string, runId: number, attempt: number, setSt
 }
 
 const LINE_PX = 20;
+const LOG_MAX_PX = 448;
 
 export function RunLog({ workspace, runId, attempt }: { workspace: string; runId: number; attempt: number }) {
   const log = useFollowLog(workspace, runId, attempt);
@@ -117,7 +118,7 @@ export function RunLog({ workspace, runId, attempt }: { workspace: string; runId
     getScrollElement: () => scroller.current,
     estimateSize: () => LINE_PX,
     overscan: 30,
-    initialRect: { width: 1000, height: 448 },
+    initialRect: { width: 1000, height: LOG_MAX_PX },
   });
   useEffect(() => {
     if (follow && !query && lines.length) virtual.scrollToIndex(lines.length - 1, { align: "end" });
@@ -204,7 +205,9 @@ export function RunLog({ workspace, runId, attempt }: { workspace: string; runId
         aria-label={t.logLabel(attempt)}
         tabIndex={0}
         onWheel={() => setFollow(false)}
-        className="h-[28rem] overflow-auto rounded-md border bg-muted/40 py-2 font-mono text-xs"
+        // As tall as the log, up to 28rem; then it scrolls.
+        style={{ height: Math.min(LOG_MAX_PX, Math.max(96, lines.length * LINE_PX + 16)) }}
+        className="overflow-auto rounded-md border bg-muted/40 py-2 font-mono text-xs"
         data-testid="run-log"
       >
         {lines.length ? (
