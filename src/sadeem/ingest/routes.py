@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi import Path as PathParam
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sadeem.api.context import Ctx
+from sadeem.api.context import Ctx, RequestContext
 from sadeem.api.responses import errors
 from sadeem.audit.middleware import unaudited_when_unchanged
 from sadeem.auth.permissions import WorkspaceEditor
+from sadeem.catalog.writer import WorkspaceWriterCatalog
 from sadeem.config import Settings
 from sadeem.db import unit_of_work
+from sadeem.db.engine import Database
 from sadeem.db.session import AppDatabase, DbSession, UnitOfWorkRoute
-from sadeem.ingest import scratch, uploads
+from sadeem.ingest import scratch, service, uploads
 from sadeem.ingest.reader import SourceFormat
 from sadeem.ingest.schemas import IngestOut, IngestPreviewOut, PreviewColumnOut
 from sadeem.ingest.service import IngestMode
 from sadeem.results.json_cells import json_rows, result_columns
 from sadeem.results.schemas import ResultColumn
+from sadeem.workspaces.models import Workspace
+
+T = TypeVar("T")
 
 router = APIRouter(
     prefix="/api/v1/workspaces/{workspace}/ingest", tags=["ingest"], route_class=UnitOfWorkRoute
@@ -66,27 +74,9 @@ async def ingest_file(
     fitting columns (400 listing the differences, also as `mismatches`: one `{column, kind, file_type,
     table_type}` per column, `kind` being `missing`, `type` or `not_in_table`). One snapshot per
     ingest; concurrent commits are retried with backoff."""
-    settings: Settings = request.app.state.settings
-    # The permission check opened a transaction (on SQLite: the write lock); an upload can take
-    # minutes, so end it before reading the body. Catalog commits get their own units of work; the
-    # event follows in the request's.
-    await run_in_threadpool(unit_of_work.release, db)
-    uploads.check_target(access.workspace, namespace, table)
-    with scratch.scratch_directory(settings) as directory:
-        upload = directory / f"upload.{source_format}"
-        received = await uploads.receive_upload(request, upload, settings.ingest_max_bytes)
-        result = await run_in_threadpool(
-            uploads.ingest_for_workspace,
-            database,
-            settings,
-            ctx.actor,
-            ctx.action,
-            access.workspace,
-            (namespace, table),
-            upload,
-            source_format,
-            mode,
-        )
+    result, received = await _on_received_file(
+        request, db, database, ctx, access.workspace, (namespace, table), source_format, mode, service.ingest
+    )
     await run_in_threadpool(
         uploads.record_ingest, db, ctx.actor, access.workspace, result, received, source_format
     )
@@ -124,24 +114,9 @@ async def preview_file(
     """A dry run of the upload with the same body and parameters: the same checks and refusals
     (400 with `mismatches` for columns that do not fit), the table's columns after it, the file's
     row count and first rows; nothing is written and the file is not kept."""
-    settings: Settings = request.app.state.settings
-    await run_in_threadpool(unit_of_work.release, db)
-    uploads.check_target(access.workspace, namespace, table)
-    with scratch.scratch_directory(settings) as directory:
-        upload = directory / f"upload.{source_format}"
-        received = await uploads.receive_upload(request, upload, settings.ingest_max_bytes)
-        result = await run_in_threadpool(
-            uploads.preview_for_workspace,
-            database,
-            settings,
-            ctx.actor,
-            ctx.action,
-            access.workspace,
-            (namespace, table),
-            upload,
-            source_format,
-            mode,
-        )
+    result, received = await _on_received_file(
+        request, db, database, ctx, access.workspace, (namespace, table), source_format, mode, service.preview
+    )
     return IngestPreviewOut(
         table=result.table,
         mode=result.mode,
@@ -154,3 +129,40 @@ async def preview_file(
         sample_columns=[ResultColumn(**column) for column in result_columns(result.sample.schema)],
         sample_rows=json_rows(result.sample.to_batches()),
     )
+
+
+async def _on_received_file(
+    request: Request,
+    db: Session,
+    database: Database,
+    ctx: RequestContext,
+    workspace: Workspace,
+    identifier: tuple[str, str],
+    source_format: SourceFormat,
+    mode: IngestMode,
+    work: Callable[[WorkspaceWriterCatalog, tuple[str, str], Path, SourceFormat, IngestMode], T],
+) -> tuple[T, int]:
+    """The request body streamed to a scratch file, then `work` (ingest or preview) run on it; the
+    result and the bytes received. The permission check opened a transaction (on SQLite: the write
+    lock); an upload can take minutes, so it ends before the body is read. Catalog commits get their
+    own units of work."""
+    settings: Settings = request.app.state.settings
+    await run_in_threadpool(unit_of_work.release, db)
+    uploads.check_target(workspace, *identifier)
+    with scratch.scratch_directory(settings) as directory:
+        upload = directory / f"upload.{source_format}"
+        received = await uploads.receive_upload(request, upload, settings.ingest_max_bytes)
+        result = await run_in_threadpool(
+            uploads.on_workspace,
+            work,
+            database,
+            settings,
+            ctx.actor,
+            ctx.action,
+            workspace,
+            identifier,
+            upload,
+            source_format,
+            mode,
+        )
+    return result, received

@@ -3,7 +3,9 @@ the ingest through the workspace's writer catalog, and the audit event that sums
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -16,8 +18,10 @@ from sadeem.core.actor import Actor
 from sadeem.core.errors import InvalidInput, NotFound, TooLarge
 from sadeem.db.engine import Database
 from sadeem.ingest.reader import SourceFormat
-from sadeem.ingest.service import IngestMode, IngestPreview, IngestResult, ingest, preview
+from sadeem.ingest.service import IngestMode, IngestResult
 from sadeem.workspaces.models import Workspace
+
+T = TypeVar("T")
 
 
 def check_target(workspace: Workspace, namespace: str, table: str) -> None:
@@ -50,7 +54,8 @@ async def receive_upload(request: Request, destination: Path, max_bytes: int) ->
     return received
 
 
-def ingest_for_workspace(
+def on_workspace(
+    work: Callable[[WorkspaceWriterCatalog, tuple[str, str], Path, SourceFormat, IngestMode], T],
     db: Database,
     settings: Settings,
     actor: Actor,
@@ -60,24 +65,9 @@ def ingest_for_workspace(
     source: Path,
     fmt: SourceFormat,
     mode: IngestMode,
-) -> IngestResult:
-    catalog = WorkspaceWriterCatalog(db, settings, actor, action, workspace)
-    return ingest(catalog, identifier, source, fmt, mode)
-
-
-def preview_for_workspace(
-    db: Database,
-    settings: Settings,
-    actor: Actor,
-    action: str | None,
-    workspace: Workspace,
-    identifier: tuple[str, str],
-    source: Path,
-    fmt: SourceFormat,
-    mode: IngestMode,
-) -> IngestPreview:
-    catalog = WorkspaceWriterCatalog(db, settings, actor, action, workspace)
-    return preview(catalog, identifier, source, fmt, mode)
+) -> T:
+    """`work` (the service's `ingest` or `preview`) on the workspace's writer catalog."""
+    return work(WorkspaceWriterCatalog(db, settings, actor, action, workspace), identifier, source, fmt, mode)
 
 
 def record_ingest(
