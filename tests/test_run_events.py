@@ -96,6 +96,11 @@ def test_the_log_arrives_once_in_order_and_resumes_after_a_reconnect(running_pla
         resumed = [event for event in events if event["event"] == "log"]
     assert logs[0]["data"]["text"] + "".join(event["data"]["text"] for event in resumed) == text
 
+    # One that had only the run's first event (no attempt chosen yet) gets the whole log.
+    assert seen[0]["id"] == "0:0"
+    with stream(p, run_id, **{"Last-Event-ID": seen[0]["id"]}) as events:
+        assert "".join(event["data"]["text"] for event in events if event["event"] == "log") == text
+
 
 def test_a_stream_is_refused_like_the_run_itself(running_platform: Platform) -> None:  # noqa: F811
     p = running_platform

@@ -41,10 +41,10 @@ class Position:
         attempt, sep, after = (last_event_id or "").partition(":")
         if not sep or not attempt.isdigit() or not after.isdigit():
             return None
-        return cls(int(attempt), int(after))
+        return cls(int(attempt) or None, int(after))
 
     def event_id(self) -> str:
-        return f"{self.attempt or 0}:{self.after}"
+        return f"{self.attempt or 0}:{self.after}"  # 0: the current attempt, none chosen yet
 
 
 @dataclass(frozen=True)
