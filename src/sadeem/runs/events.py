@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from sadeem.api import admission
 from sadeem.runs import service
-from sadeem.runs.models import TERMINAL_STATES
+from sadeem.runs.models import TERMINAL_STATES, Run
 from sadeem.workspaces.models import Workspace
 
 POLL_SECONDS = 0.25
@@ -78,11 +78,9 @@ async def follow(
     seen: tuple[object, ...] | None = None
     opened = last_sent = time.monotonic()
     while time.monotonic() - opened < LIFETIME_SECONDS:
-        detail, page = await anyio.to_thread.run_sync(_read, sessions, workspace, run_id, position)
-        run = detail.view.run
-        changed = (run.state, run.attempt, run.state_reason, run.ended_at, len(detail.transitions))
-        if changed != seen:
-            seen = changed
+        run, detail, page = await anyio.to_thread.run_sync(_read, sessions, workspace, run_id, position, seen)
+        if detail is not None:
+            seen = _version(run)
             yield RunChanged(detail), position
             last_sent = time.monotonic()
         if page.text:
@@ -106,10 +104,22 @@ async def follow(
             await anyio.sleep(POLL_SECONDS)
 
 
+def _version(run: Run) -> tuple[object, ...]:
+    # Every transition changes the state or the attempt; reason, message and end ride with them.
+    return (run.state, run.attempt, run.state_reason, run.state_message, run.ended_at)
+
+
 def _read(
-    sessions: Callable[[], Session], workspace: Workspace, run_id: int, position: Position
-) -> tuple[service.RunDetail, service.LogPage]:
+    sessions: Callable[[], Session],
+    workspace: Workspace,
+    run_id: int,
+    position: Position,
+    seen: tuple[object, ...] | None,
+) -> tuple[Run, service.RunDetail | None, service.LogPage]:
+    """The run, its detail only when it changed since `seen` (a poll is otherwise two small
+    reads), and the log after `position`."""
     with sessions() as session:
-        detail = service.detail(session, workspace, run_id)
+        run = service.get_run(session, workspace, run_id)
+        detail = service.detail(session, workspace, run_id) if _version(run) != seen else None
         page = service.read_logs(session, workspace, run_id, position.attempt, position.after)
-    return detail, page
+    return run, detail, page
