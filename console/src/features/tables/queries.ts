@@ -144,3 +144,12 @@ export function formatTime(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
+
+/** The upload page's address: a namespace and table to preselect. Here, not in the page's module,
+ * so the route's search check does not pull the page into the first bundle. */
+export type UploadSearch = { namespace?: string; table?: string };
+
+export function validateUploadSearch(search: Record<string, unknown>): UploadSearch {
+  const text = (value: unknown) => (typeof value === "string" && value.trim() ? value.trim() : undefined);
+  return { namespace: text(search.namespace), table: text(search.table) };
+}

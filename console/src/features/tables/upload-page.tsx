@@ -17,7 +17,7 @@ import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@
 import { tablesMessages } from "@/lib/messages/tables";
 
 import { PreviewGrid } from "./preview-grid";
-import { formatBytes, type NamespaceNode, namespacesQuery, tablesQuery } from "./queries";
+import { formatBytes, type NamespaceNode, namespacesQuery, tablesQuery, type UploadSearch } from "./queries";
 import {
   formatOf,
   type IngestPreview,
@@ -32,13 +32,6 @@ import {
 
 const t = tablesMessages;
 const u = tablesMessages.upload;
-
-export type UploadSearch = { namespace?: string; table?: string };
-
-export function validateUploadSearch(search: Record<string, unknown>): UploadSearch {
-  const text = (value: unknown) => (typeof value === "string" && value.trim() ? value.trim() : undefined);
-  return { namespace: text(search.namespace), table: text(search.table) };
-}
 
 function flatten(node: NamespaceNode): string[] {
   return [node.namespace, ...node.children.flatMap(flatten)];

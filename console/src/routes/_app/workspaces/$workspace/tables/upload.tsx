@@ -1,6 +1,7 @@
 import { createFileRoute } from "@tanstack/react-router";
 
-import { UploadPage, validateUploadSearch } from "@/features/tables/upload-page";
+import { validateUploadSearch } from "@/features/tables/queries";
+import { UploadPage } from "@/features/tables/upload-page";
 
 export const Route = createFileRoute("/_app/workspaces/$workspace/tables/upload")({
   validateSearch: validateUploadSearch,
