@@ -42,15 +42,20 @@ def bucket() -> str:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, lake_s3: S3Server, bucket: str) -> Settings:
     """Overrides conftest's: the same app and `world`, on an s3:// warehouse."""
+    return s3_warehouse_settings(tmp_path, database_url, lake_s3, bucket)
+
+
+def s3_warehouse_settings(tmp_path: Path, database_url: str, s3: S3Server, bucket: str) -> Settings:
+    """Conftest's settings with the warehouse at `s3://<bucket>/wh` on the real S3 server `s3`."""
     return Settings(
         home=tmp_path / "home",
         database_url=database_url,
         secret_key=Fernet.generate_key().decode(),
         demo=False,
         warehouse=f"s3://{bucket}/wh",
-        s3_endpoint_url=lake_s3.endpoint_url,
-        s3_access_key_id=S3_KEY_ID,
-        s3_secret_access_key=S3_SECRET,
+        s3_endpoint_url=s3.endpoint_url,
+        s3_access_key_id=s3.access_key_id,
+        s3_secret_access_key=s3.secret_access_key,
         s3_region="us-east-1",
         s3_path_style=True,
     )

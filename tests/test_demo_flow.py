@@ -23,13 +23,13 @@ import boto3
 import duckdb
 import pytest
 from botocore.config import Config
-from cryptography.fernet import Fernet
 
 from sadeem.config import Settings
 from sadeem.ingest.demo_data import meter_reading_batches, write_meter_readings_csv
 from tests.conftest import make_token, make_user
 from tests.connection_doubles import S3Server
 from tests.jobs_support import Platform, platform  # noqa: F401
+from tests.lake_support import s3_warehouse_settings
 from tests.spark_support import spark_jars
 from tests.trino_server import TrinoServer, trino_connection_settings
 
@@ -71,18 +71,7 @@ GROUP BY region ORDER BY region
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, trino_s3: S3Server) -> Settings:
     """Overrides conftest's: an s3:// warehouse on the session's SeaweedFS, a bucket per test."""
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        secret_key=Fernet.generate_key().decode(),
-        demo=False,
-        warehouse=f"s3://demo-{uuid.uuid4().hex[:12]}/wh",
-        s3_endpoint_url=trino_s3.endpoint_url,
-        s3_access_key_id=trino_s3.access_key_id,
-        s3_secret_access_key=trino_s3.secret_access_key,
-        s3_region="us-east-1",
-        s3_path_style=True,
-    )
+    return s3_warehouse_settings(tmp_path, database_url, trino_s3, f"demo-{uuid.uuid4().hex[:12]}")
 
 
 class Steps(dict[str, float]):

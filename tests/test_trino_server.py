@@ -19,7 +19,6 @@ from typing import Any
 import httpx
 import pyarrow as pa
 import pytest
-from cryptography.fernet import Fernet
 from pyiceberg.catalog.rest import RestCatalog
 
 from sadeem.config import Settings
@@ -35,6 +34,7 @@ from sadeem.engines.trino import TrinoEngine, TrinoExecution
 from tests.conftest import bearer, make_token, make_user
 from tests.connection_doubles import S3Server
 from tests.jobs_support import Platform, platform  # noqa: F401
+from tests.lake_support import s3_warehouse_settings
 from tests.statements_support import run_sql, statements_url
 from tests.trino_server import TrinoServer, trino_connection_settings
 
@@ -55,18 +55,7 @@ ENDLESS_SQL = (
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, trino_s3: S3Server) -> Settings:
     """Overrides conftest's: an s3:// warehouse on the session's SeaweedFS, a bucket per test."""
-    return Settings(
-        home=tmp_path / "home",
-        database_url=database_url,
-        secret_key=Fernet.generate_key().decode(),
-        demo=False,
-        warehouse=f"s3://lake-{uuid.uuid4().hex[:12]}/wh",
-        s3_endpoint_url=trino_s3.endpoint_url,
-        s3_access_key_id=trino_s3.access_key_id,
-        s3_secret_access_key=trino_s3.secret_access_key,
-        s3_region="us-east-1",
-        s3_path_style=True,
-    )
+    return s3_warehouse_settings(tmp_path, database_url, trino_s3, f"lake-{uuid.uuid4().hex[:12]}")
 
 
 def pyiceberg(p: Platform, s3: S3Server, who: str, warehouse: str = "alpha") -> RestCatalog:
