@@ -60,7 +60,7 @@ run: venv console
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when SADEEM_TEST_DATABASE_URL is set)
 test: venv spark trino console k8s-tools lint typecheck console-test
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=30
 
 lint: venv
 	$(BIN)/ruff check .
