@@ -66,8 +66,8 @@ def pyiceberg_on_s3(server: CatalogServer, s3: S3Server, who: str) -> RestCatalo
         who,
         **{
             "s3.endpoint": s3.endpoint_url,
-            "s3.access-key-id": S3_KEY_ID,
-            "s3.secret-access-key": S3_SECRET,
+            "s3.access-key-id": s3.access_key_id,
+            "s3.secret-access-key": s3.secret_access_key,
             "s3.region": "us-east-1",
         },
     )
@@ -77,7 +77,8 @@ def duckdb_on_s3(server: CatalogServer, s3: S3Server, who: str) -> duckdb.DuckDB
     """DuckDB with the workspace `alpha` attached as `lake`."""
     connection = duckdb_with_iceberg()
     connection.execute(
-        f"""CREATE SECRET (TYPE S3, KEY_ID '{S3_KEY_ID}', SECRET '{S3_SECRET}', REGION 'us-east-1',
+        f"""CREATE SECRET (TYPE S3, KEY_ID '{s3.access_key_id}', SECRET '{s3.secret_access_key}',
+        REGION 'us-east-1',
         ENDPOINT '{s3.endpoint_url.removeprefix("http://")}', URL_STYLE 'path', USE_SSL false)"""
     )
     connection.execute(f"CREATE SECRET (TYPE ICEBERG, TOKEN '{server.world.tokens[who]}')")

@@ -1,23 +1,25 @@
 # ruff: noqa: S608  (SQL built from the test's own table names and values)
-"""Interoperability of the engines on the same Iceberg tables: Spark 4.0, DuckDB and pyiceberg,
-each through Sadeem's built-in catalog, on an `s3://` warehouse served by a real S3 server
-(SeaweedFS). A table goes through a whole life (create, append, upsert by MERGE, UPDATE, DELETE,
-a new column and a row that has it), written by one engine, or by the engines taking turns; then
-every engine must read the same rows: the current ones, and those of the first snapshot by its id
-(time travel). Every engine here does every step (DuckDB 1.5.5 included: MERGE INTO and ALTER
-TABLE ADD COLUMN work on an attached Iceberg catalog).
+"""Interoperability of the engines on the same Iceberg tables: Spark 4.0, DuckDB, pyiceberg and
+Trino 476, each through Sadeem's built-in catalog, on an `s3://` warehouse served by a real S3
+server (SeaweedFS). A table goes through a whole life (create, append, upsert by MERGE, UPDATE,
+DELETE, a new column and a row that has it), written by one engine, or by the engines taking
+turns; then every engine must read the same rows: the current ones, and those of the first
+snapshot by its id (time travel). Every engine here does every step (DuckDB 1.5.5 included: MERGE
+INTO and ALTER TABLE ADD COLUMN work on an attached Iceberg catalog). DuckDB and Trino change rows
+with position-delete files, Spark and pyiceberg by rewriting data files: each test asserts which,
+so reading the delete files is proven for every reader.
 
-An engine is a class with the same few methods (`LakeEngine`); another engine (Trino) is one more
-entry in `ENGINES`.
+An engine is a class with the same few methods (`LakeEngine`).
 
-One SparkSession (in this process) and one SeaweedFS for the module; each test gets its own
-server and bucket. The catalog's backends have their own tests: SQLite only.
+The session's Trino and SeaweedFS (conftest's `trino_server`, `trino_s3`) and one SparkSession
+(in this process) for the module; each test gets its own Sadeem, bucket and Trino catalog. The
+catalog's backends have their own tests: SQLite only.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
@@ -29,15 +31,13 @@ from pyiceberg.types import StringType
 from tests.catalog_support import CatalogServer, catalog_server  # noqa: F401
 from tests.connection_doubles import S3Server, closed_port
 from tests.lake_support import (  # noqa: F401
-    S3_KEY_ID,
-    S3_SECRET,
     bucket,
     duckdb_on_s3,
-    lake_s3,
     pyiceberg_on_s3,
     settings,
 )
 from tests.spark_support import rest_catalog_conf, s3_catalog_conf, spark_jars, spark_session
+from tests.trino_server import TrinoServer
 
 if TYPE_CHECKING:
     import duckdb
@@ -97,7 +97,7 @@ class SparkEngine:
         self._catalog = f"lake_{next(_names)}"
         conf = {
             **rest_catalog_conf(self._catalog, server.uri, server.world.tokens["ws_editor"], "alpha"),
-            **s3_catalog_conf(self._catalog, s3.endpoint_url, S3_KEY_ID, S3_SECRET),
+            **s3_catalog_conf(self._catalog, s3.endpoint_url, s3.access_key_id, s3.secret_access_key),
         }
         for key, value in conf.items():
             spark.conf.set(key, value)
@@ -217,6 +217,71 @@ class PyIcebergEngine:
         return sorted((tuple(row.values()) for row in scanned), key=lambda row: row[0])
 
 
+class TrinoEngine:
+    """Trino 476's Iceberg connector on a catalog of its own over this test's Sadeem; every query
+    runs as `ws_editor` with that user's token as the `token` extra credential (as Sadeem's Trino
+    engine sends it), so the catalog checks the same grants as for the other engines. Row-level
+    changes (UPDATE, DELETE, MERGE) write v2 position-delete files, which the others must honour."""
+
+    name = "trino"
+
+    def __init__(self, trino: TrinoServer, server: CatalogServer, s3: S3Server) -> None:
+        self._trino = trino
+        self._token = server.world.tokens["ws_editor"]
+        self.catalog = trino.add_iceberg_catalog(server.base_url, self._token, s3)
+
+    def _t(self, table: str) -> str:
+        return f'"{self.catalog}".alpha.{table}'
+
+    def _sql(self, sql: str) -> list[Row]:
+        with self._trino.connect("ws_editor", extra_credential=[("token", self._token)]) as connection:
+            cursor = connection.cursor()
+            cursor.execute(sql)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    @staticmethod
+    def _values(rows: list[Row]) -> str:
+        # A bare 1.5 is a DECIMAL in Trino: say DOUBLE so MERGE's source has the table's types.
+        def literal(value: object) -> str:
+            return f"DOUBLE '{value!r}'" if isinstance(value, float) else _sql_value(value)
+
+        return ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)
+
+    def create(self, table: str) -> None:
+        self._sql(f"CREATE TABLE {self._t(table)} (id BIGINT NOT NULL, site VARCHAR, kwh DOUBLE)")
+
+    def append(self, table: str, rows: list[Row]) -> None:
+        self._sql(f"INSERT INTO {self._t(table)} VALUES {self._values(rows)}")
+
+    def upsert(self, table: str, rows: list[Row]) -> None:
+        self._sql(
+            f"""MERGE INTO {self._t(table)} t
+            USING (VALUES {self._values(rows)}) AS s(id, site, kwh) ON t.id = s.id
+            WHEN MATCHED THEN UPDATE SET site = s.site, kwh = s.kwh
+            WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.site, s.kwh)"""
+        )
+
+    def update_kwh(self, table: str, id_: int, kwh: float) -> None:
+        self._sql(f"UPDATE {self._t(table)} SET kwh = DOUBLE '{kwh!r}' WHERE id = {id_}")
+
+    def delete(self, table: str, id_: int) -> None:
+        self._sql(f"DELETE FROM {self._t(table)} WHERE id = {id_}")
+
+    def add_note_column(self, table: str) -> None:
+        self._sql(f"ALTER TABLE {self._t(table)} ADD COLUMN note VARCHAR")
+
+    def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]:
+        version = f" FOR VERSION AS OF {snapshot_id}" if snapshot_id is not None else ""
+        return self._sql(f"SELECT * FROM {self._t(table)}{version} ORDER BY id")
+
+
+@pytest.fixture(scope="module")
+def lake_s3(trino_s3: S3Server) -> S3Server:
+    """The session's SeaweedFS (conftest's `trino_s3`) rather than one of the module's own: the
+    Trino of the session already reads it, and a test's bucket is its own anyway."""
+    return trino_s3
+
+
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
     spark_jars()  # skips the module before starting anything when pyspark is not installed
@@ -226,11 +291,34 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
         yield session
 
 
-ENGINES: dict[str, Callable[[SparkSession, CatalogServer, S3Server], LakeEngine]] = {
-    "spark": SparkEngine,
-    "duckdb": lambda _spark, server, s3: DuckDBEngine(server, s3),
-    "pyiceberg": lambda _spark, server, s3: PyIcebergEngine(server, s3),
-}
+ENGINES = ("spark", "duckdb", "pyiceberg", "trino")
+# UPDATE, DELETE and MERGE of DuckDB and Trino write v2 position-delete files (merge-on-read);
+# Spark (Iceberg's default `write.*.mode` copy-on-write) and pyiceberg rewrite the data files.
+# None of them writes equality deletes (Flink's kind), so no test here reads one.
+WRITES_POSITION_DELETES = {"duckdb", "trino"}
+
+
+@pytest.fixture
+def engines(
+    spark: SparkSession,
+    trino_server: TrinoServer,
+    catalog_server: CatalogServer,  # noqa: F811
+    lake_s3: S3Server,
+) -> Iterator[dict[str, LakeEngine]]:
+    """Every engine of `ENGINES` on this test's Sadeem and bucket (the Trino catalog is dropped
+    afterwards: Trino lives for the whole session)."""
+    trino = TrinoEngine(trino_server, catalog_server, lake_s3)
+    made: dict[str, LakeEngine] = {
+        "spark": SparkEngine(spark, catalog_server, lake_s3),
+        "duckdb": DuckDBEngine(catalog_server, lake_s3),
+        "pyiceberg": PyIcebergEngine(catalog_server, lake_s3),
+        "trino": trino,
+    }
+    assert tuple(made) == ENGINES
+    try:
+        yield made
+    finally:
+        trino_server.drop_catalog(trino.catalog)
 
 
 def _life(table: str, writers: Iterator[LakeEngine], pyiceberg: PyIcebergEngine) -> int:
@@ -248,8 +336,10 @@ def _life(table: str, writers: Iterator[LakeEngine], pyiceberg: PyIcebergEngine)
     return first_snapshot
 
 
-def _engines(spark: SparkSession, server: CatalogServer, s3: S3Server) -> dict[str, LakeEngine]:
-    return {name: make(spark, server, s3) for name, make in ENGINES.items()}
+def _pyiceberg(engines: dict[str, LakeEngine]) -> PyIcebergEngine:
+    pyiceberg = engines["pyiceberg"]
+    assert isinstance(pyiceberg, PyIcebergEngine)
+    return pyiceberg
 
 
 def _assert_every_engine_reads(engines: dict[str, LakeEngine], table: str, first_snapshot: int) -> None:
@@ -260,28 +350,19 @@ def _assert_every_engine_reads(engines: dict[str, LakeEngine], table: str, first
 
 @pytest.mark.parametrize("writer", ENGINES)
 def test_a_table_written_by_one_engine_reads_the_same_in_every_engine(
-    writer: str,
-    spark: SparkSession,
-    catalog_server: CatalogServer,  # noqa: F811
-    lake_s3: S3Server,  # noqa: F811
+    writer: str, engines: dict[str, LakeEngine]
 ) -> None:
-    engines = _engines(spark, catalog_server, lake_s3)
-    pyiceberg = engines["pyiceberg"]
-    assert isinstance(pyiceberg, PyIcebergEngine)
     table = f"by_{writer}"
-    first_snapshot = _life(table, itertools.repeat(engines[writer]), pyiceberg)
+    first_snapshot = _life(table, itertools.repeat(engines[writer]), _pyiceberg(engines))
+    # How the writer changed rows decides what the readers had to honour: delete files or not.
+    summary = _pyiceberg(engines).table(table).current_snapshot().summary
+    assert (int(summary["total-position-deletes"]) > 0) == (writer in WRITES_POSITION_DELETES)
+    assert int(summary["total-equality-deletes"]) == 0
     _assert_every_engine_reads(engines, table, first_snapshot)
 
 
-def test_engines_taking_turns_on_one_table_read_the_same(
-    spark: SparkSession,
-    catalog_server: CatalogServer,  # noqa: F811
-    lake_s3: S3Server,  # noqa: F811
-) -> None:
-    engines = _engines(spark, catalog_server, lake_s3)
-    pyiceberg = engines["pyiceberg"]
-    assert isinstance(pyiceberg, PyIcebergEngine)
-    # spark creates, duckdb appends, pyiceberg appends, spark upserts, ...: each step's writer
-    # works on what the previous engine committed.
-    first_snapshot = _life("by_turns", itertools.cycle(engines.values()), pyiceberg)
+def test_engines_taking_turns_on_one_table_read_the_same(engines: dict[str, LakeEngine]) -> None:
+    # spark creates, duckdb appends, pyiceberg appends, trino upserts, spark updates, ...: each
+    # step's writer works on what the previous engine committed.
+    first_snapshot = _life("by_turns", itertools.cycle(engines.values()), _pyiceberg(engines))
     _assert_every_engine_reads(engines, "by_turns", first_snapshot)
