@@ -7,8 +7,9 @@ engines taking turns; then every engine must read the same columns and rows, and
 first snapshot by its id (time travel). Every engine here does every step (DuckDB 1.5.5 included:
 MERGE INTO, ALTER TABLE ADD and RENAME COLUMN work on an attached Iceberg catalog). The rename
 comes after data files exist, so every reader must match columns by field id, not by name. DuckDB
-and Trino change rows with position-delete files, Spark and pyiceberg by rewriting data files:
-each test asserts which, so reading delete files is proven for every reader.
+and Trino change rows with position-delete files, pyiceberg and Spark (copy-on-write, Iceberg's
+default) by rewriting data files; Spark writes position deletes too when the engines take turns
+(merge-on-read). Each test asserts which, so reading delete files is proven for every reader.
 
 An engine is a class with the same few methods (`LakeEngine`).
 
@@ -95,6 +96,9 @@ def _values(rows: list[Row]) -> str:
 
 class SparkEngine:
     name = "spark"
+    # How the tables Spark creates take UPDATE, DELETE and MERGE: Iceberg's default rewrites the
+    # data files; "merge-on-read" writes position-delete files, as DuckDB and Trino do.
+    row_level_mode = "copy-on-write"
 
     def __init__(self, spark: SparkSession, server: CatalogServer, s3: S3Server) -> None:
         self._spark = spark
@@ -113,8 +117,12 @@ class SparkEngine:
         return [tuple(row) for row in self._spark.sql(sql).collect()]
 
     def create(self, table: str) -> None:
+        modes = ", ".join(
+            f"'write.{change}.mode' = '{self.row_level_mode}'" for change in ("update", "delete", "merge")
+        )
         self._sql(
             f"CREATE TABLE {self._t(table)} (id BIGINT NOT NULL, site STRING, kwh DOUBLE) USING iceberg"
+            f" TBLPROPERTIES ({modes})"
         )
 
     def append(self, table: str, rows: list[Row]) -> None:
@@ -402,5 +410,15 @@ def test_a_table_written_by_one_engine_reads_the_same_in_every_engine(
 def test_engines_taking_turns_on_one_table_read_the_same(engines: dict[str, LakeEngine]) -> None:
     # spark creates, duckdb appends, pyiceberg appends, trino upserts, spark updates, ...: each
     # step's writer works on what the previous engine committed.
-    first_snapshot = _life("by_turns", itertools.cycle(engines.values()), _pyiceberg(engines))
+    spark = engines["spark"]
+    assert isinstance(spark, SparkEngine)
+    spark.row_level_mode = "merge-on-read"  # so Spark's UPDATE too leaves delete files to read
+    pyiceberg = _pyiceberg(engines)
+    first_snapshot = _life("by_turns", itertools.cycle(engines.values()), pyiceberg)
+    deleting = {
+        snapshot.summary["engine-name"] or "duckdb or pyiceberg"
+        for snapshot in pyiceberg.table("by_turns").snapshots()
+        if int(snapshot.summary["added-position-deletes"] or 0) > 0
+    }
+    assert {"spark", "trino"} <= deleting
     _assert_every_engine_reads(engines, "by_turns", first_snapshot)
