@@ -3,13 +3,14 @@
 Trino 476, each through Sadeem's built-in catalog, on an `s3://` warehouse served by a real S3
 server (SeaweedFS). A table goes through a whole life (create, append, upsert by MERGE, UPDATE,
 DELETE, a new column, a renamed one and a row that has them), written by one engine, or by the
-engines taking turns; then every engine must read the same columns and rows, and the rows of the
-first snapshot by its id (time travel). Every engine here does every step (DuckDB 1.5.5 included:
-MERGE INTO, ALTER TABLE ADD and RENAME COLUMN work on an attached Iceberg catalog). The rename
-comes after data files exist, so every reader must match columns by field id, not by name. DuckDB
-and Trino change rows with position-delete files, pyiceberg and Spark (copy-on-write, Iceberg's
-default) by rewriting data files; Spark writes position deletes too when the engines take turns
-(merge-on-read). Each test asserts which, so reading delete files is proven for every reader.
+engines taking turns; then every engine must read the same columns and rows, and the columns and
+rows of the first snapshot by its id (time travel, with that snapshot's schema). Every engine here
+does every step (DuckDB 1.5.5 included: MERGE INTO, ALTER TABLE ADD and RENAME COLUMN work on an
+attached Iceberg catalog). The rename comes after data files exist, so every reader must match
+columns by field id, not by name. DuckDB and Trino change rows with position-delete files,
+pyiceberg and Spark (copy-on-write, Iceberg's default) by rewriting data files; Spark writes
+position deletes too when the engines take turns (merge-on-read). Each test asserts which, so
+reading delete files is proven for every reader.
 
 An engine is a class with the same few methods (`LakeEngine`).
 
@@ -55,6 +56,7 @@ Row = tuple[Any, ...]
 SCHEMA = pa.schema(
     [pa.field("id", pa.int64(), nullable=False), pa.field("site", pa.string()), pa.field("kwh", pa.float64())]
 )
+FIRST_COLUMNS = ["id", "site", "kwh"]
 FIRST = [(1, "north", 1.5), (2, "south", 2.5)]
 SECOND = [(3, "east", 3.5)]
 UPSERT = [(2, "south", 20.0), (4, "west", 4.5)]  # id 2 updated, id 4 inserted
@@ -79,7 +81,7 @@ class LakeEngine(Protocol):
     def add_note_column(self, table: str) -> None: ...  # note STRING
     def rename_site_to_place(self, table: str) -> None: ...
     def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]: ...
-    def columns(self, table: str) -> list[str]: ...
+    def columns(self, table: str, snapshot_id: int | None = None) -> list[str]: ...
 
 
 def _sql_value(value: object) -> str:
@@ -147,8 +149,9 @@ class SparkEngine:
     def rename_site_to_place(self, table: str) -> None:
         self._sql(f"ALTER TABLE {self._t(table)} RENAME COLUMN site TO place")
 
-    def columns(self, table: str) -> list[str]:
-        return list(self._spark.table(self._t(table)).columns)
+    def columns(self, table: str, snapshot_id: int | None = None) -> list[str]:
+        version = f" VERSION AS OF {snapshot_id}" if snapshot_id is not None else ""
+        return list(self._spark.sql(f"SELECT * FROM {self._t(table)}{version}").columns)
 
     def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]:
         version = f" VERSION AS OF {snapshot_id}" if snapshot_id is not None else ""
@@ -190,8 +193,9 @@ class DuckDBEngine:
     def rename_site_to_place(self, table: str) -> None:
         self._sql(f"ALTER TABLE lake.alpha.{table} RENAME COLUMN site TO place")
 
-    def columns(self, table: str) -> list[str]:
-        described = self._duck.execute(f"SELECT * FROM lake.alpha.{table} LIMIT 0").description
+    def columns(self, table: str, snapshot_id: int | None = None) -> list[str]:
+        version = f" AT (VERSION => {snapshot_id})" if snapshot_id is not None else ""
+        described = self._duck.execute(f"SELECT * FROM lake.alpha.{table}{version} LIMIT 0").description
         return [column[0] for column in described]
 
     def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]:
@@ -241,8 +245,8 @@ class PyIcebergEngine:
         with self.table(table).update_schema() as update:
             update.rename_column("site", "place")
 
-    def columns(self, table: str) -> list[str]:
-        return [field.name for field in self.table(table).schema().fields]
+    def columns(self, table: str, snapshot_id: int | None = None) -> list[str]:
+        return self.table(table).scan(snapshot_id=snapshot_id, limit=0).to_arrow().schema.names
 
     def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]:
         scanned = self.table(table).scan(snapshot_id=snapshot_id).to_arrow().to_pylist()
@@ -310,8 +314,9 @@ class TrinoEngine:
     def rename_site_to_place(self, table: str) -> None:
         self._sql(f"ALTER TABLE {self._t(table)} RENAME COLUMN site TO place")
 
-    def columns(self, table: str) -> list[str]:
-        return self._query(f"SELECT * FROM {self._t(table)} LIMIT 0")[0]
+    def columns(self, table: str, snapshot_id: int | None = None) -> list[str]:
+        version = f" FOR VERSION AS OF {snapshot_id}" if snapshot_id is not None else ""
+        return self._query(f"SELECT * FROM {self._t(table)}{version} LIMIT 0")[0]
 
     def rows(self, table: str, snapshot_id: int | None = None) -> list[Row]:
         version = f" FOR VERSION AS OF {snapshot_id}" if snapshot_id is not None else ""
@@ -390,6 +395,8 @@ def _pyiceberg(engines: dict[str, LakeEngine]) -> PyIcebergEngine:
 def _assert_every_engine_reads(engines: dict[str, LakeEngine], table: str, first_snapshot: int) -> None:
     for reader in engines.values():
         assert reader.columns(table) == FINAL_COLUMNS, f"{reader.name} reading {table}'s columns"
+        # Time travel reads the snapshot with the schema it was written with: `site`, no `note`.
+        assert reader.columns(table, first_snapshot) == FIRST_COLUMNS, f"{reader.name}: {table}'s first"
         assert reader.rows(table) == FINAL, f"{reader.name} reading {table}"
         assert reader.rows(table, first_snapshot) == FIRST, f"{reader.name} reading {table}'s first snapshot"
 
