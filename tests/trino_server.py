@@ -22,13 +22,9 @@ the release could not be fetched (`make trino` fetches it before the tests; CI h
 from __future__ import annotations
 
 import importlib.util
-import os
-import signal
-import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +34,8 @@ from typing import Any
 import httpx
 import trino
 
-from tests.connection_doubles import S3Server, free_port
+from sadeem.demo.processes import running_trino as trino_process
+from tests.connection_doubles import S3Server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 180
@@ -152,56 +149,7 @@ def trino_connection_settings(server: TrinoServer, catalog: str) -> dict[str, ob
 
 @contextmanager
 def running_trino(directory: Path, heap: str | None = None) -> Iterator[TrinoServer]:
-    """Start Trino (scripts/trino.py run) and wait until it accepts queries; stop it afterwards."""
-    port = free_port()
-    log = directory / "trino.log"
-    command: Sequence[str] = [
-        sys.executable,
-        str(REPO_ROOT / "scripts" / "trino.py"),
-        "run",
-        f"--port={port}",
-        f"--dir={directory}",
-        *([f"--heap={heap}"] if heap else []),
-    ]
-    with log.open("wb") as sink:
-        # A process group of its own: the script, the launcher and the JVM stop together.
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
-    server = TrinoServer("127.0.0.1", port, log)
-    try:
-        _wait_until_ready(server, process)
-        yield server
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _wait_until_ready(server: TrinoServer, process: subprocess.Popen[bytes]) -> None:
-    """/v1/info says `starting: false` once the server accepts queries; then one query proves it."""
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"Trino exited with {process.returncode}:\n{server.log.read_text()[-4000:]}")
-        try:
-            info = httpx.get(f"{server.url}/v1/info", timeout=2).json()
-            if info.get("starting") is False:
-                break
-        except (httpx.HTTPError, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"Trino did not start in {START_TIMEOUT_SECONDS} s:\n{server.log.read_text()[-4000:]}"
-            )
-        time.sleep(0.25)
-    # The first query after start can still find no active node for a moment.
-    while True:
-        try:
-            server.query("SELECT 1")
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+    """Start Trino (scripts/trino.py run, as `sadeem demo` does) and wait until it accepts
+    queries; stop it afterwards."""
+    with trino_process(directory, [f"--heap={heap}"] if heap else []) as process:
+        yield TrinoServer(process.host, process.port, process.log)

@@ -43,6 +43,7 @@ from sadeem.cli_client import (
     parameters,
     require_token,
 )
+from sadeem.cli_demo import demo
 from sadeem.cli_jobs import jobs_app, runs_app
 from sadeem.config import Settings
 from sadeem.core.actor import Actor
@@ -70,6 +71,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(workspaces_app, name="workspaces")
 app.add_typer(connections_app, name="connections")
 app.command()(health)
+app.command()(demo)
 
 HostOption = Annotated[str | None, typer.Option("--host", help="Bind address (default SADEEM_HOST).")]
 PortOption = Annotated[int | None, typer.Option("--port", help="Port (default SADEEM_PORT).")]
