@@ -11,7 +11,7 @@ CONSOLE_MODULES := console/node_modules/.installed
 CONSOLE_SOURCES := $(shell find console/src console/public -type f 2>/dev/null) \
 	console/index.html console/vite.config.ts console/tsconfig.json console/package.json
 
-.PHONY: venv spark trino console console-test k8s-tools run test lint typecheck format bench clean
+.PHONY: venv spark trino console console-test k8s-tools run demo test lint typecheck format bench clean
 
 venv: $(STAMP)
 
@@ -57,6 +57,12 @@ k8s-tools: venv
 ## Start Sadeem (API + console) at http://$${SADEEM_HOST:-127.0.0.1}:$${SADEEM_PORT:-8000}
 run: venv console
 	$(BIN)/sadeem up
+
+## The spec's demo on this machine: starts SeaweedFS (S3), Sadeem (`sadeem up`, s3:// warehouse) and
+## Trino on 127.0.0.1, ingests sample data, runs a Spark job and a Trino SQL job, prints the result and
+## the console URL of its run page; Ctrl-C stops everything (`sadeem demo --help` for the options)
+demo: venv console spark trino
+	$(BIN)/sadeem demo
 
 ## Lint, type-check and run the whole test suite (PostgreSQL too when SADEEM_TEST_DATABASE_URL is set)
 test: venv spark trino console k8s-tools lint typecheck console-test

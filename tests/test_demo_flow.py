@@ -25,6 +25,7 @@ import pytest
 from botocore.config import Config
 
 from sadeem.config import Settings
+from sadeem.demo.flow import DAILY_USAGE_SOURCE, REGION_TOTALS_SQL
 from sadeem.ingest.demo_data import meter_reading_batches, write_meter_readings_csv
 from tests.conftest import make_token, make_user
 from tests.connection_doubles import S3Server
@@ -39,26 +40,10 @@ CATALOG_SERVICE_USER = "trino_catalog"  # reads /v1/config for Trino; a member o
 SPARK_RUN_TIMEOUT = 300.0
 TRINO_RUN_TIMEOUT = 120.0
 
-# Spark: daily energy per region and customer class, written as a new Iceberg table on S3.
-DAILY_USAGE = """\
-from pyspark.sql import SparkSession
-
-spark = SparkSession.builder.getOrCreate()
-spark.sql(
-    "CREATE TABLE alpha.daily_usage USING iceberg AS "
-    "SELECT region, customer_class, to_date(reading_at) AS day, "
-    "sum(kwh) AS kwh, count(kwh) AS readings "
-    "FROM alpha.meter_readings GROUP BY region, customer_class, to_date(reading_at)"
-)
-print("wrote", spark.table("alpha.daily_usage").count(), "daily rows")
-"""
-# Trino: per region, the total energy, the number of readings and the busiest day's energy.
-REGION_TOTALS = (
-    "SELECT region, sum(kwh) AS total_kwh, sum(readings) AS readings, max(day_kwh) AS peak_day_kwh"
-    " FROM (SELECT region, day, sum(kwh) AS day_kwh, sum(readings) AS readings, sum(kwh) AS kwh"
-    " FROM daily_usage GROUP BY region, day)"
-    " GROUP BY region ORDER BY region"
-)
+# The demo's own jobs (`sadeem demo` runs the same ones): Spark writes the daily aggregate as a new
+# Iceberg table; Trino totals it per region.
+DAILY_USAGE = DAILY_USAGE_SOURCE.format(namespace="alpha")
+REGION_TOTALS = REGION_TOTALS_SQL
 # The same aggregate computed independently, by DuckDB from the CSV that was uploaded.
 EXPECTED_SQL = """
 SELECT region, sum(kwh) AS total_kwh, sum(readings) AS readings, max(kwh) AS peak_day_kwh

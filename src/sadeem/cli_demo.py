@@ -70,7 +70,7 @@ def demo(
     and `make trino` (`make demo` runs both first).
     """
     # SIGTERM stops the demo as Ctrl-C does: the components are stopped in reverse order.
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     progress = RichProgress()
     try:
         if sadeem_url:
@@ -101,6 +101,16 @@ def demo(
         raise fail(escape(str(error))) from error
     except (DemoFailed, RuntimeError) as error:
         raise fail(escape(str(error))) from error
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return escape(str(value))
 
 
 def _interrupt(*_: Any) -> None:
@@ -112,7 +122,7 @@ def _show(result: DemoResult, login: tuple[str, str] | None) -> None:
     for column in result.columns:
         table.add_column(column, justify="left" if column == "region" else "right")
     for row in result.rows:
-        table.add_row(*(f"{value:,.3f}" if isinstance(value, float) else escape(str(value)) for value in row))
+        table.add_row(*(_cell(value) for value in row))
     out.print(table)
     steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.seconds.items())
     out.print(f"{result.ingested_rows:,} readings ingested; {steps}")

@@ -187,33 +187,40 @@ class SadeemServer:
 
 
 @contextmanager
-def running_sadeem(home: Path, s3: S3Server, *, port: int | None = None) -> Iterator[SadeemServer]:
+def running_sadeem(
+    home: Path, s3: S3Server, *, bucket: str | None = None, port: int | None = None
+) -> Iterator[SadeemServer]:
     """`sadeem up` (API, console, built-in catalog, worker, scheduler) with its state in `home`
-    and its warehouse at `s3://<bucket>/wh`; no demo workspace (the demo makes its own). The
-    admin's password is generated here and handed back (it is never printed to the log)."""
+    and its warehouse at `s3://<bucket>/wh` (default: the S3 server's bucket); no demo workspace
+    (the demo makes its own). The admin's password is generated here and handed back (`sadeem up`
+    does not print a password it was given)."""
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     password = secrets.token_urlsafe(18)
-    environment = {
-        **os.environ,
-        "SADEEM_HOME": str(home),
-        "SADEEM_HOST": "127.0.0.1",
-        "SADEEM_PORT": str(port),
-        "SADEEM_DEMO": "false",
-        "SADEEM_ADMIN_PASSWORD": password,
-        "SADEEM_WAREHOUSE": f"s3://{s3.bucket}/wh",
-        "SADEEM_S3_ENDPOINT_URL": s3.endpoint_url,
-        "SADEEM_S3_ACCESS_KEY_ID": s3.access_key_id,
-        "SADEEM_S3_SECRET_ACCESS_KEY": s3.secret_access_key,
-        "SADEEM_S3_REGION": "us-east-1",
-        "SADEEM_S3_PATH_STYLE": "true",
-    }
-    environment.pop("SADEEM_DATABASE_URL", None)  # the demo's own SQLite file under `home`
+    # None of the caller's SADEEM_* settings: this Sadeem is configured by the lines below only.
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("SADEEM_")}
+    environment.update(
+        # The sources this process runs, also when they are not the installed ones.
+        PYTHONPATH=os.pathsep.join(
+            [str(Path(sadeem.__file__).resolve().parent.parent), environment.get("PYTHONPATH", "")]
+        ),
+        SADEEM_HOME=str(home),
+        SADEEM_HOST="127.0.0.1",
+        SADEEM_PORT=str(port),
+        SADEEM_DEMO="false",
+        SADEEM_ADMIN_PASSWORD=password,
+        SADEEM_WAREHOUSE=f"s3://{bucket or s3.bucket}/wh",
+        SADEEM_S3_ENDPOINT_URL=s3.endpoint_url,
+        SADEEM_S3_ACCESS_KEY_ID=s3.access_key_id,
+        SADEEM_S3_SECRET_ACCESS_KEY=s3.secret_access_key,
+        SADEEM_S3_REGION="us-east-1",
+        SADEEM_S3_PATH_STYLE="true",
+    )
     server = SadeemServer(f"http://127.0.0.1:{port}", password, home)
     command = [sys.executable, "-c", "from sadeem.cli import app; app()", "up"]
     with server.log.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 (this Python running Sadeem)
-            command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+            command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=home, start_new_session=True
         )
     try:
         _wait_until(lambda: _answers(f"{server.url}/health/ready"), process, "sadeem up", server.log, 120)
