@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pyarrow.parquet as pq
+import pytest
 from sqlalchemy import func, select
 
 from sadeem.runs.models import Run
@@ -222,6 +223,7 @@ def test_retry_a_failed_run_makes_a_second_attempt_of_the_same_run(running_platf
     p.create_job("works", {**SQL_TASK, "sql": "SELECT 1"})
     run = p.submit("fails")
     assert p.wait(run["id"])["state"] == "FAILED"
+    time.sleep(1.5)  # someone reads the error before pressing Retry: that wait is not running time
 
     response = p.api("POST", f"/runs/{run['id']}/retry")
     assert response.status_code == 200, response.text
@@ -229,6 +231,11 @@ def test_retry_a_failed_run_makes_a_second_attempt_of_the_same_run(running_platf
     second = p.wait(run["id"])
     assert second["state"] == "FAILED" and second["attempt"] == 2
     assert [(a["number"], a["state"]) for a in second["attempts"]] == [(1, "FAILED"), (2, "FAILED")]
+    ran = sum((at(a["ended_at"]) - at(a["started_at"])).total_seconds() for a in second["attempts"])
+    assert second["run_time_seconds"] == pytest.approx(ran, abs=0.01)
+    assert (at(second["ended_at"]) - at(second["started_at"])).total_seconds() > ran + 1.4
+    listed = p.api("GET", "/runs", params={"job": "fails"}).json()["items"]
+    assert listed[0]["run_time_seconds"] == pytest.approx(ran, abs=0.01)
     assert [t["attempt"] for t in second["transitions"]] == [1, 1, 1, 2, 2, 2]
     assert second["transitions"][3]["reason"] == "retry"
     assert (second["transitions"][3]["rule"], second["transitions"][3]["decision"]) == (

@@ -3171,6 +3171,11 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
+            /**
+             * Run Time Seconds
+             * @description Seconds its attempts spent running (a running one up to now); the waits between attempts, such as the time before a manual retry, do not count. None before the first start.
+             */
+            run_time_seconds: number | null;
             /** Scheduled For */
             scheduled_for: string | null;
             /** Started At */
@@ -3241,6 +3246,11 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
+            /**
+             * Run Time Seconds
+             * @description Seconds its attempts spent running (a running one up to now); the waits between attempts, such as the time before a manual retry, do not count. None before the first start.
+             */
+            run_time_seconds: number | null;
             /** Scheduled For */
             scheduled_for: string | null;
             /** Started At */
@@ -3367,6 +3377,11 @@ export interface components {
             parameters: {
                 [key: string]: unknown;
             };
+            /**
+             * Run Time Seconds
+             * @description Seconds its attempts spent running (a running one up to now); the waits between attempts, such as the time before a manual retry, do not count. None before the first start.
+             */
+            run_time_seconds: number | null;
             /** Scheduled For */
             scheduled_for: string | null;
             /** Started At */

@@ -62,6 +62,7 @@ def run_out(view: service.RunView) -> RunOut:
         created_at=run.created_at,
         started_at=run.started_at,
         ended_at=run.ended_at,
+        run_time_seconds=view.run_time_seconds,
     )
 
 

@@ -39,6 +39,10 @@ class RunOut(ResponseModel):
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
+    run_time_seconds: float | None = Field(
+        description="Seconds its attempts spent running (a running one up to now); the waits between "
+        "attempts, such as the time before a manual retry, do not count. None before the first start."
+    )
 
 
 class AttemptOut(ResponseModel):

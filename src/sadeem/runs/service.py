@@ -23,6 +23,7 @@ from sadeem.auth import service as auth_service
 from sadeem.auth.principal import Principal
 from sadeem.config import Settings
 from sadeem.core.actor import Actor
+from sadeem.core.clock import utcnow
 from sadeem.core.errors import Conflict, NotFound
 from sadeem.core.pagination import PageRequest, keyset_page
 from sadeem.db import unit_of_work
@@ -49,6 +50,22 @@ class RunView:
     owner: str  # the user the run acts as
     version_author: str | None
     triggered_by: str | None
+    run_time_seconds: float | None  # the attempts' running time (see `running_time`)
+
+
+def running_time(session: Session, run_ids: set[int]) -> dict[int, float]:
+    """Seconds each run's attempts spent running, an attempt still running counted up to now.
+    The waits between attempts (a backoff, or days before someone pressed Retry) are not work."""
+    now = utcnow()
+    totals: dict[int, float] = {}
+    for run_id, started, ended in session.execute(
+        select(RunAttempt.run_id, RunAttempt.started_at, RunAttempt.ended_at).where(
+            RunAttempt.run_id.in_(run_ids)
+        )
+    ):
+        if started is not None:
+            totals[run_id] = totals.get(run_id, 0.0) + max(0.0, ((ended or now) - started).total_seconds())
+    return totals
 
 
 def _views(session: Session, runs: Sequence[Run]) -> list[RunView]:
@@ -66,6 +83,7 @@ def _views(session: Session, runs: Sequence[Run]) -> list[RunView]:
         session,
         {r.owner_id for r in runs} | {r.created_by for r in runs} | set(authors.values()),
     )
+    run_times = running_time(session, {r.id for r in runs})
     return [
         RunView(
             r,
@@ -73,6 +91,7 @@ def _views(session: Session, runs: Sequence[Run]) -> list[RunView]:
             users[r.owner_id],
             users.get(authors.get((r.job_id, r.job_version))),
             users.get(r.created_by),
+            run_times.get(r.id),
         )
         for r in runs
     ]

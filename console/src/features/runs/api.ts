@@ -23,6 +23,7 @@ export const RUN_TRIGGERS: RunTrigger[] = ["manual", "schedule", "retry", "repai
 export const TERMINAL = new Set<RunState>(["SUCCEEDED", "FAILED", "CANCELLED", "TIMED_OUT"]);
 export const STOPPABLE = new Set<RunState>(["QUEUED", "RUNNING", "WAITING_FOR_RETRY"]);
 export const RETRYABLE = new Set<RunState>(["FAILED", "CANCELLED", "TIMED_OUT"]);
+export const ENDED = new Set<RunState>(["SUCCEEDED", ...RETRYABLE]);
 
 /** While something runs, poll every second (a state change shows within ~1 s); else now and then. */
 export const ACTIVE_POLL_MS = 1000;
@@ -172,10 +173,12 @@ export function useCanRun(workspace: string): boolean {
   return role === "editor" || role === "admin";
 }
 
-/** "1 min 5 s", from start to end (or to now while running). */
-export function duration(startedAt: string | null | undefined, endedAt: string | null | undefined, now = Date.now()) {
-  if (!startedAt) return "—";
-  const seconds = Math.max(0, Math.round(((endedAt ? new Date(endedAt).getTime() : now) - new Date(startedAt).getTime()) / 1000));
+/** "1 min 5 s": the time the run's attempts spent running, as the server counted it (a running
+ * attempt up to the answer). The waits between attempts, such as days before a manual retry, are
+ * not running time, so this is not `ended_at - started_at`. */
+export function duration(run: { run_time_seconds: number | null }) {
+  if (run.run_time_seconds === null) return "—";
+  const seconds = Math.round(run.run_time_seconds);
   if (seconds < 60) return `${seconds} s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes} min ${seconds % 60} s`;

@@ -84,6 +84,7 @@ export function run(overrides: Partial<Schemas["RunOut"]> = {}): Schemas["RunOut
     created_at: "2026-12-07T10:00:00Z",
     started_at: "2026-12-07T10:00:01Z",
     ended_at: "2026-12-07T10:00:04Z",
+    run_time_seconds: 3,
     scheduled_for: null,
     next_attempt_at: null,
     idempotency_key: null,

@@ -1,7 +1,7 @@
 /** One run: state, facts, attempts, timeline, the live log and the result; Stop and Retry. */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Link } from "@tanstack/react-router";
-import { ArrowLeftIcon, DownloadIcon, RotateCcwIcon, SquareIcon } from "lucide-react";
+import { Link, useNavigate } from "@tanstack/react-router";
+import { ArrowLeftIcon, DownloadIcon, PlayIcon, RotateCcwIcon, SquareIcon } from "lucide-react";
 import type * as React from "react";
 import { useState } from "react";
 import { toast } from "sonner";
@@ -19,6 +19,7 @@ import { formatDateTime } from "@/lib/utils";
 
 import {
   duration,
+  ENDED,
   formatBytes,
   resultDownloadHref,
   RETRYABLE,
@@ -33,6 +34,14 @@ import { RunLog } from "./run-log";
 import { RunStateBadge } from "./state-badge";
 
 const t = runsMessages;
+
+/** "Stopped by a user", "The engine reported an error: <its message>": a reason reads as words,
+ * with the engine's or system's message after it. */
+export function reasonInWords(reason: string | null | undefined, message?: string | null): string {
+  const words = reason ? (t.reasons[reason] ?? reason.replaceAll("_", " ")) : "";
+  const text = [words, message].filter(Boolean).join(": ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
 
 function Fact({ label, children }: { label: string; children: React.ReactNode }) {
   return (
@@ -64,7 +73,7 @@ function RunFacts({ workspace, run }: { workspace: string; run: RunDetail }) {
       <Fact label={t.facts.attempt}>{t.attemptOf(run.attempt, run.max_attempts)}</Fact>
       <Fact label={t.facts.created}>{formatDateTime(run.created_at)}</Fact>
       <Fact label={t.facts.started}>{formatDateTime(run.started_at)}</Fact>
-      <Fact label={t.facts.duration}>{duration(run.started_at, run.ended_at)}</Fact>
+      <Fact label={t.facts.duration}>{duration(run)}</Fact>
       {run.scheduled_for ? <Fact label={t.facts.scheduledFor}>{formatDateTime(run.scheduled_for)}</Fact> : null}
       {run.next_attempt_at ? <Fact label={t.facts.nextAttempt}>{formatDateTime(run.next_attempt_at)}</Fact> : null}
       <div className="col-span-2 min-w-0 sm:col-span-4">
@@ -100,7 +109,7 @@ function Attempts({ run }: { run: RunDetail }) {
             <TableCell className="whitespace-nowrap">{formatDateTime(attempt.started_at)}</TableCell>
             <TableCell className="whitespace-nowrap">{formatDateTime(attempt.ended_at)}</TableCell>
             <TableCell className="max-w-md break-words">
-              {[attempt.reason, attempt.message].filter(Boolean).join(": ") || "—"}
+              {reasonInWords(attempt.reason, attempt.message) || "—"}
             </TableCell>
           </TableRow>
         ))}
@@ -131,7 +140,7 @@ function Timeline({ run }: { run: RunDetail }) {
               {transition.from_state ? `${transition.from_state} → ${transition.to_state}` : transition.to_state}
             </TableCell>
             <TableCell className="max-w-md break-words">
-              {[transition.reason, transition.decision].filter(Boolean).join(" · ") || "—"}
+              {[reasonInWords(transition.reason), transition.decision].filter(Boolean).join(" · ") || "—"}
             </TableCell>
             <TableCell className="break-all">{transition.actor}</TableCell>
           </TableRow>
@@ -209,6 +218,25 @@ export function RunPage({ workspace, runId }: { workspace: string; runId: number
     },
     onError: (error) => setRefusal(describeError(error)),
   });
+  // A new run of the same job version with the same parameters (a retry adds an attempt to this one).
+  const navigate = useNavigate();
+  const again = useMutation({
+    mutationFn: (run: RunDetail) =>
+      call(
+        api.POST("/api/v1/workspaces/{workspace}/jobs/{job}/runs", {
+          params: { path: { workspace, job: run.job } },
+          body: { version: run.job_version, parameters: run.parameters as Record<string, string | number | boolean> },
+        }),
+      ),
+    onSuccess: (started) => {
+      setRefusal(null);
+      toast.success(t.ranAgain(started.id));
+      void queryClient.invalidateQueries({ queryKey: runKeys.all(workspace) });
+      void queryClient.invalidateQueries({ queryKey: jobKeys.all(workspace) });
+      void navigate({ to: "/workspaces/$workspace/runs/$run", params: { workspace, run: String(started.id) } });
+    },
+    onError: (error) => setRefusal(describeError(error)),
+  });
 
   if (query.isPending)
     return (
@@ -228,7 +256,7 @@ export function RunPage({ workspace, runId }: { workspace: string; runId: number
   const shownAttempt = logAttempt ?? run.attempt;
   const attemptInfo = run.attempts.find((a) => a.number === shownAttempt);
   const hasResult = attemptInfo?.state === "SUCCEEDED" && attemptInfo.result_rows != null;
-  const message = [run.state_reason, run.state_message].filter(Boolean).join(": ");
+  const message = reasonInWords(run.state_reason, run.state_message);
 
   return (
     <>
@@ -264,6 +292,12 @@ export function RunPage({ workspace, runId }: { workspace: string; runId: number
                 <Button onClick={() => action.mutate("retry")} disabled={action.isPending}>
                   <RotateCcwIcon aria-hidden />
                   {t.retry}
+                </Button>
+              ) : null}
+              {ENDED.has(run.state) ? (
+                <Button variant={RETRYABLE.has(run.state) ? "outline" : "default"} onClick={() => again.mutate(run)} disabled={again.isPending}>
+                  <PlayIcon aria-hidden />
+                  {t.runAgain}
                 </Button>
               ) : null}
             </>

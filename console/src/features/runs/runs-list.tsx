@@ -81,7 +81,7 @@ export function RunsTable({ workspace, runs, showJob = true }: { workspace: stri
             <TableCell className="whitespace-nowrap">
               {run.started_at ? formatDateTime(run.started_at) : <span className="text-muted-foreground">{t.notStarted}</span>}
             </TableCell>
-            <TableCell className="whitespace-nowrap">{duration(run.started_at, run.ended_at)}</TableCell>
+            <TableCell className="whitespace-nowrap">{duration(run)}</TableCell>
           </TableRow>
         ))}
       </TableBody>

@@ -210,7 +210,7 @@ describe("run page", () => {
     signedIn(undefined, [workspaceAs("editor")]);
     server.use(
       http.get(`${BASE}/runs/8`, () =>
-        HttpResponse.json(runDetail({ id: 8, state: "FAILED", state_reason: "error", state_message: "table t does not exist" })),
+        HttpResponse.json(runDetail({ id: 8, state: "FAILED", state_reason: "engine_failed", state_message: "table t does not exist" })),
       ),
       http.get(`${BASE}/runs/8/logs`, () => HttpResponse.json({ attempt: 1, text: "", next_after: 0, complete: true })),
       http.post(`${BASE}/runs/8/retry`, () =>
@@ -219,9 +219,53 @@ describe("run page", () => {
     );
     const user = userEvent.setup();
     renderApp("/workspaces/lake/runs/8");
-    expect(await screen.findByTestId("run-message", {}, firstRender)).toHaveTextContent("error: table t does not exist");
+    expect(await screen.findByTestId("run-message", {}, firstRender)).toHaveTextContent("The engine reported an error: table t does not exist");
     await user.click(screen.getByRole("button", { name: "Retry" }));
     expect(await screen.findByText("The job has reached its limit of 1 concurrent run.")).toBeInTheDocument();
+  });
+
+  it("counts running time only, puts reasons in words, and runs a succeeded run again", async () => {
+    signedIn(undefined, [workspaceAs("editor")]);
+    let body: unknown = null;
+    server.use(
+      http.get(`${BASE}/runs/7`, () =>
+        HttpResponse.json(
+          // Retried two days after its first attempt failed: 65 s of running, not two days.
+          runDetail({
+            started_at: "2026-12-05T10:00:00Z",
+            ended_at: "2026-12-07T10:00:40Z",
+            run_time_seconds: 65.2,
+            parameters: { min_n: 7 },
+            attempt: 2,
+            transitions: [
+              { at: "2026-12-05T10:00:25Z", attempt: 1, from_state: "RUNNING", to_state: "FAILED", reason: "worker_lost", actor: "system", rule: null, decision: null },
+              { at: "2026-12-07T10:00:00Z", attempt: 2, from_state: "FAILED", to_state: "QUEUED", reason: "retry", actor: "admin", rule: "retry-ended-run", decision: "attempt 2 of 2" },
+            ],
+          }),
+        ),
+      ),
+      http.get(`${BASE}/runs/7/logs`, () => HttpResponse.json({ attempt: 2, text: "", next_after: 0, complete: true })),
+      http.get(`${BASE}/runs/7/result`, () =>
+        HttpResponse.json({ attempt: 2, columns: [], rows: [], total_rows: 0, truncated: false, size_bytes: 0 }),
+      ),
+      http.post(`${BASE}/jobs/nightly_build/runs`, async ({ request }) => {
+        body = await request.json();
+        return HttpResponse.json({ ...run({ id: 12, state: "QUEUED" }), created: true }, { status: 201 });
+      }),
+      http.get(`${BASE}/runs/12`, () => HttpResponse.json(runDetail({ id: 12, state: "QUEUED", started_at: null, ended_at: null, run_time_seconds: null }))),
+      http.get(`${BASE}/runs/12/logs`, () => HttpResponse.json({ attempt: 1, text: "", next_after: 0, complete: false })),
+    );
+    const user = userEvent.setup();
+    renderApp("/workspaces/lake/runs/7");
+    const facts = await screen.findByTestId("run-facts", {}, firstRender);
+    expect(facts).toHaveTextContent("Duration1 min 5 s");
+    const timeline = screen.getByTestId("run-timeline");
+    expect(within(timeline).getByText("The worker stopped answering")).toBeInTheDocument();
+    expect(within(timeline).getByText("Retried · attempt 2 of 2")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Retry" })).not.toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Run again" }));
+    expect(await screen.findByRole("heading", { level: 1, name: /Run #12 · nightly_build/ })).toBeInTheDocument();
+    expect(body).toEqual({ version: 2, parameters: { min_n: 7 } });
   });
 
   it("gives a viewer no Stop or Retry", async () => {

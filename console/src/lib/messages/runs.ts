@@ -55,6 +55,21 @@ export const runsMessages = {
   stopped: (id: number) => `Run #${id}: stop requested.`,
   retry: "Retry",
   retried: (id: number) => `Run #${id} queued again.`,
+  runAgain: "Run again",
+  ranAgain: (id: number) => `Run #${id} started with the same version and parameters.`,
+  /** Why a run is in its state, in words (the API's `state_reason` codes). */
+  reasons: {
+    manual: "started by hand",
+    schedule: "started by its schedule",
+    retry: "retried",
+    repair: "rerun by a repair",
+    stopped: "stopped by a user",
+    timeout: "ran out of time",
+    engine_failed: "the engine reported an error",
+    refused: "the engine refused the work",
+    worker_error: "the worker failed",
+    worker_lost: "the worker stopped answering",
+  } as Record<string, string>,
   facts: {
     job: "Job",
     version: "Version",
