@@ -121,6 +121,12 @@ def test_a_ingest_a_csv_then_query_it_in_the_worksheet(
     expect(rows).to_have_count(2)
     expect(rows.nth(0).locator("td")).to_have_text(["1", "Jeddah", "2.25", "1"])
     expect(rows.nth(1).locator("td")).to_have_text(["2", "Riyadh", "4.5", "2"])
+    # The result as a quick chart; its file named after the table it reads.
+    page.get_by_role("button", name="Chart").click()
+    chart = page.get_by_role("img", name="Bar chart of kwh by city, 2 bars")
+    expect(chart.locator("rect")).to_have_count(2)
+    download = page.get_by_role("link", name="CSV")
+    expect(download).to_have_attribute("download", f"{namespace}.{table}.csv")
 
 
 def test_b_connection_job_run_logs_and_run_again(

@@ -3,11 +3,13 @@ import { describe, expect, it } from "vitest";
 import { completionSchema } from "./sql-editor";
 import {
   cellText,
+  downloadBaseName,
   editorPosition,
   formatDuration,
   offsetOf,
   parameterNames,
   parameterValues,
+  rowsAsTsv,
   tableRef,
   textToRun,
   typedParameterValues,
@@ -98,4 +100,15 @@ describe("cells and names", () => {
     expect(schema).toEqual({ demo: { t: ["a"] } });
     expect(defaultSchema).toBe("demo");
   });
+});
+
+it("downloads are named after the query: its saved name, else the table it reads", () => {
+  expect(downloadBaseName("SELECT * FROM demo.meter_readings m JOIN x ON true", null)).toBe("demo.meter_readings");
+  expect(downloadBaseName('select 1 from "Lake"."Big Table"')).toBe("Lake.Big_Table");
+  expect(downloadBaseName("SELECT * FROM t", "Energy per city / day")).toBe("Energy_per_city_day");
+  expect(downloadBaseName("-- from nothing\nSELECT 'from x' AS a")).toBe("query");
+});
+
+it("rows as tab-separated text with a header line", () => {
+  expect(rowsAsTsv(["a", "b"], [[1, null], ["x\ty", { k: 1 }]])).toBe('a\tb\n1\t\nx y\t{"k":1}');
 });

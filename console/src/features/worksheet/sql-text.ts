@@ -114,3 +114,22 @@ export function formatBytes(n: number): string {
   if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1048576).toFixed(1)} MiB`;
 }
+
+/** A result file's name, after the query: the saved query's name when one is open, else the first
+ * table the SQL reads, else "query" ("energy per city" → `energy_per_city`; `FROM lake.t` → `lake.t`). */
+export function downloadBaseName(sql: string, savedName?: string | null): string {
+  const bare = sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, " ");
+  const table = /\bfrom\s+((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))*)/i.exec(bare)?.[1]?.replaceAll('"', "");
+  const name = (savedName?.trim() || table || "query")
+    .replace(/[^\p{L}\p{N}._-]+/gu, "_")
+    .replace(/^[._]+|_+$/g, "")
+    .slice(0, 80);
+  return name || "query";
+}
+
+/** Rows as tab-separated text with a header line (what a spreadsheet takes from the clipboard);
+ * NULL as an empty cell, tabs and line breaks inside values as spaces. */
+export function rowsAsTsv(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cell = (value: unknown) => (value === null || value === undefined ? "" : cellText(value).replace(/[\t\r\n]+/g, " "));
+  return [columns.map(cell), ...rows.map((row) => row.map(cell))].map((line) => line.join("\t")).join("\n");
+}

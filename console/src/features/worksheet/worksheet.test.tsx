@@ -374,6 +374,38 @@ describe("SQL worksheet", () => {
     expect(screen.queryByRole("region", { name: "Result rows" })).not.toBeInTheDocument();
   });
 
+  it("copies the rows with headers, resizes a column, charts the result and names downloads after the query", async () => {
+    base();
+    server.use(
+      http.get(`${BASE}/statements/s1`, () => HttpResponse.json(statement({ sql: "SELECT * FROM demo.meter_readings WHERE kwh > 1" }))),
+      http.get(`${BASE}/statements/s1/result`, () => HttpResponse.json({ ...firstPage, next_cursor: null })),
+    );
+    const user = userEvent.setup();
+    const writeText = vi.fn(() => Promise.resolve());
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    renderApp("/workspaces/demo/sql?statement=s1");
+    const grid = await screen.findByRole("region", { name: "Result rows" }, firstRender);
+    expect(screen.getByRole("link", { name: "CSV" })).toHaveAttribute("download", "demo.meter_readings.csv");
+
+    await user.click(screen.getByRole("button", { name: "Copy with headers" }));
+    expect(writeText).toHaveBeenCalledWith("meter_id\tkwh\tbig\nMTR-1\t1.5\t9007199254740993\nMTR-2\t\t2");
+
+    const kwh = within(grid).getByRole("columnheader", { name: "kwh double" });
+    const handle = within(grid).getByRole("separator", { name: "Resize column kwh" });
+    handle.focus();
+    await user.keyboard("{ArrowRight}{ArrowRight}");
+    expect(kwh.style.width).toBe("64px"); // no layout here: the 48 px minimum, then one 16 px step
+    expect(within(grid).getAllByRole("row")[1]!.querySelectorAll("td")[2]!.style.maxWidth).toBe("64px");
+
+    await user.click(screen.getByRole("button", { name: "Chart" }));
+    const chart = await screen.findByRole("img", { name: "Bar chart of kwh by meter_id, 2 bars" });
+    expect(chart.querySelectorAll("rect")).toHaveLength(2);
+    await user.selectOptions(screen.getByLabelText("Values"), "big");
+    expect(screen.getByRole("img", { name: "Bar chart of big by meter_id, 2 bars" })).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Table" }));
+    expect(screen.getByRole("region", { name: "Result rows" })).toBeInTheDocument();
+  });
+
   it("explains the SQL with the engine's plan, and shows a refused explain's place", async () => {
     base();
     let calls = 0;

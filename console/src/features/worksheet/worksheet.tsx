@@ -528,7 +528,7 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
                 {t.expired}
               </p>
             ) : (
-              <ResultGrid key={current.id} workspace={workspace} statement={current} />
+              <ResultGrid key={current.id} workspace={workspace} statement={current} name={openQuery?.name} />
             )
           ) : null}
         </div>
