@@ -227,6 +227,11 @@ CATALOG_CASES: list[tuple[str, str, str, str, dict[str, Any], int, str]] = [
      _commit({"action": "add-schema", "schema": _schema_with(WRONG_DEFAULT)}), 400, "BadRequestException"),
     ("location outside the workspace", "ws_editor", "POST", TABLES,
      {"json": {"name": "t", "schema": SCHEMA, "location": "file:///tmp/elsewhere"}}, 400, "BadRequestException"),
+    # pyiceberg, which writes the catalog's metadata files, cannot write format v3 metadata yet
+    ("a format v3 table", "ws_editor", "POST", TABLES,
+     {"json": {"name": "t", "schema": SCHEMA, "properties": {"format-version": "3"}}}, 400, "BadRequestException"),
+    ("an upgrade to format v3", "ws_editor", "POST", READINGS,
+     _commit({"action": "upgrade-format-version", "format-version": 3}), 400, "BadRequestException"),
     ("namespace part with a dot", "ws_editor", "POST", f"{CAT}/namespaces",
      {"json": {"namespace": ["alpha", "a.b"]}}, 400, "BadRequestException"),
     # createNamespace has no 404 in the spec

@@ -114,3 +114,5 @@ def translated() -> Iterator[None]:
         raise InvalidInput(f"Invalid table metadata: {what}") from e
     except ValueError as e:  # pyiceberg's way of refusing an update it cannot apply
         raise InvalidInput(str(e)) from e
+    except NotImplementedError as e:  # what pyiceberg cannot write yet: format v3 table metadata
+        raise InvalidInput(f"Not supported by Sadeem's catalog: {e}") from e
