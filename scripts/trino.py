@@ -5,7 +5,10 @@
 the Iceberg plugin (`io.trino:trino-iceberg`, 330 MiB, its own copies of the AWS SDK, Hadoop…)
 instead of the 783 MiB full `trino-server` with every connector — checks each archive against the
 sha256 pinned below, and unpacks it under `${XDG_CACHE_HOME:-~/.cache}/sadeem/trino/`, so a clean
-clone on the same machine reuses it. Running it again is a no-op.
+clone on the same machine reuses it. Running it again is a no-op. The core already holds
+`plugin/resource-group-managers` (the same jars as `io.trino:trino-resource-group-managers`,
+PostgreSQL's JDBC driver 42.7.6 among them), so the database resource-group manager needs no
+download of its own.
 
 `run` writes a single-node configuration into a directory of its own and runs the server in the
 foreground (stop it with Ctrl-C or SIGTERM), on loopback, with a small heap:
@@ -13,7 +16,13 @@ foreground (stop it with Ctrl-C or SIGTERM), on loopback, with a small heap:
 * **catalogs are dynamic** (`catalog.management=dynamic`): an Iceberg catalog on a Sadeem server is
   added with SQL (`CREATE CATALOG … USING iceberg WITH (…)`, see `iceberg_catalog_sql` below), so one
   Trino serves any number of Sadeem servers (each test's own, a developer's `sadeem up`);
-* `--sadeem-url` also adds the catalog `iceberg` on that Sadeem at start (for `make trino`).
+* `--sadeem-url` also adds the catalog `iceberg` on that Sadeem at start (for `make trino`);
+* `--resource-groups-db` (or `$SADEEM_TRINO_RESOURCE_GROUPS_DB`), Sadeem's PostgreSQL database URL
+  (`postgresql+psycopg://user:password@host:5432/sadeem`, or a `jdbc:postgresql:` URL), turns on
+  Trino's database resource-group manager on the groups Sadeem keeps in that database (schema
+  `trino_resource_groups`: a group per workspace with `interactive` and `batch` subgroups, see
+  `sadeem.resource_groups`). The user and password go to a file only the server reads, never
+  into the JDBC URL Trino logs. Without it, Trino runs without resource groups.
 
 The Iceberg catalog talks to Sadeem's built-in REST catalog with OAuth2 bearer tokens and
 `iceberg.rest-catalog.session=USER`: a query's catalog calls carry the token the *client* sends as
@@ -41,6 +50,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -69,6 +79,13 @@ ICEBERG_PLUGIN = Artifact(
     "99edba5b491ed94d599aeb61e0794272d3569d8b563f3bb8569e8a49daa87b6c",
     345_890_737,
 )
+
+# Where Sadeem keeps the groups in its PostgreSQL database (its migration 0013 creates the tables;
+# sadeem.resource_groups.trino_tables names the same schema).
+RESOURCE_GROUPS_SCHEMA = "trino_resource_groups"
+# Trino reads only the groups of its own node.environment; Sadeem writes them for
+# `trino_resource_groups_environment`, whose default this is.
+NODE_ENVIRONMENT = "sadeem"
 
 DEFAULT_HEAP = "768M"
 
@@ -225,14 +242,66 @@ def iceberg_catalog_sql(name: str, properties: Mapping[str, str]) -> str:
     return f'CREATE CATALOG "{name}" USING iceberg WITH (\n  {listed}\n)'
 
 
+@dataclass(frozen=True)
+class ResourceGroupsDatabase:
+    """Where Trino's database resource-group manager reads the groups: a JDBC URL without
+    credentials (Trino logs its configuration) and the credentials apart."""
+
+    jdbc_url: str
+    user: str | None
+    password: str | None
+
+    @classmethod
+    def from_url(cls, url: str) -> ResourceGroupsDatabase:
+        """From Sadeem's database URL (`postgresql[+driver]://user:password@host:port/db`) or a
+        `jdbc:postgresql://host:port/db?user=…&password=…` URL; the groups' schema is added."""
+        jdbc = url.startswith("jdbc:")
+        parts = urllib.parse.urlsplit(url.removeprefix("jdbc:"))
+        if parts.scheme.split("+", 1)[0] not in ("postgresql", "postgres") or not parts.hostname:
+            raise SystemExit("--resource-groups-db must be a PostgreSQL URL (postgresql://host/db)")
+        query = dict(urllib.parse.parse_qsl(parts.query))
+        user = urllib.parse.unquote(parts.username) if parts.username else query.pop("user", None)
+        password = urllib.parse.unquote(parts.password) if parts.password else query.pop("password", None)
+        if not jdbc:  # libpq/SQLAlchemy query options (sslmode…) are not all JDBC ones
+            query = {key: value for key, value in query.items() if key in ("sslmode", "ssl")}
+        query["currentSchema"] = RESOURCE_GROUPS_SCHEMA
+        host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+        address = f"{host}:{parts.port or 5432}"
+        return cls(
+            f"jdbc:postgresql://{address}{parts.path or '/postgres'}?{urllib.parse.urlencode(query)}",
+            user,
+            password,
+        )
+
+    def properties(self) -> dict[str, str]:
+        properties = {
+            "resource-groups.configuration-manager": "db",
+            "resource-groups.config-db-url": self.jdbc_url,
+            # Sadeem's migrations own the tables (Trino's own Flyway migration would baseline an
+            # existing schema at version 0 and fail on its ALTERs).
+            "resource-groups.db-migrations-enabled": "false",
+        }
+        if self.user:
+            properties["resource-groups.config-db-user"] = self.user
+        if self.password:
+            properties["resource-groups.config-db-password"] = self.password
+        return properties
+
+
 def write_config(
-    etc: Path, data_dir: Path, *, port: int, heap: str, catalogs: Mapping[str, Mapping[str, str]]
+    etc: Path,
+    data_dir: Path,
+    *,
+    port: int,
+    heap: str,
+    catalogs: Mapping[str, Mapping[str, str]],
+    resource_groups: ResourceGroupsDatabase | None = None,
 ) -> None:
     """A single-node coordinator on 127.0.0.1 that also schedules work on itself."""
     etc.mkdir(parents=True, exist_ok=True)
     (etc / "catalog").mkdir(exist_ok=True)
     (etc / "node.properties").write_text(
-        "node.environment=sadeem\nnode.id=sadeem-trino\n"
+        f"node.environment={NODE_ENVIRONMENT}\nnode.id=sadeem-trino\n"
         # loopback only: the HTTP server binds to node.bind-ip
         "node.bind-ip=127.0.0.1\nnode.internal-address=127.0.0.1\n"
         f"node.data-dir={data_dir}\n"
@@ -274,6 +343,13 @@ def write_config(
         )
     )
     (etc / "log.properties").write_text("io.trino=WARN\n")
+    groups = etc / "resource-groups.properties"
+    if resource_groups is None:
+        groups.unlink(missing_ok=True)
+    else:
+        groups.touch(mode=0o600)  # it holds the database password
+        groups.chmod(0o600)
+        groups.write_text("".join(f"{k}={v}\n" for k, v in resource_groups.properties().items()))
     for name, properties in catalogs.items():
         body = "connector.name=iceberg\n" + "".join(f"{k}={v}\n" for k, v in properties.items())
         path = etc / "catalog" / f"{name}.properties"
@@ -318,6 +394,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--s3-access-key", default=os.environ.get("SADEEM_S3_ACCESS_KEY_ID"))
     run.add_argument("--s3-secret-key", default=os.environ.get("SADEEM_S3_SECRET_ACCESS_KEY"))
     run.add_argument("--s3-region", default="us-east-1")
+    run.add_argument(
+        "--resource-groups-db",
+        default=os.environ.get("SADEEM_TRINO_RESOURCE_GROUPS_DB"),
+        help="Sadeem's PostgreSQL URL: place queries in the workspace resource groups kept there "
+        "(prefer $SADEEM_TRINO_RESOURCE_GROUPS_DB: a command line is visible to every local user)",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "fetch":
@@ -347,7 +429,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     data = args.dir
     etc = data / "etc"
-    write_config(etc, data, port=args.port, heap=args.heap, catalogs=catalogs)
+    groups = ResourceGroupsDatabase.from_url(args.resource_groups_db) if args.resource_groups_db else None
+    if groups is not None and not (home / "plugin" / "resource-group-managers").is_dir():
+        raise SystemExit(f"{home}/plugin/resource-group-managers is missing: remove {home} and fetch again")
+    write_config(etc, data, port=args.port, heap=args.heap, catalogs=catalogs, resource_groups=groups)
     process = subprocess.Popen(server_command(home, etc, data), env=server_environment(java_home))  # noqa: S603
     signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     try:

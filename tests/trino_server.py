@@ -119,7 +119,7 @@ class TrinoServer:
     def queries(self, **where: str) -> list[dict[str, Any]]:
         """Rows of system.runtime.queries (what Trino itself knows of its queries), without the
         ones before `forget_past_queries()` and this query itself."""
-        columns = ("query_id", "state", "user", "source", "query", "error_code")
+        columns = ("query_id", "state", "user", "source", "query", "error_code", "resource_group_id")
         with self.connect() as connection:
             cursor = connection.cursor()
             cursor.execute(f"SELECT {', '.join(columns)} FROM system.runtime.queries")  # noqa: S608
@@ -148,8 +148,12 @@ def trino_connection_settings(server: TrinoServer, catalog: str) -> dict[str, ob
 
 
 @contextmanager
-def running_trino(directory: Path, heap: str | None = None) -> Iterator[TrinoServer]:
+def running_trino(
+    directory: Path, heap: str | None = None, resource_groups_db: str | None = None
+) -> Iterator[TrinoServer]:
     """Start Trino (scripts/trino.py run, as `sadeem demo` does) and wait until it accepts
-    queries; stop it afterwards."""
-    with trino_process(directory, [f"--heap={heap}"] if heap else []) as process:
+    queries; stop it afterwards. `resource_groups_db`: Sadeem's PostgreSQL URL, for the database
+    resource-group manager (in the environment, not the command line: it has a password)."""
+    environment = {"SADEEM_TRINO_RESOURCE_GROUPS_DB": resource_groups_db} if resource_groups_db else None
+    with trino_process(directory, [f"--heap={heap}"] if heap else [], environment=environment) as process:
         yield TrinoServer(process.host, process.port, process.log)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,6 +37,8 @@ from sadeem.jobs.routes import schedule_router
 from sadeem.observability.metrics import HttpMetrics
 from sadeem.observability.middleware import RequestObservability
 from sadeem.queries.routes import router as queries_router
+from sadeem.resource_groups import service as resource_groups
+from sadeem.resource_groups.routes import router as engine_limits_router
 from sadeem.runs.routes import router as runs_router
 from sadeem.statements.executor import StatementExecutor
 from sadeem.statements.routes import admin_router as statements_admin_router
@@ -49,6 +52,7 @@ from sadeem.workspaces.routes import router as workspaces_router
 ROUTERS = (
     auth_router,
     workspaces_router,
+    engine_limits_router,
     connections_router,
     connection_types_router,
     catalog_explorer_router,
@@ -67,6 +71,7 @@ ROUTERS = (
     docs_router,
 )
 register_error_renderer("/iceberg/", render_iceberg_error)
+log = logging.getLogger("sadeem.app")
 
 
 def create_app(
@@ -88,6 +93,7 @@ def create_app(
         app.state.statements.open()
         # Uploads a killed process left behind (they may be gigabytes); see ingest/scratch.py.
         clean_ingest_scratch(settings)
+        write_resource_groups(database, settings)
         yield
         app.state.statements.close()
         if db is None:  # we opened it, we close it
@@ -132,6 +138,16 @@ def create_app(
     )
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     return app
+
+
+def write_resource_groups(database: Database, settings: Settings) -> None:
+    """Trino's resource groups of every workspace, as they should be now (PostgreSQL only; see
+    sadeem.resource_groups). A failure is logged: the server still starts."""
+    try:
+        with database.unit_of_work("startup.write_resource_groups") as session:
+            resource_groups.write_all(session, settings)
+    except Exception as error:
+        log.warning("Trino resource groups not written at start: %s", type(error).__name__)
 
 
 # prometheus_client's own variable, not a Sadeem setting: `sadeem api --workers N` sets it for the

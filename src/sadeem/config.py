@@ -10,9 +10,9 @@ import os
 from functools import cached_property
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +36,39 @@ class StatementLimits(BaseModel):
     def of(self, role: str) -> ResultLimit:
         limit: ResultLimit = getattr(self, role)
         return limit
+
+
+# Bounds of a workspace's Trino resource-group limits (the API's request bodies use the same).
+Concurrency = Annotated[int, Field(ge=1, le=1000)]
+QueueLength = Annotated[int, Field(ge=0, le=100_000)]
+MemoryPercent = Annotated[int, Field(ge=1, le=100)]
+SchedulingWeight = Annotated[int, Field(ge=1, le=1000)]
+
+
+class WorkClassLimits(BaseModel):
+    """One class of a workspace's Trino queries (`interactive`: the worksheet; `batch`: runs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hard_concurrency: Concurrency
+    max_queued: QueueLength
+    soft_memory_percent: MemoryPercent
+    scheduling_weight: SchedulingWeight
+
+
+class EngineLimits(BaseModel):
+    """A workspace's share of a Trino cluster: its resource group (`soft_memory_percent` of the
+    cluster's query memory) and the subgroup of each class of work (JSON in SADEEM_ENGINE_LIMITS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    soft_memory_percent: MemoryPercent = 50
+    interactive: WorkClassLimits = WorkClassLimits(
+        hard_concurrency=4, max_queued=100, soft_memory_percent=60, scheduling_weight=2
+    )
+    batch: WorkClassLimits = WorkClassLimits(
+        hard_concurrency=2, max_queued=100, soft_memory_percent=60, scheduling_weight=1
+    )
 
 
 def _config_file() -> Path | None:
@@ -203,6 +236,21 @@ class Settings(BaseSettings):
     )
 
     # Secrets and bootstrap
+    # Trino resource groups (sadeem.resource_groups)
+    engine_limits: EngineLimits = Field(
+        default_factory=lambda: EngineLimits(),
+        description="Each workspace's Trino limits unless a platform admin set its own: concurrency, "
+        "queue, memory share and weight of its interactive and batch queries.",
+    )
+    trino_resource_groups_environment: str = Field(
+        default="sadeem",
+        min_length=1,
+        max_length=128,
+        description="The Trino coordinator's node.environment: on PostgreSQL Sadeem keeps each workspace's "
+        "resource groups for it in the schema trino_resource_groups, which Trino's database "
+        "resource-group manager reads.",
+    )
+
     secret_key: SecretStr | None = Field(
         default=None,
         description="Fernet key(s), comma-separated, newest first. Default: $SADEEM_HOME/secret.key (0600).",

@@ -10,6 +10,7 @@ from sadeem.db.base import Base
 from sadeem.heartbeats.models import ServiceHeartbeat
 from sadeem.jobs.models import Job, JobVersion
 from sadeem.queries.models import SavedQuery, SavedQueryJob, SavedQueryTag, SavedQueryVersion
+from sadeem.resource_groups.models import WorkspaceEngineLimits
 from sadeem.runs.models import Run, RunAttempt, RunLogChunk, RunTransition
 from sadeem.statements.models import Statement
 from sadeem.workspaces.models import Membership, Workspace
@@ -44,4 +45,5 @@ __all__ = [
     "User",
     "UserSession",
     "Workspace",
+    "WorkspaceEngineLimits",
 ]

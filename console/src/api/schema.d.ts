@@ -761,6 +761,36 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workspaces/{workspace}/engine-limits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Engine Limits
+         * @description The workspace's Trino limits: its resource group's memory share and, per class of work
+         *     (`interactive`: the worksheet, `batch`: runs), how many queries run and wait at once.
+         */
+        get: operations["workspaces:getEngineLimits"];
+        /**
+         * Set Engine Limits
+         * @description Set the workspace's own Trino limits (platform admins: they protect the other workspaces).
+         *     Trino applies them within seconds to queries that start afterwards.
+         */
+        put: operations["workspaces:setEngineLimits"];
+        post?: never;
+        /**
+         * Reset Engine Limits
+         * @description Back to the server's default limits (`SADEEM_ENGINE_LIMITS`).
+         */
+        delete: operations["workspaces:resetEngineLimits"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workspaces/{workspace}/ingest/{namespace}/{table}": {
         parameters: {
             query?: never;
@@ -2183,6 +2213,50 @@ export interface components {
              */
             blockers: components["schemas"]["DeletionBlockerOut"][];
         };
+        /**
+         * EngineLimitsBody
+         * @description Every limit, explicitly: what is not given is not guessed (GET, change, PUT).
+         */
+        EngineLimitsBody: {
+            /** @description Jobs' queries (runs). */
+            batch: components["schemas"]["WorkClassLimitsBody"];
+            /** @description The worksheet's queries (statements). */
+            interactive: components["schemas"]["WorkClassLimitsBody"];
+            /**
+             * Soft Memory Percent
+             * @description Percent of the Trino cluster's query memory the workspace's queries may hold.
+             */
+            soft_memory_percent: number;
+        };
+        /** EngineLimitsOut */
+        EngineLimitsOut: {
+            batch: components["schemas"]["WorkClassLimitsOut"];
+            /**
+             * Enforced By Trino Tables
+             * @description Whether Sadeem writes them where Trino's database resource-group manager reads them (PostgreSQL). Otherwise (SQLite) they are shown only: a Trino used with it has its own (file) resource groups.
+             */
+            enforced_by_trino_tables: boolean;
+            interactive: components["schemas"]["WorkClassLimitsOut"];
+            /**
+             * Resource Group
+             * @description The workspace's Trino resource group (its slug).
+             */
+            resource_group: string;
+            /**
+             * Soft Memory Percent
+             * @description Percent of the Trino cluster's query memory.
+             */
+            soft_memory_percent: number;
+            /**
+             * Source
+             * @description `workspace`: set for it by a platform admin; `default`: the server's.
+             */
+            source: string;
+            /** Updated At */
+            updated_at: string | null;
+            /** Updated By */
+            updated_by: string | null;
+        };
         /** ExplainOut */
         ExplainOut: {
             /** Engine */
@@ -2925,7 +2999,7 @@ export interface components {
             detail: string;
             /**
              * Name
-             * @description `namespace` or `storage`.
+             * @description `namespace`, `storage` or (on PostgreSQL) `resource_groups`.
              */
             name: string;
             /** Ok */
@@ -4451,6 +4525,46 @@ export interface components {
             /** Email */
             email?: string | null;
             role?: components["schemas"]["PlatformRole"] | null;
+        };
+        /** WorkClassLimitsBody */
+        WorkClassLimitsBody: {
+            /**
+             * Hard Concurrency
+             * @description Queries of this class running at once; more wait QUEUED in Trino.
+             */
+            hard_concurrency: number;
+            /**
+             * Max Queued
+             * @description Queries of this class waiting at once; Trino refuses one more.
+             */
+            max_queued: number;
+            /**
+             * Scheduling Weight
+             * @description The class's share when both classes have queries waiting (weighted fair).
+             */
+            scheduling_weight: number;
+            /**
+             * Soft Memory Percent
+             * @description Percent of the workspace's memory; above it, new queries of the class wait.
+             */
+            soft_memory_percent: number;
+        };
+        /** WorkClassLimitsOut */
+        WorkClassLimitsOut: {
+            /** Hard Concurrency */
+            hard_concurrency: number;
+            /** Max Queued */
+            max_queued: number;
+            /**
+             * Resource Group
+             * @description The Trino resource group its queries run in.
+             * @example sales.batch
+             */
+            resource_group: string;
+            /** Scheduling Weight */
+            scheduling_weight: number;
+            /** Soft Memory Percent */
+            soft_memory_percent: number;
         };
         /** WorkspaceCreate */
         WorkspaceCreate: {
@@ -7796,6 +7910,202 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeletionBlockersOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workspaces:getEngineLimits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace slug. */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineLimitsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workspaces:setEngineLimits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace slug. */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EngineLimitsBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineLimitsOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description The authentication scheme to use. */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "workspaces:resetEngineLimits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workspace slug. */
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineLimitsOut"];
                 };
             };
             /** @description Unauthorized */

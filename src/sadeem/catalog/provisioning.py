@@ -1,5 +1,6 @@
 """Workspace provisioning for the built-in catalog: the workspace's namespace (in the catalog's
-tables, in the creating transaction) and its storage location (a directory or an S3 prefix)."""
+tables, in the creating transaction), its storage location (a directory or an S3 prefix) and, on
+PostgreSQL, its Trino resource groups (sadeem.resource_groups, in the creating transaction)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sadeem.catalog import service, storage
 from sadeem.catalog.store import CATALOG_NAME
 from sadeem.config import Settings
 from sadeem.core.redaction import redact_secrets
+from sadeem.resource_groups import service as resource_groups
 from sadeem.workspaces.models import Workspace
 from sadeem.workspaces.provisioning import (
     NAMED_BLOCKERS,
@@ -58,6 +60,14 @@ class CatalogProvisioner:
             reason = self._reason(e)
             log.warning("storage of %s not provisioned: %s", workspace.slug, reason)
             steps.append(ProvisioningStep("storage", False, f"{workspace.storage_location}: {reason}"))
+        try:
+            with session.begin_nested():  # a failure must not abort the creating transaction
+                written = resource_groups.provision(session, self.settings, workspace)
+            if written is not None:
+                steps.append(ProvisioningStep("resource_groups", True, written))
+        except Exception as e:
+            log.warning("resource groups of %s not provisioned: %s", workspace.slug, type(e).__name__)
+            steps.append(ProvisioningStep("resource_groups", False, type(e).__name__))
         return ProvisioningReport(steps)
 
     def _reason(self, error: Exception) -> str:
@@ -111,6 +121,7 @@ class CatalogProvisioner:
 
     def deprovision(self, session: Session, workspace: Workspace, purge: bool) -> None:
         del purge  # the catalog entries go either way: without purge there were none left
+        resource_groups.deprovision(session, self.settings, workspace)
         session.execute(
             delete(IcebergTables).where(
                 IcebergTables.catalog_name == CATALOG_NAME,

@@ -47,7 +47,7 @@ class WorkspaceOut(ResponseModel):
 
 
 class ProvisioningStepOut(ResponseModel):
-    name: str = Field(description="`namespace` or `storage`.")
+    name: str = Field(description="`namespace`, `storage` or (on PostgreSQL) `resource_groups`.")
     ok: bool
     detail: str
 
