@@ -333,6 +333,12 @@ def test_worksheet_is_accessible(stack: Stack, browser: Browser, screenshots: Pa
             blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING_IMPACTS]
             if blocking:
                 found.append(f"axe on the worksheet ({theme}):\n{describe_violations(blocking)}")
+        # The result as a quick chart (dark mode still on).
+        page.get_by_role("button", name="Chart").click()
+        expect(page.get_by_role("img", name=re.compile(r"^Bar chart of kwh by meter_id"))).to_be_visible()
+        blocking = [v for v in run_axe(page) if v["impact"] in BLOCKING_IMPACTS]
+        if blocking:
+            found.append(f"axe on the worksheet's chart:\n{describe_violations(blocking)}")
         assert not found, "\n".join(found)
     finally:
         with contextlib.suppress(Exception):

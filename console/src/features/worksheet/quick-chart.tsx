@@ -68,7 +68,7 @@ export function QuickChart({
         </label>
         {rows.length > CHART_BARS ? <span className="text-xs text-muted-foreground">{t.chartFirstRows(CHART_BARS)}</span> : null}
       </div>
-      <div className="overflow-auto rounded-md border p-2">
+      <div className="overflow-auto rounded-md border p-2 focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring" tabIndex={0} role="region" aria-label={t.views.chart}>
         <svg
           role="img"
           aria-label={t.chartTitle(valueName, labelName, bars.length)}

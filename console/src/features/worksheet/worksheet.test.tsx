@@ -167,6 +167,41 @@ describe("SQL worksheet", () => {
     await waitFor(() => expect(router.state.location.search).not.toHaveProperty("sql"));
   });
 
+  it("keeps tabs, each with its SQL and statement, across a reload; SQL sent by another page opens a tab", async () => {
+    base();
+    server.use(
+      http.get(`${BASE}/statements/s1`, () => HttpResponse.json(statement())),
+      http.get(`${BASE}/statements/s1/result`, () => HttpResponse.json({ ...firstPage, next_cursor: null })),
+    );
+    const first = renderApp("/workspaces/demo/sql?statement=s1");
+    await screen.findByRole("region", { name: "Result rows" }, firstRender);
+    const tabs = screen.getByRole("group", { name: "Worksheet tabs" });
+    await userEvent.click(within(tabs).getByRole("button", { name: "New tab" }));
+    await waitFor(() => expect(first.router.state.location.search).not.toHaveProperty("statement"));
+    await typeSql("SELECT 2 AS second_tab");
+    expect(within(tabs).getByRole("button", { name: "Query 2" })).toHaveAttribute("aria-pressed", "true");
+    first.unmount();
+
+    // A reload: both tabs, the second active with its SQL; the first one's statement comes back with it.
+    const again = renderApp("/workspaces/demo/sql");
+    let editor = (await screen.findByRole("textbox", { name: "SQL" }, firstRender)) as HTMLTextAreaElement;
+    expect(editor.value).toBe("SELECT 2 AS second_tab");
+    await userEvent.click(screen.getByRole("button", { name: "Query 1" }));
+    await screen.findByRole("region", { name: "Result rows" });
+    expect(again.router.state.location.search).toMatchObject({ statement: "s1" });
+    editor = screen.getByRole("textbox", { name: "SQL" }) as HTMLTextAreaElement;
+    expect(editor.value).toBe("SELECT * FROM meter_readings");
+    await userEvent.click(screen.getByRole("button", { name: "Close Query 2" }));
+    expect(screen.queryByRole("button", { name: "Query 2" })).not.toBeInTheDocument();
+    again.unmount();
+
+    renderApp("/workspaces/demo/sql?sql=SELECT%203");
+    editor = (await screen.findByRole("textbox", { name: "SQL" }, firstRender)) as HTMLTextAreaElement;
+    expect(editor.value).toBe("SELECT 3");
+    expect(screen.getByRole("button", { name: "Query 2" })).toHaveAttribute("aria-pressed", "true");
+    expect(screen.getByRole("button", { name: "Query 1" })).toHaveAttribute("aria-pressed", "false");
+  });
+
   it("runs the SQL with its parameters and shows typed results, NULLs, exact numbers and more pages", async () => {
     base();
     let submitted: Record<string, unknown> | null = null;

@@ -3,7 +3,7 @@
  * every user's running statements. The open statement is in the URL (`?statement=`). */
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link, useNavigate } from "@tanstack/react-router";
-import { BookmarkIcon, BriefcaseIcon, PlayIcon, SquareIcon, WorkflowIcon } from "lucide-react";
+import { BookmarkIcon, BriefcaseIcon, PlayIcon, PlusIcon, SquareIcon, WorkflowIcon, XIcon } from "lucide-react";
 import type * as React from "react";
 import { lazy, Suspense, useCallback, useEffect, useRef, useState } from "react";
 import { toast } from "sonner";
@@ -45,6 +45,7 @@ import {
   typedParameterValues,
 } from "./sql-text";
 import { StateBadge } from "./state-badge";
+import { addTab, closeTab, loadTabs, saveTabs, type SqlTabs, updateTab } from "./tabs";
 
 const SqlEditor = lazy(() => import("./sql-editor"));
 const t = worksheetMessages;
@@ -71,7 +72,9 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
 
   const editor = useRef<EditorHandle | null>(null);
   const pendingText = useRef<string | null>(null);
-  const [initialText] = useState(() => search.sql ?? localStorage.getItem(draftKey(workspace)) ?? "");
+  const [tabState, setTabState] = useState(() => loadTabs(workspace, search.sql));
+  const activeTab = tabState.tabs.find((tab) => tab.id === tabState.active)!;
+  const [initialText] = useState(() => activeTab.text);
   // Taken into the draft: dropped from the address, so a reload keeps later edits.
   useEffect(() => {
     if (search.sql !== undefined) {
@@ -112,10 +115,19 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
     [navigate, workspace],
   );
 
-  // The draft, kept per workspace.
+  // The draft, kept per workspace and tab: each tab's SQL and last statement survive a reload.
   useEffect(() => {
     localStorage.setItem(draftKey(workspace), text);
+    setTabState((state) => updateTab(state, { text }));
   }, [workspace, text]);
+  useEffect(() => setTabState((state) => updateTab(state, { statement: statementId })), [statementId]);
+  useEffect(() => saveTabs(workspace, tabState), [workspace, tabState]);
+  // A reload (no statement in the address) shows the active tab's last statement again.
+  useEffect(() => {
+    if (!search.statement && search.sql === undefined && activeTab.statement)
+      void navigate({ to: ".", search: (previous: WorksheetSearch) => ({ ...previous, statement: activeTab.statement }), replace: true });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
 
   const setEditorText = (sql: string) => {
     if (editor.current) editor.current.setText(sql);
@@ -307,6 +319,18 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
     setSearch({ statement: s.id });
   }
 
+  /** To another tab (or a new or closed one): its SQL in the editor, its statement shown. */
+  function showTab(next: SqlTabs) {
+    if (busy.current) return;
+    const tab = next.tabs.find((candidate) => candidate.id === next.active)!;
+    setTabState(next);
+    if (next.active === tabState.active) return;
+    clearOutput();
+    setOpenQuery(null);
+    setEditorText(tab.text);
+    setSearch({ statement: tab.statement });
+  }
+
   function openSaved(query: SavedQuery) {
     if (busy.current) return;
     setOpenQuery(query);
@@ -442,6 +466,38 @@ export function Worksheet({ workspace, search }: { workspace: string; search: Wo
                 {refusal ? t.refused : timer}
               </span>
             </span>
+          </div>
+          <div className="flex flex-wrap items-center gap-1 border-b pb-1" role="group" aria-label={t.tabs.label}>
+            {tabState.tabs.map((tab) => (
+              <span key={tab.id} className="flex items-center">
+                <Button
+                  size="sm"
+                  variant={tab.id === tabState.active ? "secondary" : "ghost"}
+                  aria-pressed={tab.id === tabState.active}
+                  disabled={running && tab.id !== tabState.active}
+                  onClick={() => showTab({ ...tabState, active: tab.id })}
+                  title={tab.text.slice(0, 200) || undefined}
+                >
+                  {t.tabs.name(tab.id)}
+                </Button>
+                {tabState.tabs.length > 1 ? (
+                  <Button
+                    size="icon"
+                    variant="ghost"
+                    className="size-6"
+                    aria-label={t.tabs.close(tab.id)}
+                    disabled={running}
+                    onClick={() => showTab(closeTab(tabState, tab.id))}
+                  >
+                    <XIcon aria-hidden />
+                  </Button>
+                ) : null}
+              </span>
+            ))}
+            <Button size="sm" variant="ghost" disabled={running} onClick={() => showTab(addTab(tabState))}>
+              <PlusIcon aria-hidden />
+              {t.tabs.add}
+            </Button>
           </div>
           <div className="h-64">
             <Suspense fallback={<Skeleton className="h-full w-full" aria-label={t.loadingEditor} />}>

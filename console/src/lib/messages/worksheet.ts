@@ -44,6 +44,12 @@ export const worksheetMessages = {
   rowsOf: (shown: number, total: number) => `${shown.toLocaleString()} of ${total.toLocaleString()} rows`,
   noRows: "The statement returned no rows.",
   download: "Download",
+  tabs: {
+    label: "Worksheet tabs",
+    name: (n: number) => `Query ${n}`,
+    close: (n: number) => `Close Query ${n}`,
+    add: "New tab",
+  },
   copy: "Copy with headers",
   copied: (n: number) => `Copied ${n.toLocaleString()} ${n === 1 ? "row" : "rows"} with the column names.`,
   copyFailed: "The browser did not allow copying to the clipboard.",
