@@ -69,8 +69,9 @@ def demo(
     --sadeem-url and --trino-port name running ones; Spark runs in local mode. Needs `make spark`
     and `make trino` (`make demo` runs both first).
     """
-    # SIGTERM stops the demo as Ctrl-C does: the components are stopped in reverse order.
-    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C and SIGTERM stop the components in reverse order (SIGINT too when a shell started
+    # this in the background with SIGINT ignored).
+    previous_handlers = {stop: signal.signal(stop, _interrupt) for stop in (signal.SIGINT, signal.SIGTERM)}
     progress = RichProgress()
     try:
         if sadeem_url:
@@ -102,7 +103,8 @@ def demo(
     except (DemoFailed, RuntimeError) as error:
         raise fail(escape(str(error))) from error
     finally:
-        signal.signal(signal.SIGTERM, previous_handler)
+        for stop, handler in previous_handlers.items():
+            signal.signal(stop, handler)
 
 
 def _cell(value: Any) -> str:
