@@ -32,8 +32,6 @@ from tests.spark_support import spark_jars
 from tests.test_console_e2e import DIST as CONSOLE_DIST
 from tests.trino_server import TrinoServer
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, needs_chromium]
-
 PAGE_TIMEOUT_MS = 30_000
 # DuckDB's aggregate of the same sample CSV the demo uploads (the data is deterministic).
 EXPECTED_SQL = """
@@ -55,6 +53,9 @@ def expected_rows() -> list[tuple[str, float, int, float]]:
     return rows
 
 
+@pytest.mark.integration
+@pytest.mark.slow
+@needs_chromium
 def test_sadeem_demo_prints_the_result_and_its_run_page_shows_it(
     trino_server: TrinoServer, trino_s3: S3Server, tmp_path: Path
 ) -> None:
@@ -116,3 +117,19 @@ def test_sadeem_demo_prints_the_result_and_its_run_page_shows_it(
                 shown_total = float(cells.nth(1).inner_text().replace(",", ""))
                 assert shown_total == pytest.approx(total_kwh, abs=0.001), (region, shown_total, total_kwh)
             context.close()
+
+
+def test_sadeem_demo_names_each_missing_component_and_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No process starts when a component is missing: the error lists each, with its make target."""
+    monkeypatch.setattr("sadeem.demo.stack.weed_binary", lambda: None)
+    monkeypatch.setattr("sadeem.demo.stack.trino_missing_reason", lambda: "no Java 24+ for Trino")
+    started: list[str] = []
+    monkeypatch.setattr("sadeem.demo.stack.seaweedfs", lambda *args, **kwargs: started.append("seaweedfs"))
+
+    printed = CliRunner().invoke(app, ["demo", "--exit"], env={"COLUMNS": "200"})
+
+    assert printed.exit_code == 1, printed.output
+    assert "the demo cannot start" in printed.output
+    assert "SeaweedFS" in printed.output and "`make venv`" in printed.output
+    assert "Trino: no Java 24+ for Trino (`make trino`)" in printed.output
+    assert started == []

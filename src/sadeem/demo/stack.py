@@ -31,6 +31,7 @@ from sadeem.demo.processes import (
     weed_binary,
 )
 from sadeem.engines import spark_local
+from sadeem.ui.console import DIST as CONSOLE_DIST
 
 ADMIN_USERNAME = "admin"  # bootstrap's first admin
 CATALOG_SERVICE_USER = "trino_catalog"
@@ -58,6 +59,8 @@ def missing_components() -> list[str]:
     spark = spark_local.installation(Settings(demo=False))
     if not spark.ready:
         missing.append(f"Spark: {spark.message} (`make spark`)")
+    if not (CONSOLE_DIST / "index.html").is_file():
+        missing.append(f"the console, to show the run page: {CONSOLE_DIST} is not built (`make console`)")
     return missing
 
 
