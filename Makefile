@@ -80,7 +80,7 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: venv console trino
+bench: venv console spark trino
 	$(BIN)/python -m bench.list_endpoint
 	$(BIN)/python -m bench.catalog
 	$(BIN)/python -m bench.ingest_csv
@@ -90,6 +90,8 @@ bench: venv console trino
 	$(BIN)/python -m bench.engine_isolation
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.trino_select
+	$(BIN)/python -m bench.demo_flow
+	$(BIN)/python -m bench.load_table
 
 clean:
 	rm -rf console/node_modules src/sadeem/console_dist
