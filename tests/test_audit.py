@@ -742,6 +742,32 @@ def test_a_transactions_events_are_chained_when_it_commits(db: Database) -> None
     assert verify(db).ok
 
 
+def test_an_edit_inside_a_batch_of_one_transaction_is_detected(db: Database) -> None:
+    """A transaction's events are stored in one INSERT and chained in one step, yet each is its
+    own link: editing the middle one of a batch, or forging its hash, is found at that event."""
+    some_events(db, 2)
+    with db.unit_of_work("test.batch") as session:
+        for i in range(5):
+            audit.record(
+                session, Actor.system("cli"), target_type="thing", target_id=f"b{i}", details={"i": i}
+            )
+    batch = events(db, action="test.batch")
+    assert [e.seq for e in batch] == [3, 4, 5, 6, 7]
+    assert [e.prev_hash for e in batch[1:]] == [e.hash for e in batch[:-1]]
+    assert all(audit.event_hash(e) == e.hash for e in batch)
+    assert verify(db).ok
+    with as_db_owner(db) as connection:
+        connection.execute(text("UPDATE audit_events SET details = :d WHERE seq = 5"), {"d": '{"i": 9}'})
+    assert (verify(db).ok, verify(db).first_bad_seq) == (False, 5)
+    victim = events(db, seq=5)[0]
+    with as_db_owner(db) as connection:
+        connection.execute(
+            text("UPDATE audit_events SET hash = :h WHERE seq = 5"), {"h": audit.event_hash(victim)}
+        )
+    report = verify(db)
+    assert (report.ok, report.first_bad_seq, report.problem) == (False, 6, "previous-hash link is broken")
+
+
 def test_a_rolled_back_savepoint_drops_only_its_events(db: Database) -> None:
     with db.unit_of_work("test.savepoint") as session:
         audit.record(session, Actor.system("cli"), target_id="before")

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -80,6 +80,8 @@ _TAKE_SEQS = (
     .returning(AuditChainHead.last_seq, AuditChainHead.last_hash)
 )
 _SET_LAST_HASH = update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=bindparam("hash"))
+_INSERT_EVENTS = insert(cast(Table, AuditEvent.__table__))
+_COLUMNS = tuple(column.key for column in AuditEvent.__table__.columns)
 # session.info key: the events recorded in the session's transaction, not yet chained.
 _PENDING = "sadeem.audit.pending"
 
@@ -118,8 +120,13 @@ def _chain_pending(session: Session) -> None:
         seq += 1
         entry.event.seq, entry.event.prev_hash = seq, prev_hash
         entry.event.hash = prev_hash = event_hash(entry.event)
-    session.add_all(entry.event for entry in pending)
+    # A plain INSERT of all the rows: the events need none of the ORM's unit-of-work bookkeeping.
+    session.execute(_INSERT_EVENTS, [_row(entry.event) for entry in pending])
     session.execute(_SET_LAST_HASH, {"hash": prev_hash})
+
+
+def _row(event: AuditEvent) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in _COLUMNS}
 
 
 @listens_for(Session, "after_soft_rollback")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Session, SessionTransaction, aliased
 
 from sadeem.audit import service as audit
 from sadeem.auth.models import User
@@ -169,13 +170,34 @@ _IDENTITY = (
 )
 
 
+# session.info key: the identities a session already knows, by (owner id, job id, version).
+_KNOWN_IDENTITIES = "sadeem.runs.identities"
+
+
+def remember_identity(session: Session, run: Run, run_as: str, version_author: str | None) -> None:
+    """Tell `session` the names `run_identity` would read (a claim reads them with the run), so
+    the transitions of its unit of work need not read them again."""
+    key = (run.owner_id, run.job_id, run.job_version)
+    session.info.setdefault(_KNOWN_IDENTITIES, {})[key] = {"run_as": run_as, "version_author": version_author}
+
+
+@listens_for(Session, "after_transaction_end")
+def _forget_identities(session: Session, ended: SessionTransaction) -> None:
+    if ended.parent is None:  # names are known for one transaction: a user may be renamed later
+        session.info.pop(_KNOWN_IDENTITIES, None)
+
+
 def run_identity(session: Session, run: Run) -> dict[str, str | None]:
     """As whom `run` acts and who wrote its version, by name (the audit trail outlives ids)."""
-    with session.no_autoflush:  # it reads no row a transition changes: the changes flush once, at commit
-        found = session.execute(
-            _IDENTITY, {"job_id": run.job_id, "version": run.job_version, "owner_id": run.owner_id}
-        ).one()
-    return {"run_as": found[0], "version_author": found[1]}
+    known: dict[tuple[int, int, int], dict[str, str | None]] = session.info.setdefault(_KNOWN_IDENTITIES, {})
+    key = (run.owner_id, run.job_id, run.job_version)
+    if key not in known:
+        with session.no_autoflush:  # it reads no row a transition changes: they flush once, at commit
+            found = session.execute(
+                _IDENTITY, {"job_id": run.job_id, "version": run.job_version, "owner_id": run.owner_id}
+            ).one()
+        known[key] = {"run_as": found[0], "version_author": found[1]}
+    return known[key]
 
 
 def _actor(actor: Actor) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, and_, bindparam, func, select, update
+from sqlalchemy.orm import Session, aliased
 
 from sadeem.auth import service as auth_service
 from sadeem.auth.models import ApiToken, User
@@ -23,7 +23,7 @@ from sadeem.jobs.models import Job, JobVersion
 from sadeem.jobs.schemas import JobDefinition, RetryPolicy
 from sadeem.runs import policy
 from sadeem.runs.models import LEASED_STATES, Run, RunAttempt, RunLogChunk, RunState
-from sadeem.runs.transitions import Lease, current_attempt
+from sadeem.runs.transitions import Lease, current_attempt, remember_identity
 from sadeem.workspaces.models import Workspace
 
 # A run without a timeout still gets a catalog token that expires (a day, plus the grace below).
@@ -44,66 +44,97 @@ class Claim:
     parameters: dict[str, Any]
     # The owner's engine credential: this workspace's catalog only, revoked when the attempt ends.
     catalog_token: str
+    version_author: str | None = None  # who wrote the job version (named in the audit trail)
+
+
+# Leased runs per job, counted once (a correlated count per due run makes the query quadratic in
+# the queue's length when PostgreSQL has no statistics yet, e.g. after a burst of submissions).
+_LEASED = (
+    select(Run.job_id, func.count().label("runs"))
+    .where(Run.state.in_(LEASED_STATES))
+    .group_by(Run.job_id)
+    .subquery()
+)
+_LEASED_OF_JOB = func.coalesce(_LEASED.c.runs, 0)
+# Built once (building it cost more than running it): the due runs, oldest first, with their
+# current attempt and their job's leased runs; candidates other workers hold are skipped, not
+# waited for.
+_DUE = (
+    select(Run, RunAttempt, _LEASED_OF_JOB)
+    .join(RunAttempt, (RunAttempt.run_id == Run.id) & (RunAttempt.number == Run.attempt))
+    .outerjoin(_LEASED, _LEASED.c.job_id == Run.job_id)
+    .where(
+        Run.state.in_([RunState.QUEUED, RunState.WAITING_FOR_RETRY]),
+        Run.not_before <= bindparam("now"),
+        Run.max_concurrent_runs > _LEASED_OF_JOB,
+    )
+    .order_by(Run.id)
+    .limit(bindparam("limit"))
+    .with_for_update(skip_locked=True, of=Run)
+)
+_AUTHOR = aliased(User)
+# What an attempt needs besides the run, in one read: its workspace, as whom it runs, its version
+# and who wrote that.
+_ATTEMPT_CONTEXT = (
+    select(Workspace, User.username, JobVersion, _AUTHOR.username)
+    .select_from(Workspace)
+    .join(User, User.id == bindparam("owner_id"))
+    .join(
+        JobVersion,
+        (JobVersion.job_id == bindparam("job_id")) & (JobVersion.version == bindparam("version")),
+    )
+    .outerjoin(_AUTHOR, _AUTHOR.id == JobVersion.created_by)
+    .where(Workspace.id == bindparam("workspace_id"))
+)
+
+
+def _leased_now(session: Session, job_id: int) -> int:
+    """The job's leased runs, counted under the job's lock (PostgreSQL): another worker may have
+    claimed a run of the same job since our SELECT (its rows were skipped, not waited for)."""
+    session.execute(select(Job.id).where(Job.id == job_id).with_for_update())
+    return (
+        session.scalar(
+            select(func.count()).select_from(Run).where(Run.job_id == job_id, Run.state.in_(LEASED_STATES))
+        )
+        or 0
+    )
 
 
 def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> list[Claim]:
     """Claim up to `limit` due runs whose job is below its max concurrent runs."""
     now = utcnow()
-    # Leased runs per job, counted once (a correlated count per due run makes the query quadratic in
-    # the queue's length when PostgreSQL has no statistics yet, e.g. after a burst of submissions).
-    leased = (
-        select(Run.job_id, func.count().label("runs"))
-        .where(Run.state.in_(LEASED_STATES))
-        .group_by(Run.job_id)
-        .subquery()
-    )
     claimed: list[Claim] = []
     actor = Actor.system(f"worker:{worker_id}")
     with db.unit_of_work("run.transition") as session:
-        candidates = session.scalars(
-            select(Run)
-            .outerjoin(leased, leased.c.job_id == Run.job_id)
-            .where(
-                Run.state.in_([RunState.QUEUED, RunState.WAITING_FOR_RETRY]),
-                Run.not_before <= now,
-                func.coalesce(leased.c.runs, 0) < Run.max_concurrent_runs,
-            )
-            .order_by(Run.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=Run)
-        ).all()
-        # Per job: its leased runs, counted once under the job's lock; per job version: its definition.
+        candidates = session.execute(_DUE, {"now": now, "limit": limit}).all()
+        # On SQLite the claim is the only writer (BEGIN IMMEDIATE) from the SELECT on, so its
+        # counts stand; PostgreSQL's claims run side by side and count again under the job's lock.
+        serialized = db.dialect == "sqlite"
         running: dict[int, int] = {}
         definitions: dict[int, JobDefinition] = {}
-        for run in candidates:
+        for run, current, leased in candidates:
             if run.job_id not in running:
-                # Serialize claims per job, then count again: another worker may have claimed a run
-                # of the same job since our SELECT (its rows were skipped, not waited for).
-                session.execute(select(Job.id).where(Job.id == run.job_id).with_for_update())
-                running[run.job_id] = (
-                    session.scalar(
-                        select(func.count())
-                        .select_from(Run)
-                        .where(Run.job_id == run.job_id, Run.state.in_(LEASED_STATES))
-                    )
-                    or 0
-                )
+                running[run.job_id] = leased if serialized else _leased_now(session, run.job_id)
             if running[run.job_id] >= run.max_concurrent_runs:
                 continue
             running[run.job_id] += 1
-            # What the attempt needs besides the run, in one read.
-            workspace, owner, version = session.execute(
-                select(Workspace, User.username, JobVersion)
-                .select_from(Workspace)
-                .join(User, User.id == run.owner_id)
-                .join(JobVersion, (JobVersion.job_id == run.job_id) & (JobVersion.version == run.job_version))
-                .where(Workspace.id == run.workspace_id)
+            workspace, owner, version, author = session.execute(
+                _ATTEMPT_CONTEXT,
+                {
+                    "owner_id": run.owner_id,
+                    "job_id": run.job_id,
+                    "version": run.job_version,
+                    "workspace_id": run.workspace_id,
+                },
             ).one()
+            remember_identity(session, run, owner, author)
             slug = workspace.slug
             if run.state is RunState.WAITING_FOR_RETRY:
-                policy.apply(session, actor, run, policy.RetryDue(), workspace=slug)
+                current = policy.apply(session, actor, run, policy.RetryDue(), workspace=slug)
             lease = Lease(worker_id, now + timedelta(seconds=lease_seconds))
-            attempt = policy.apply(session, actor, run, policy.Claimed(lease), workspace=slug)
+            attempt = policy.apply(
+                session, actor, run, policy.Claimed(lease), workspace=slug, attempt=current
+            )
             assert attempt is not None
             if version.id not in definitions:
                 definitions[version.id] = jobs.definition_of(version)
@@ -127,6 +158,7 @@ def claim(db: Database, worker_id: str, lease_seconds: float, limit: int) -> lis
                     definition,
                     dict(run.parameters),
                     token.secret,
+                    author,
                 )
             )
     return claimed
@@ -176,14 +208,34 @@ def retry_policy(session: Session, run: Run) -> RetryPolicy:
     return jobs.definition_of(jobs.get_version(session, job, run.job_version)).retry
 
 
+# Built once, on the table: no ORM object of the token is in the session to keep in step.
+_TOKENS = cast(Table, ApiToken.__table__)
+_REVOKE = (
+    update(_TOKENS)
+    .where(_TOKENS.c.public_id == bindparam("token_id"), _TOKENS.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"))
+)
+
+
 def revoke_attempt_token(session: Session, attempt: RunAttempt) -> None:
     token_id = attempt.token_id
     if token_id is not None:
-        session.execute(
-            update(ApiToken)
-            .where(ApiToken.public_id == token_id, ApiToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
+        with session.no_autoflush:  # the run's own changes flush once, at commit
+            session.execute(_REVOKE, {"token_id": token_id, "now": utcnow()})
+
+
+# The run this worker still holds, locked, with its current attempt.
+_HELD = (
+    select(Run, RunAttempt)
+    .join(RunAttempt, (RunAttempt.run_id == Run.id) & (RunAttempt.number == Run.attempt))
+    .where(
+        Run.id == bindparam("run_id"),
+        Run.worker_id == bindparam("worker_id"),
+        Run.attempt == bindparam("attempt"),
+        Run.state.in_(LEASED_STATES),
+    )
+    .with_for_update(of=Run)
+)
 
 
 def finish(
@@ -199,19 +251,13 @@ def finish(
     was lost (the reaper already reported; nothing is written)."""
     actor = Actor.system(f"worker:{worker_id}")
     with db.unit_of_work("run.transition") as session:
-        run = session.scalar(
-            select(Run)
-            .where(
-                Run.id == claim_.run_id,
-                Run.worker_id == worker_id,
-                Run.attempt == claim_.attempt,
-                Run.state.in_(LEASED_STATES),
-            )
-            .with_for_update()
-        )
-        if run is None:
+        held = session.execute(
+            _HELD, {"run_id": claim_.run_id, "worker_id": worker_id, "attempt": claim_.attempt}
+        ).one_or_none()
+        if held is None:
             return None
-        attempt = current_attempt(session, run)
+        run, attempt = held
+        remember_identity(session, run, claim_.owner, claim_.version_author)
         for key, value in (record or {}).items():
             setattr(attempt, key, value)
         if last_log is not None:
