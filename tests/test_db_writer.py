@@ -4,13 +4,14 @@ write transaction commits, and the turn is passed on however the transaction end
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from sadeem.db.engine import Database
+from sadeem.db.engine import Database, _Turns
 
 
 @pytest.fixture
@@ -89,3 +90,30 @@ def test_reads_do_not_wait_for_a_writer(sqlite_db: Database) -> None:
         assert seen == [0]  # the committed value, while the write is open (WAL)
         session.commit()
     assert count(sqlite_db) == 7
+
+
+def test_writers_get_their_turn_in_arrival_order() -> None:
+    turns = _Turns()
+    assert turns.acquire(timeout=1)
+    order: list[str] = []
+
+    def wait_turn(name: str) -> None:
+        assert turns.acquire(timeout=10)
+        order.append(name)
+        turns.release()
+
+    first = threading.Thread(target=wait_turn, args=("first",))
+    first.start()
+    while not turns._waiting:  # queued before the second arrives
+        time.sleep(0.001)
+    second = threading.Thread(target=wait_turn, args=("second",))
+    second.start()
+    while len(turns._waiting) < 2:
+        time.sleep(0.001)
+    turns.release()
+    first.join(5)
+    second.join(5)
+    assert order == ["first", "second"]
+    assert turns.acquire(timeout=0.01)  # free again
+    assert not turns.acquire(timeout=0.05)  # held: the wait runs out and leaves no place in line
+    assert not turns._waiting

@@ -8,6 +8,7 @@ SQLITE_BUSY_SNAPSHOT under concurrency instead of waiting its turn. PostgreSQL n
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,39 @@ _HOLDS_WRITER = "sadeem_sqlite_writer"
 _WRITER_WAIT_SECONDS = 30
 
 
+class _Turns:
+    """A lock handed over in arrival order: a thread that writes again and again cannot keep
+    taking it back before a waiting one wakes up (a plain Lock lets it)."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()
+
+    def acquire(self, timeout: float) -> bool:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._guard:
+            if turn in self._waiting:
+                self._waiting.remove(turn)
+                return False
+        return True  # handed over just as the wait ran out
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()  # still held: now by the next in line
+            else:
+                self._held = False
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -40,11 +74,11 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
-    # SQLite has one writer at a time. Threads of this process take turns on a lock before
-    # BEGIN IMMEDIATE, so the next writer starts the moment the last one ends, instead of waking
-    # from SQLite's busy handler, which sleeps 1 to 100 ms between its tries. Other processes
-    # still meet the busy handler.
-    writer = threading.Lock()
+    # SQLite has one writer at a time. Threads of this process take turns (in arrival order)
+    # before BEGIN IMMEDIATE, so the next writer starts the moment the last one ends, instead of
+    # waking from SQLite's busy handler, which sleeps 1 to 100 ms between its tries. Other
+    # processes still meet the busy handler.
+    writer = _Turns()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

@@ -44,7 +44,7 @@ class Claim:
     parameters: dict[str, Any]
     # The owner's engine credential: this workspace's catalog only, revoked when the attempt ends.
     catalog_token: str
-    version_author: str | None = None  # who wrote the job version (named in the audit trail)
+    version_author: str | None  # who wrote the job version (named in the audit trail)
 
 
 # Leased runs per job, counted once (a correlated count per due run makes the query quadratic in
