@@ -22,7 +22,9 @@ foreground (stop it with Ctrl-C or SIGTERM), on loopback, with a small heap:
   Trino's database resource-group manager on the groups Sadeem keeps in that database (schema
   `trino_resource_groups`: a group per workspace with `interactive` and `batch` subgroups, see
   `sadeem.resource_groups`). The user and password go to a file only the server reads, never
-  into the JDBC URL Trino logs. Without it, Trino runs without resource groups.
+  into the JDBC URL Trino logs. Trino's start waits until those tables hold a group: start Sadeem
+  first (each server start writes every workspace's groups and the catch-all `untagged-queries`).
+  Without it, Trino runs without resource groups.
 
 The Iceberg catalog talks to Sadeem's built-in REST catalog with OAuth2 bearer tokens and
 `iceberg.rest-catalog.session=USER`: a query's catalog calls carry the token the *client* sends as

@@ -79,6 +79,7 @@ def write_all(session: Session, settings: Settings) -> int:
     from before these tables get theirs, and a changed Settings.engine_limits reaches Trino."""
     if not trino_tables.applies(session):
         return 0
+    trino_tables.ensure_untagged_group(session, settings.trino_resource_groups_environment)
     workspaces = session.scalars(select(Workspace).order_by(Workspace.id)).all()
     for workspace in workspaces:
         _write_groups(session, settings, workspace, limits_of(session, settings, workspace).limits)

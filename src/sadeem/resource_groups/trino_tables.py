@@ -142,7 +142,7 @@ def write_workspace_groups(session: Session, environment: str, slug: str, limits
                 resource_group_id=group, priority=WORKSPACE_SELECTOR_PRIORITY, client_tags=json.dumps(tags)
             )
         )
-    _ensure_untagged_group(session, environment)
+    ensure_untagged_group(session, environment)
 
 
 def remove_workspace_groups(session: Session, environment: str, slug: str) -> None:
@@ -156,7 +156,9 @@ def remove_workspace_groups(session: Session, environment: str, slug: str) -> No
     )
 
 
-def _ensure_untagged_group(session: Session, environment: str) -> None:
+def ensure_untagged_group(session: Session, environment: str) -> None:
+    """The catch-all group, so a query no workspace selector takes still runs (Trino fails a query
+    that matches no selector)."""
     exists = session.scalar(
         select(resource_groups.c.resource_group_id).where(
             and_(
