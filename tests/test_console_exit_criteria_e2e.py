@@ -12,7 +12,7 @@ of test_console_e2e.py), driven by Debian's Chromium.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -73,10 +73,13 @@ def test_a_ingest_a_csv_then_query_it_in_the_worksheet(
     from playwright.sync_api import expect
 
     table = unique("city_readings")
-    uploads: list[str] = []
-    page.on(
-        "request", lambda r: uploads.append(r.url) if r.method == "POST" and "/ingest/" in r.url else None
-    )
+    uploads: list[tuple[str, int]] = []
+
+    def ingest_request(request: Any) -> None:
+        if request.method == "POST" and "/ingest/" in request.url:
+            uploads.append((request.url, len(request.post_data_buffer or b"")))
+
+    page.on("request", ingest_request)
     sign_in_by_the_form(page)
     open_workspace(page, workspace)
     page.get_by_role("navigation").get_by_role("link", name="Tables").click()
@@ -93,8 +96,12 @@ def test_a_ingest_a_csv_then_query_it_in_the_worksheet(
     page.get_by_role("button", name="Upload 3 rows").click()
     done = page.get_by_test_id("upload-done")
     expect(done).to_contain_text(f"3 rows committed to {namespace}.{table} as snapshot ")
-    # One request checks the file, one writes it: the file goes out once for each, no more.
-    assert [re.sub(r"\?.*", "", url).rsplit("/", 1)[-1] for url in uploads] == ["preview", table]
+    # The check sends the file and the server keeps it; the commit names it: the file goes out once.
+    assert [(re.sub(r"\?.*", "", url).rsplit("/", 1)[-1], size) for url, size in uploads] == [
+        ("preview", len(READINGS.encode())),
+        (table, 0),
+    ]
+    assert "keep=true" in uploads[0][0] and "upload=" in uploads[1][0]
 
     # The new snapshot, with its rows, on the table page.
     snapshot = admin_api.get(f"/api/v1/workspaces/{workspace}/catalog/tables/{namespace}/{table}").json()[

@@ -717,3 +717,46 @@ def test_a_slow_upload_does_not_block_other_writes(
     result = created(outcome["response"])
     assert result["rows"] == 2
     assert table_names(catalog_server.db, catalog_server.settings) == ["direct", "other", "slow"]
+
+
+def test_a_checked_file_kept_for_its_commit_is_sent_once(
+    client: TestClient, world: World, db: Database, settings: Settings
+) -> None:
+    """`…/preview?keep=true` keeps the file; the commit names it (`upload`) and sends no body. It
+    is the checker's, for that table, format and mode only, and committed once."""
+    checked = client.post(
+        path_of("readings") + "/preview",
+        params={"format": "csv", "mode": "create", "keep": "true"},
+        content=READINGS_CSV.encode(),
+        headers=world.headers("ws_editor"),
+    )
+    assert checked.status_code == 200, checked.text
+    upload_id = checked.json()["upload_id"]
+    assert upload_id and table_names(db, settings) == []
+
+    def commit(who: str = "ws_editor", table: str = "readings", **params: str) -> httpx.Response:
+        query = {"format": "csv", "mode": "create", "upload": upload_id, **params}
+        return client.post(path_of(table), params=query, headers=world.headers(who))
+
+    # Anyone else, another table, format or mode: not there, and still kept for the right commit.
+    assert commit(who="ws_admin").status_code == 404
+    assert commit(table="other").status_code == 404
+    assert commit(mode="create_or_append").status_code == 404
+    assert commit(format="parquet").status_code == 404
+    both = client.post(
+        path_of("readings"),
+        params={"format": "csv", "mode": "create", "upload": upload_id},
+        content=READINGS_CSV.encode(),
+        headers=world.headers("ws_editor"),
+    )
+    assert both.status_code == 400 and "not both" in both.json()["detail"]
+    assert commit(upload="../../etc/passwd").status_code in (400, 422)
+
+    done = created(commit())
+    assert (done["rows"], done["bytes_received"]) == (3, len(READINGS_CSV.encode()))
+    assert len(rows_of(load(db, settings, "readings"))) == 3
+    again = commit()
+    assert again.status_code == 404 and "check the file again" in again.json()["detail"]
+    assert not any(scratch_root(settings).iterdir())  # nothing left behind
+    # Without `keep`, nothing is kept and there is no id.
+    assert preview(client, world, "readings", READINGS_CSV, mode="append").json()["upload_id"] is None

@@ -806,7 +806,7 @@ export interface paths {
          *     `create` makes it with the file's inferred schema, `append`/`overwrite` need it to exist with
          *     fitting columns (400 listing the differences, also as `mismatches`: one `{column, kind, file_type,
          *     table_type}` per column, `kind` being `missing`, `type` or `not_in_table`). One snapshot per
-         *     ingest; concurrent commits are retried with backoff.
+         *     ingest; concurrent commits are retried with backoff. With `upload`, the file a check kept.
          */
         post: operations["ingest:uploadFile"];
         delete?: never;
@@ -828,7 +828,7 @@ export interface paths {
          * Preview File
          * @description A dry run of the upload with the same body and parameters: the same checks and refusals
          *     (400 with `mismatches` for columns that do not fit), the table's columns after it, the file's
-         *     row count and first rows; nothing is written and the file is not kept.
+         *     row count and first rows; nothing is written, and the file is kept only when asked (`keep`).
          */
         post: operations["ingest:previewFile"];
         delete?: never;
@@ -2454,6 +2454,11 @@ export interface components {
              * @description `namespace.table`.
              */
             table: string;
+            /**
+             * Upload Id
+             * @description With `keep`: pass as `upload` to commit the file without sending it again.
+             */
+            upload_id?: string | null;
         };
         /** JobCreate */
         JobCreate: {
@@ -8155,6 +8160,8 @@ export interface operations {
                 format: "csv" | "parquet";
                 /** @description create, append, overwrite or create_or_append. */
                 mode?: "create" | "append" | "overwrite" | "create_or_append";
+                /** @description Commit the file a check kept (`…/preview?keep=true`), with the same user, table, format and mode, sending no body. */
+                upload?: string | null;
             };
             header?: never;
             path: {
@@ -8247,6 +8254,8 @@ export interface operations {
                 format: "csv" | "parquet";
                 /** @description create, append, overwrite or create_or_append. */
                 mode?: "create" | "append" | "overwrite" | "create_or_append";
+                /** @description Keep the checked file for the commit (`upload_id` in the answer), so it is not sent twice. A kept upload expires after 60 minutes. */
+                keep?: boolean;
             };
             header?: never;
             path: {

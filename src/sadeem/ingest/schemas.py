@@ -39,3 +39,6 @@ class IngestPreviewOut(ResponseModel):
     bytes_received: int
     sample_columns: list[ResultColumn] = Field(description="The file's columns, as its first rows show them.")
     sample_rows: list[list[Any]] = Field(description=f"The file's first rows. {ROWS_DESCRIPTION}")
+    upload_id: str | None = Field(
+        default=None, description="With `keep`: pass as `upload` to commit the file without sending it again."
+    )

@@ -89,9 +89,12 @@ export function UploadPage({ workspace, search }: { workspace: string; search: U
     const onProgress = (progress: UploadProgress) => setBusy((current) => (current ? { ...current, progress } : current));
     try {
       if (kind === "check") {
-        setPreview(await sendFile<IngestPreview>(ingestUrl(destination, true), file, format, onProgress, abort.signal));
+        setPreview(await sendFile<IngestPreview>(ingestUrl(destination, { preview: true }), file, format, onProgress, abort.signal));
       } else {
-        const done = await sendFile<IngestResult>(ingestUrl(destination, false), file, format, onProgress, abort.signal);
+        // The checked file is on the server already: the commit names it rather than sending it again.
+        const kept = preview?.upload_id ?? null;
+        const url = ingestUrl(destination, { preview: false, upload: kept });
+        const done = await sendFile<IngestResult>(url, kept ? null : file, format, onProgress, abort.signal);
         setResult(done);
         setPreview(null);
         void queryClient.invalidateQueries({ queryKey: ["catalog", workspace] });
@@ -99,6 +102,8 @@ export function UploadPage({ workspace, search }: { workspace: string; search: U
     } catch (caught) {
       setError(caught instanceof DOMException && caught.name === "AbortError" ? new Error(u.cancelled) : caught);
       if (kind === "check") setPreview(null);
+      // A failed commit used up the kept file: another try sends the file.
+      else setPreview((shown) => (shown ? { ...shown, upload_id: null } : shown));
     } finally {
       inFlight.current = null;
       setBusy(null);
@@ -283,7 +288,7 @@ export function UploadPage({ workspace, search }: { workspace: string; search: U
 export function Progress({ busy }: { busy: Busy }) {
   const { loaded, total } = busy.progress;
   const percent = total > 0 ? Math.min(100, Math.floor((loaded * 100) / total)) : 0;
-  const sent = total > 0 && loaded >= total;
+  const sent = loaded >= total; // nothing to send (a kept upload) counts as sent
   return (
     <div className="grid gap-2" aria-live="polite">
       <div

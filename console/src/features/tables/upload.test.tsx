@@ -122,6 +122,8 @@ async function nextRequest(count: number): Promise<FakeXhr> {
   return FakeXhr.sent[count - 1]!;
 }
 
+const KEPT = "k".repeat(32);
+
 test("a new table: the check shows the schema and first rows, the upload shows progress and links the snapshot", async () => {
   setup();
   FakeXhr.sent = [];
@@ -142,12 +144,20 @@ test("a new table: the check shows the schema and first rows, the upload shows p
   const checking = await nextRequest(1);
   expect([checking.method, checking.url]).toEqual([
     "POST",
-    "/api/v1/workspaces/lake/ingest/lake/readings/preview?format=csv&mode=create",
+    "/api/v1/workspaces/lake/ingest/lake/readings/preview?format=csv&mode=create&keep=true",
   ]);
   expect(checking.headers).toMatchObject({ "Content-Type": "text/csv", "X-CSRF-Token": "csrf-123" });
   expect(checking.body).toBe(file); // the file itself, never read into memory
-  act(() => checking.progress(CSV.length, CSV.length));
-  act(() => checking.respond(200, preview));
+  const bar = screen.getByRole("progressbar", { name: "Upload progress" });
+  expect(bar).toHaveAttribute("aria-valuenow", "0");
+  act(() => checking.progress(8192, 32768));
+  expect(bar).toHaveAttribute("aria-valuenow", "25");
+  expect(screen.getByText("Sending 25% (8.0 KiB of 32.0 KiB)")).toBeInTheDocument();
+  // Every byte sent, the answer not back yet: the server's turn, in words
+  act(() => checking.progress(32768, 32768));
+  expect(bar).toHaveAttribute("aria-valuenow", "100");
+  expect(screen.getByText("Sent; the server is reading the file…")).toBeInTheDocument();
+  act(() => checking.respond(200, { ...preview, upload_id: KEPT }));
 
   expect(await screen.findByTestId("upload-summary")).toHaveTextContent("Creates lake.readings with 2 rows.");
   const schema = screen.getByRole("table", { name: "Schema" });
@@ -160,17 +170,10 @@ test("a new table: the check shows the schema and first rows, the upload shows p
 
   await userEvent.click(screen.getByRole("button", { name: "Upload 2 rows" }));
   const committing = await nextRequest(2);
-  expect(committing.url).toBe("/api/v1/workspaces/lake/ingest/lake/readings?format=csv&mode=create");
+  // The commit names the file the check kept: it is not sent again.
+  expect(committing.url).toBe(`/api/v1/workspaces/lake/ingest/lake/readings?format=csv&mode=create&upload=${KEPT}`);
   expect(committing.headers["X-CSRF-Token"]).toBe("csrf-123");
-  const bar = screen.getByRole("progressbar", { name: "Upload progress" });
-  expect(bar).toHaveAttribute("aria-valuenow", "0");
-  act(() => committing.progress(8192, 32768));
-  expect(bar).toHaveAttribute("aria-valuenow", "25");
-  expect(screen.getByText("Sending 25% (8.0 KiB of 32.0 KiB)")).toBeInTheDocument();
-  // Every byte sent, the answer not back yet: the server's turn, in words
-  act(() => committing.progress(32768, 32768));
-  expect(bar).toHaveAttribute("aria-valuenow", "100");
-  expect(screen.getByText("Sent; the server is reading the file…")).toBeInTheDocument();
+  expect(committing.body).toBeNull();
   act(() =>
     committing.respond(201, {
       table: "lake.readings",

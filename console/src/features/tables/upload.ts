@@ -30,9 +30,17 @@ export function formatOf(fileName: string): UploadFormat {
   return /\.(parquet|pq)$/i.test(fileName) ? "parquet" : "csv";
 }
 
-export function ingestUrl({ workspace, namespace, table, format, mode }: UploadTarget, preview: boolean): string {
+/** The check (`preview`) keeps the file on the server for the commit, which then names it
+ * (`upload`) instead of sending the file a second time. */
+export function ingestUrl(
+  { workspace, namespace, table, format, mode }: UploadTarget,
+  step: { preview: true } | { preview: false; upload?: string | null },
+): string {
   const path = ["api", "v1", "workspaces", workspace, "ingest", namespace, table].map(encodeURIComponent).join("/");
-  return `/${path}${preview ? "/preview" : ""}?${new URLSearchParams({ format, mode })}`;
+  const query = new URLSearchParams({ format, mode });
+  if (step.preview) query.set("keep", "true");
+  else if (step.upload) query.set("upload", step.upload);
+  return `/${path}${step.preview ? "/preview" : ""}?${query}`;
 }
 
 /** The mismatched columns of an ingest refusal, if it has them. */
@@ -42,10 +50,11 @@ export function mismatchesOf(error: unknown): ColumnMismatch[] {
   return Array.isArray(listed) ? (listed as ColumnMismatch[]) : [];
 }
 
-/** POST the file as the request body; resolves with the JSON answer, rejects with ApiError. */
+/** POST the file as the request body (none for a kept upload); resolves with the JSON answer,
+ * rejects with ApiError. */
 export function sendFile<T>(
   url: string,
-  file: Blob,
+  file: Blob | null,
   format: UploadFormat,
   onProgress: (progress: UploadProgress) => void,
   signal?: AbortSignal,
@@ -58,7 +67,7 @@ export function sendFile<T>(
     const token = readCookie(CSRF_COOKIE);
     if (token) request.setRequestHeader("X-CSRF-Token", token);
     request.upload.addEventListener("progress", (event) =>
-      onProgress({ loaded: event.loaded, total: event.lengthComputable ? event.total : file.size }),
+      onProgress({ loaded: event.loaded, total: event.lengthComputable ? event.total : (file?.size ?? 0) }),
     );
     request.addEventListener("load", () => {
       let body: unknown = null;
@@ -77,7 +86,7 @@ export function sendFile<T>(
     request.addEventListener("error", () => reject(new Error("The upload was interrupted: the server could not be reached.")));
     request.addEventListener("abort", () => reject(new DOMException("The upload was cancelled.", "AbortError")));
     signal?.addEventListener("abort", () => request.abort());
-    onProgress({ loaded: 0, total: file.size });
+    onProgress({ loaded: 0, total: file?.size ?? 0 });
     request.send(file);
   });
 }

@@ -153,7 +153,7 @@ export const tablesMessages = {
     } as Record<string, string>,
     check: "Check the file",
     checking: "Checking…",
-    checkHint: "The server reads the whole file and writes nothing; the upload sends it again.",
+    checkHint: "The server reads the whole file and writes nothing; it keeps the file for an hour, so the upload does not send it again.",
     progressLabel: "Upload progress",
     sending: (percent: number, sent: string, total: string) => `Sending ${percent}% (${sent} of ${total})`,
     processing: "Sent; the server is reading the file…",
