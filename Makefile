@@ -89,6 +89,7 @@ bench: venv console spark trino
 	$(BIN)/python -m bench.schema_tree
 	$(BIN)/python -m bench.engine_isolation
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.console_worksheet
 	$(BIN)/python -m bench.trino_select
 	$(BIN)/python -m bench.demo_flow
 	$(BIN)/python -m bench.load_table
