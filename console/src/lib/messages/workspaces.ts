@@ -39,6 +39,7 @@ export const workspacesMessages = {
   steps: {
     namespace: "Iceberg namespace",
     storage: "Storage location",
+    resource_groups: "Trino resource groups",
     pending: "Waiting…",
     ok: "Done",
     failed: "Failed",
@@ -49,6 +50,7 @@ export const workspacesMessages = {
     slug: "Slug",
     namespace: "Iceberg namespace",
     storage: "Storage location",
+    resource_groups: "Trino resource groups",
     status: "Status",
     myRole: "My role",
     created: "Created",
