@@ -7,7 +7,7 @@ import { Link } from "@tanstack/react-router";
 import { ArrowLeftIcon, CheckCircle2Icon, UploadIcon } from "lucide-react";
 import { useEffect, useId, useRef, useState } from "react";
 
-import { describeError } from "@/api/client";
+import { ApiError, describeError } from "@/api/client";
 import { ErrorState, PageHeader } from "@/components/page";
 import { Alert } from "@/components/ui/alert";
 import { Button } from "@/components/ui/button";
@@ -94,7 +94,15 @@ export function UploadPage({ workspace, search }: { workspace: string; search: U
         // The checked file is on the server already: the commit names it rather than sending it again.
         const kept = preview?.upload_id ?? null;
         const url = ingestUrl(destination, { preview: false, upload: kept });
-        const done = await sendFile<IngestResult>(url, kept ? null : file, format, onProgress, abort.signal);
+        const withFile = () =>
+          sendFile<IngestResult>(ingestUrl(destination, { preview: false }), file, format, onProgress, abort.signal);
+        const done = kept
+          ? await sendFile<IngestResult>(url, null, format, onProgress, abort.signal).catch((caught: unknown) => {
+              // The kept file is not on this server process (several API pods, or it expired): send it.
+              if (caught instanceof ApiError && caught.status === 404) return withFile();
+              throw caught;
+            })
+          : await withFile();
         setResult(done);
         setPreview(null);
         void queryClient.invalidateQueries({ queryKey: ["catalog", workspace] });

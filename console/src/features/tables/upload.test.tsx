@@ -201,6 +201,40 @@ test("a new table: the check shows the schema and first rows, the upload shows p
   expect(screen.getByLabelText("Table")).toHaveValue("readings");
 });
 
+test("a commit whose kept file is gone on the server (another API process) sends the file itself", async () => {
+  setup();
+  FakeXhr.sent = [];
+  vi.stubGlobal("XMLHttpRequest", FakeXhr);
+  const file = csvFile();
+  renderApp("/workspaces/lake/tables/upload");
+  await screen.findByRole("heading", { name: "Upload data" }, firstRender);
+  await waitFor(() => expect(screen.getByLabelText("Namespace")).toHaveValue("lake"));
+  await userEvent.upload(screen.getByLabelText("File"), file);
+  await userEvent.click(screen.getByRole("button", { name: "Check the file" }));
+  act(() => FakeXhr.sent[0]!.respond(200, { ...preview, upload_id: KEPT }));
+  await userEvent.click(await screen.findByRole("button", { name: "Upload 2 rows" }));
+  const named = await nextRequest(2);
+  expect(named.body).toBeNull();
+  act(() => named.respond(404, { title: "Not Found", status: 404, detail: "No such upload: check the file again." }));
+  const resent = await nextRequest(3);
+  expect(resent.url).toBe("/api/v1/workspaces/lake/ingest/lake/readings?format=csv&mode=create");
+  expect(resent.body).toBe(file);
+  act(() =>
+    resent.respond(201, {
+      table: "lake.readings",
+      mode: "create",
+      rows: 2,
+      data_files: 1,
+      bytes_received: CSV.length,
+      bytes_written: 900,
+      snapshot_id: SNAPSHOT,
+      attempts: 1,
+      duration_s: 0.1,
+    }),
+  );
+  expect(await screen.findByTestId("upload-done")).toHaveTextContent(`2 rows committed to lake.readings`);
+});
+
 test("a cancelled upload says so and can be sent again", async () => {
   setup();
   FakeXhr.sent = [];
