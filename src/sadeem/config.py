@@ -235,7 +235,6 @@ class Settings(BaseSettings):
         description="How often every API process, from its start, looks for such orphaned statements.",
     )
 
-    # Secrets and bootstrap
     # Trino resource groups (sadeem.resource_groups)
     engine_limits: EngineLimits = Field(
         default_factory=lambda: EngineLimits(),
@@ -251,6 +250,7 @@ class Settings(BaseSettings):
         "resource-group manager reads.",
     )
 
+    # Secrets and bootstrap
     secret_key: SecretStr | None = Field(
         default=None,
         description="Fernet key(s), comma-separated, newest first. Default: $SADEEM_HOME/secret.key (0600).",
