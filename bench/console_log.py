@@ -3,7 +3,8 @@
 A run's first attempt gets a 1,000,000-line, ~100 MB log written straight into its log chunks
 (the worker caps a live attempt's log at 10 MB; the viewer is measured beyond that, at the size
 issue #13 names). The run page is then opened in a fresh browser and timed from navigation until
-the viewer says the log is complete with all its lines; then the JS heap, the rows in the DOM,
+the viewer says the log is complete with all its lines (and, on the way, until its first lines are
+on screen, while the rest streams in); then the JS heap, the rows in the DOM,
 a search for a rare word, and long tasks while scrolling from top to bottom.
 
 Targets (issue #13): open ≤ 1 s, browser memory ≤ 250 MB, ≤ 150 DOM rows, no long task > 50 ms.
@@ -101,6 +102,8 @@ def main() -> None:
             cdp = context.new_cdp_session(page)
             cdp.send("Performance.enable")
             page.goto(f"/workspaces/logs/runs/{run_id}")
+            page.locator('[data-testid="run-log"] [data-line]').first.wait_for(timeout=300_000)
+            first_lines = page.evaluate("performance.now()")
             page.wait_for_function(LOADED, arg=args.lines, timeout=300_000, polling=50)
             opened = page.evaluate("performance.now()")
             cdp.send("HeapProfiler.collectGarbage")
@@ -115,6 +118,7 @@ def main() -> None:
             browser.close()
 
     longest = max(scrolled["long"], default=0)
+    print(f"open → first lines on screen: {first_lines:,.0f} ms (the rest streams in behind them)")
     print(f"open → whole log shown: {opened:,.0f} ms (target ≤ 1,000)")
     nodes = metrics.get("Nodes", 0)
     print(f"JS heap after GC: {heap / 1e6:,.0f} MB (target ≤ 250 MB); DOM nodes: {nodes:,.0f}")
