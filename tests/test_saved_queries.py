@@ -372,6 +372,28 @@ def test_run_as_job_creates_a_job_and_a_run_that_succeeds(running_platform: Plat
     )
     assert scheduled.status_code == 201, scheduled.text
     assert scheduled.json()["job"]["next_fire_at"] is not None and scheduled.json()["run"] is None
+    # A scheduled job takes the given values, typed, as its parameters' defaults (its runs use them).
+    rate = {"name": "rate", "sql": "SELECT :n AS x", "parameters": [{"name": "n", "type": "integer"}]}
+    assert call("POST", "", json=rate).status_code == 201
+    counts = row_counts(p.db)
+    assert_problem(
+        call(
+            "POST",
+            "/rate/run-as-job",
+            json={"schedule": {"cron": "0 * * * *"}, "parameters": {"n": "x"}},
+        ),
+        400,
+        "must be of type integer",
+    )
+    assert row_counts(p.db) == counts
+    hourly = call(
+        "POST",
+        "/rate/run-as-job",
+        json={"schedule": {"cron": "0 * * * *"}, "parameters": {"n": 5}, "submit": False},
+    )
+    assert hourly.status_code == 201, hourly.text
+    assert hourly.json()["job"]["definition"]["parameters"][0]["default"] == 5
+    assert hourly.json()["job"]["definition"]["parameters"][0]["type"] == "integer"
 
     events = audit_events(p.db, "answer")
     run_as = [e.details for e in events if e.action == "run_as_job"]
@@ -384,7 +406,8 @@ def test_run_as_job_creates_a_job_and_a_run_that_succeeds(running_platform: Plat
 
     # Deleting the query keeps its jobs.
     assert call("DELETE", "/answer").status_code == 204
-    assert p.api("GET", "/jobs/answer").status_code == 200
+    assert call("DELETE", "/rate").status_code == 204
+    assert p.api("GET", "/jobs/answer").status_code == 200 and p.api("GET", "/jobs/rate").status_code == 200
     assert row_counts(p.db)["saved_query_jobs"] == 0
 
 

@@ -3178,7 +3178,7 @@ export interface components {
             message: string;
             /**
              * Parameters
-             * @description Values for this run.
+             * @description Values for this run; a job with a schedule also takes them as its parameters' defaults.
              */
             parameters?: {
                 [key: string]: boolean | number | string;

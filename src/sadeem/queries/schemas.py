@@ -82,7 +82,9 @@ class RunAsJob(RequestModel):
     )
     # Keys are plain text (a key pattern would become `patternProperties`); unknown names are a 400.
     parameters: dict[Annotated[str, Field(max_length=64)], ParameterJson] = Field(
-        default_factory=dict, max_length=100, description="Values for this run."
+        default_factory=dict,
+        max_length=100,
+        description="Values for this run; a job with a schedule also takes them as its parameters' defaults.",
     )
     submit: StrictBool = Field(default=True, description="Queue a run now; false only saves the job.")
     message: Message = Field(default="", description="The job version's message when the job is updated.")

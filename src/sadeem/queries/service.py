@@ -9,7 +9,7 @@ a trino engine names a trino connection of the workspace."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,15 +100,23 @@ def content_of(version: SavedQueryVersion) -> SavedQueryContent:
 
 
 def job_definition(
-    content: SavedQueryContent, schedule: Schedule | None = None, base: JobDefinition | None = None
+    content: SavedQueryContent,
+    schedule: Schedule | None = None,
+    base: JobDefinition | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> JobDefinition:
     """The SQL job a query's content makes: `base` (an existing job's definition: its retry
-    policy, timeout, notifications...) with the query's task, parameters and description."""
+    policy, timeout, notifications...) with the query's task, parameters and description; each
+    parameter named in `defaults` gets that value as its default."""
     values: dict[str, Any] = base.model_dump(mode="json") if base is not None else {}
+    given = defaults or {}
     values.update(
         description=content.description,
         task={"type": "sql", "engine": content.engine, "connection": content.connection, "sql": content.sql},
-        parameters=[p.model_dump(mode="json") for p in content.parameters],
+        parameters=[
+            {**p.model_dump(mode="json"), **({"default": given[p.name]} if p.name in given else {})}
+            for p in content.parameters
+        ],
     )
     if schedule is not None:
         values["schedule"] = schedule.model_dump(mode="json")
@@ -385,7 +393,8 @@ def run_as_job(
     """The query's current version as a SQL job named `job_name` (default: the query's name),
     created, or, when that job was made from this query before, updated (a new job version when
     anything changed); then, with `submit`, a run of it (of the current version, which runs as its
-    run-as user: the caller, when the caller's update made that version).
+    run-as user: the caller, when the caller's update made that version). A job with a schedule
+    takes the given parameter values as its parameters' defaults, so its scheduled runs use them.
 
     Everything that can be refused is checked before anything is written: the job definition
     (jobs.validate_definition), the run's parameter values, and a job of that name that was not
@@ -408,15 +417,23 @@ def run_as_job(
                 f"Workspace '{workspace.slug}' already has a job '{target}' that was not made from "
                 f"saved query '{name}'; choose another `job_name`."
             )
-        base = jobs.definition_of(jobs.get_version(session, existing, existing.current_version))
-        definition = job_definition(content, schedule, base)
+        base: JobDefinition | None = jobs.definition_of(
+            jobs.get_version(session, existing, existing.current_version)
+        )
     else:
-        definition = job_definition(content, schedule)
+        base = None
+    definition = job_definition(content, schedule, base)
+    if given_parameters and definition.schedule is not None:
+        parameters.resolve(definition.parameters, given_parameters)  # a bad value: 400, nothing written
+        definition = job_definition(content, schedule, base, defaults=given_parameters)
     jobs.validate_definition(session, settings, workspace, definition)
     if submit:
         parameters.resolve(definition.parameters, given_parameters)  # a bad value: 400, nothing written
-    elif given_parameters:
-        raise InvalidInput("`parameters` are values for the run; with `submit: false` there is no run.")
+    elif given_parameters and definition.schedule is None:
+        raise InvalidInput(
+            "`parameters` are values for the run (or, for a scheduled job, its defaults); with "
+            "`submit: false` and no schedule there is no run."
+        )
 
     update_message = message or f"From saved query '{name}' version {query_version}"
     if existing is None:
