@@ -16,7 +16,7 @@ import { Input } from "@/components/ui/input";
 import { worksheetMessages } from "@/lib/messages/worksheet";
 
 import type { Engine, SavedQuery } from "./api";
-import { parameterNames } from "./sql-text";
+import { inferredParameter, parameterNames } from "./sql-text";
 
 const t = worksheetMessages;
 
@@ -64,7 +64,7 @@ export function SaveQueryDialog({
     setError(null);
     const declared = new Map(((openQuery?.parameters ?? []) as Schemas["ParameterSpec"][]).map((p) => [p.name, p]));
     const parameters: Schemas["ParameterSpec"][] = parameterNames(sql).map(
-      (n) => declared.get(n) ?? { name: n, type: "string", default: values[n] || null, description: "" },
+      (n) => declared.get(n) ?? (inferredParameter(n, values[n]) as Schemas["ParameterSpec"]),
     );
     const content = {
       description,

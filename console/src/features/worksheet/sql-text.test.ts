@@ -6,6 +6,7 @@ import {
   downloadBaseName,
   editorPosition,
   formatDuration,
+  inferredParameter,
   offsetOf,
   parameterNames,
   parameterValues,
@@ -111,4 +112,22 @@ it("downloads are named after the query: its saved name, else the table it reads
 
 it("rows as tab-separated text with a header line", () => {
   expect(rowsAsTsv(["a", "b"], [[1, null], ["x\ty", { k: 1 }]])).toBe('a\tb\n1\t\nx y\t{"k":1}');
+});
+
+test("a new parameter's type is read from the value it runs with, which becomes its default", () => {
+  const declared = (raw: string | undefined) => {
+    const { type, default: fallback } = inferredParameter("p", raw);
+    return [type, fallback];
+  };
+  expect(declared("42")).toEqual(["integer", 42]);
+  expect(declared("-7")).toEqual(["integer", -7]);
+  expect(declared("1.5")).toEqual(["number", 1.5]);
+  expect(declared("12345678901234567")).toEqual(["string", "12345678901234567"]); // beyond exact doubles
+  expect(declared("007")).toEqual(["string", "007"]); // a code, not a number
+  expect(declared("true")).toEqual(["boolean", true]);
+  expect(declared("2026-12-08")).toEqual(["date", "2026-12-08"]);
+  expect(declared("2026-13-45")).toEqual(["string", "2026-13-45"]);
+  expect(declared("north")).toEqual(["string", "north"]);
+  expect(declared("")).toEqual(["string", null]);
+  expect(declared(undefined)).toEqual(["string", null]);
 });

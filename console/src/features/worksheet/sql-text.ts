@@ -23,6 +23,21 @@ export function parameterValues(sql: string, values: Record<string, string>): Re
   return out;
 }
 
+/** A new parameter as the Save dialog declares it, its type read from the value in its input (the
+ * one the worksheet runs with): a whole number → integer, a number with a fraction → number (the
+ * same numbers `parameterValues` sends as numbers), true/false → boolean, YYYY-MM-DD → date, any
+ * other text → string; the value becomes the default, an empty input none. */
+export function inferredParameter(name: string, raw: string | undefined) {
+  const value = (raw ?? "").trim();
+  const spec = (type: string, fallback: string | number | boolean | null) => ({ name, type, default: fallback, description: "" });
+  if (!value) return spec("string", null);
+  if (/^-?(0|[1-9]\d{0,14})$/.test(value)) return spec("integer", Number(value));
+  if (/^-?(0|[1-9]\d{0,14})\.\d+$/.test(value)) return spec("number", Number(value));
+  if (value === "true" || value === "false") return spec("boolean", value === "true");
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value) && !Number.isNaN(Date.parse(value))) return spec("date", value);
+  return spec("string", raw ?? "");
+}
+
 /** A saved query's parameter as the job it becomes declares it. */
 export type DeclaredParameter = { name: string; type?: string | null; default?: unknown };
 
