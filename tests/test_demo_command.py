@@ -7,7 +7,7 @@ The command reuses the running Trino (`--trino-port`, a catalog of this test's o
 no extra Trino starts; the part of `sadeem demo` that starts the components itself (`demo_stack`)
 starts SeaweedFS and Trino with the same code as the session fixtures (sadeem.demo.processes) and
 Sadeem with `running_sadeem`, which this test uses. One database: the Sadeem is a process of its own,
-and tests/test_demo_flow.py runs the flow in-process on PostgreSQL (when the run has it).
+and tests/test_demo_flow.py runs the flow in-process on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations

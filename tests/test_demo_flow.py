@@ -9,8 +9,8 @@ from the CSV. Seconds per step are recorded as the test's `demo_seconds` user pr
 `--junitxml` reports) and are in every assertion message.
 
 Trino and SeaweedFS are the session's (tests/conftest.py); Spark is the only JVM this test starts.
-It runs on one database, PostgreSQL when the run has it: tests/test_demo_command.py runs the same
-demo on SQLite through a real `sadeem up`, so the two cover both databases.
+It runs on SQLite and PostgreSQL; tests/test_demo_command.py runs the same demo as `sadeem demo`
+against a real `sadeem up` and checks the console's run page.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from botocore.config import Config
 from sadeem.config import Settings
 from sadeem.demo.flow import DAILY_USAGE_SOURCE, REGION_TOTALS_SQL
 from sadeem.ingest.demo_data import meter_reading_batches, write_meter_readings_csv
-from tests.conftest import BACKENDS, make_token, make_user
+from tests.conftest import make_token, make_user
 from tests.connection_doubles import S3Server
 from tests.jobs_support import Platform, platform  # noqa: F401
 from tests.lake_support import s3_warehouse_settings
@@ -76,9 +76,6 @@ class Steps(dict[str, float]):
         return ", ".join(f"{name} {seconds} s" for name, seconds in self.items())
 
 
-# tests/test_demo_command.py runs the same demo on SQLite through `sadeem up`; here the other
-# database when there is one (PostgreSQL in CI), so the pair covers both with two Spark runs, not three.
-@pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=True)
 def test_ingest_spark_writes_iceberg_on_s3_trino_aggregates_and_the_result_is_served(
     platform: Platform,  # noqa: F811
     trino_server: TrinoServer,
