@@ -12,7 +12,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
+from sadeem.runs.events import FIRST_PAGE_CHUNKS
+from sadeem.runs.models import RunLogChunk
 from tests.conftest import bearer
 from tests.jobs_support import Platform, platform, running_platform  # noqa: F401
 
@@ -100,6 +103,26 @@ def test_the_log_arrives_once_in_order_and_resumes_after_a_reconnect(running_pla
     assert seen[0]["id"] == "0:0"
     with stream(p, run_id, **{"Last-Event-ID": seen[0]["id"]}) as events:
         assert "".join(event["data"]["text"] for event in events if event["event"] == "log") == text
+
+
+def test_a_long_logs_first_page_is_small_so_its_first_lines_show_at_once(running_platform: Platform) -> None:  # noqa: F811
+    p = running_platform
+    p.create_job("chatty", {"type": "sql", "engine": "duckdb", "sql": "SELECT 1 AS one"})
+    run_id = p.submit("chatty")["id"]
+    p.wait(run_id)
+    with p.db.unit_of_work() as session:
+        last = session.scalar(select(func.max(RunLogChunk.seq)).where(RunLogChunk.run_id == run_id))
+        session.add_all(
+            RunLogChunk(run_id=run_id, attempt=1, seq=last + n, text=f"line {n}\n") for n in range(1, 301)
+        )
+    with stream(p, run_id) as events:
+        logs = [event for event in events if event["event"] == "log"]
+    pages = [event["data"]["text"].count("\n") for event in logs]
+    assert pages[0] <= FIRST_PAGE_CHUNKS * 10, pages  # the worker's own chunks hold a few lines each
+    assert max(pages[1:], default=0) > FIRST_PAGE_CHUNKS * 10, pages  # then full pages
+    text = "".join(event["data"]["text"] for event in logs)
+    assert text.startswith(p.logs(run_id))  # the logs endpoint's first page: the same start
+    assert text.endswith("".join(f"line {n}\n" for n in range(1, 301)))  # every line, once, in order
 
 
 def test_a_stream_is_refused_like_the_run_itself(running_platform: Platform) -> None:  # noqa: F811

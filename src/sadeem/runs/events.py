@@ -25,6 +25,7 @@ from sadeem.workspaces.models import Workspace
 
 POLL_SECONDS = 0.25
 KEEPALIVE_SECONDS = 15.0
+FIRST_PAGE_CHUNKS = 5
 LIFETIME_SECONDS = 300.0
 
 
@@ -121,5 +122,10 @@ def _read(
     with sessions() as session:
         run = service.get_run(session, workspace, run_id)
         detail = service.detail(session, workspace, run_id) if _version(run) != seen else None
-        page = service.read_logs(session, workspace, run_id, position.attempt, position.after)
+        # An attempt's first page is small, so a long log's first lines show at once (a full page
+        # of a long log is ~10 MB the browser must receive and parse before it shows anything).
+        per_page = FIRST_PAGE_CHUNKS if position.after == 0 else service.LOG_CHUNKS_PER_PAGE
+        page = service.read_logs(
+            session, workspace, run_id, position.attempt, position.after, chunks_per_page=per_page
+        )
     return run, detail, page

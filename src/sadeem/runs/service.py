@@ -320,10 +320,17 @@ LOG_POLL_SECONDS = 0.25
 
 
 def read_logs(
-    session: Session, workspace: Workspace, run_id: int, attempt: int | None, after: int, wait: float = 0
+    session: Session,
+    workspace: Workspace,
+    run_id: int,
+    attempt: int | None,
+    after: int,
+    wait: float = 0,
+    chunks_per_page: int = LOG_CHUNKS_PER_PAGE,
 ) -> LogPage:
-    """Log chunks after `after`; with `wait`, up to that long for some to arrive (long poll). The
-    session's transaction is ended between polls so no connection is held while waiting."""
+    """Log chunks after `after` (at most `chunks_per_page`); with `wait`, up to that long for some
+    to arrive (long poll). The session's transaction is ended between polls so no connection is
+    held while waiting."""
     run = get_run(session, workspace, run_id)
     number = _attempt_number(run, attempt)
     deadline = time.monotonic() + wait
@@ -336,9 +343,9 @@ def read_logs(
             select(RunLogChunk.seq, RunLogChunk.text)
             .where(RunLogChunk.run_id == run.id, RunLogChunk.attempt == number, RunLogChunk.seq > after)
             .order_by(RunLogChunk.seq)
-            .limit(LOG_CHUNKS_PER_PAGE)
+            .limit(chunks_per_page)
         ).all()
-        ended = state in TERMINAL_STATES and len(chunks) < LOG_CHUNKS_PER_PAGE
+        ended = state in TERMINAL_STATES and len(chunks) < chunks_per_page
         unit_of_work.release(session)
         if chunks or ended or time.monotonic() >= deadline:
             break
