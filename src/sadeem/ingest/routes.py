@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -91,15 +92,18 @@ async def ingest_file(
     fitting columns (400 listing the differences, also as `mismatches`: one `{column, kind, file_type,
     table_type}` per column, `kind` being `missing`, `type` or `not_in_table`). One snapshot per
     ingest; concurrent commits are retried with backoff. With `upload`, the file a check kept."""
-    identifier = (namespace, table)
-    if upload is None:
-        result, received, _ = await _on_received_file(
-            request, db, database, ctx, access.workspace, identifier, source_format, mode, service.ingest
-        )
-    else:
-        result, received = await _on_kept_file(
-            request, db, database, ctx, access.workspace, identifier, source_format, mode, upload
-        )
+    result, received, _ = await _on_file(
+        request,
+        db,
+        database,
+        ctx,
+        access.workspace,
+        (namespace, table),
+        source_format,
+        mode,
+        service.ingest,
+        upload_id=upload,
+    )
     await run_in_threadpool(
         uploads.record_ingest, db, ctx.actor, access.workspace, result, received, source_format
     )
@@ -138,8 +142,7 @@ async def preview_file(
     """A dry run of the upload with the same body and parameters: the same checks and refusals
     (400 with `mismatches` for columns that do not fit), the table's columns after it, the file's
     row count and first rows; nothing is written, and the file is kept only when asked (`keep`)."""
-    keep_for = _kept_for(ctx, access.workspace, (namespace, table), source_format, mode) if keep else None
-    result, received, upload_id = await _on_received_file(
+    result, received, upload_id = await _on_file(
         request,
         db,
         database,
@@ -149,7 +152,7 @@ async def preview_file(
         source_format,
         mode,
         service.preview,
-        keep_for,
+        keep=keep,
     )
     return IngestPreviewOut(
         table=result.table,
@@ -172,7 +175,30 @@ def _kept_for(
     return kept.KeptFor(ctx.actor.user_id, workspace.id, *identifier, source_format, mode)
 
 
-async def _on_received_file(
+@asynccontextmanager
+async def _the_file(
+    request: Request,
+    settings: Settings,
+    source_format: SourceFormat,
+    owner: kept.KeptFor,
+    upload_id: str | None,
+) -> AsyncIterator[tuple[Path, int]]:
+    """The file to work on and its size: the request body streamed to a scratch file, or, with
+    `upload_id`, the file a check kept for `owner` (the request then has no body)."""
+    if upload_id is not None:
+        if int(request.headers.get("content-length") or 0) > 0:
+            raise InvalidInput(
+                "Send either the file or `upload` (a checked file kept for its commit), not both."
+            )
+        with kept.taken(settings, upload_id, owner) as path:
+            yield path, path.stat().st_size
+        return
+    with scratch.scratch_directory(settings) as directory:
+        path = directory / f"upload.{source_format}"
+        yield path, await uploads.receive_upload(request, path, settings.ingest_max_bytes)
+
+
+async def _on_file(
     request: Request,
     db: Session,
     database: Database,
@@ -182,56 +208,22 @@ async def _on_received_file(
     source_format: SourceFormat,
     mode: IngestMode,
     work: Callable[[WorkspaceWriterCatalog, tuple[str, str], Path, SourceFormat, IngestMode], T],
-    keep_for: kept.KeptFor | None = None,
+    *,
+    keep: bool = False,
+    upload_id: str | None = None,
 ) -> tuple[T, int, str | None]:
-    """The request body streamed to a scratch file, then `work` (ingest or preview) run on it; the
-    result and the bytes received. The permission check opened a transaction (on SQLite: the write
-    lock); an upload can take minutes, so it ends before the body is read. Catalog commits get their
-    own units of work."""
+    """`work` (ingest or preview) run on the file (see `_the_file`); the result, the bytes received
+    and, with `keep`, the id the file is kept under for its commit. The permission check opened a
+    transaction (on SQLite: the write lock); an upload can take minutes, so it ends before the body
+    is read. Catalog commits get their own units of work."""
     settings: Settings = request.app.state.settings
     await run_in_threadpool(unit_of_work.release, db)
     uploads.check_target(workspace, *identifier)
-    with scratch.scratch_directory(settings) as directory:
-        upload = directory / f"upload.{source_format}"
-        received = await uploads.receive_upload(request, upload, settings.ingest_max_bytes)
+    owner = _kept_for(ctx, workspace, identifier, source_format, mode)
+    async with _the_file(request, settings, source_format, owner, upload_id) as (path, received):
         result = await run_in_threadpool(
             uploads.on_workspace,
             work,
-            database,
-            settings,
-            ctx.actor,
-            ctx.action,
-            workspace,
-            identifier,
-            upload,
-            source_format,
-            mode,
-        )
-        upload_id = None if keep_for is None else kept.keep(settings, upload, keep_for)
-    return result, received, upload_id
-
-
-async def _on_kept_file(
-    request: Request,
-    db: Session,
-    database: Database,
-    ctx: RequestContext,
-    workspace: Workspace,
-    identifier: tuple[str, str],
-    source_format: SourceFormat,
-    mode: IngestMode,
-    upload_id: str,
-) -> tuple[service.IngestResult, int]:
-    """The ingest of a file a check kept (the request has no body)."""
-    settings: Settings = request.app.state.settings
-    await run_in_threadpool(unit_of_work.release, db)
-    uploads.check_target(workspace, *identifier)
-    if int(request.headers.get("content-length") or 0) > 0:
-        raise InvalidInput("Send either the file or `upload` (a checked file kept for its commit), not both.")
-    with kept.taken(settings, upload_id, _kept_for(ctx, workspace, identifier, source_format, mode)) as path:
-        result = await run_in_threadpool(
-            uploads.on_workspace,
-            service.ingest,
             database,
             settings,
             ctx.actor,
@@ -242,4 +234,5 @@ async def _on_kept_file(
             source_format,
             mode,
         )
-        return result, path.stat().st_size
+        kept_id = kept.keep(settings, path, owner) if keep else None
+    return result, received, kept_id
